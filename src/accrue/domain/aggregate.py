@@ -1,0 +1,91 @@
+"""What a program's lines add up to for one partner and period: the engine's only output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from accrue.domain.money import ZERO, exact
+
+
+@dataclass(frozen=True)
+class Sums:
+    units: Decimal = ZERO
+    amount: Decimal = ZERO
+
+    def __add__(self, other: Sums) -> Sums:
+        return Sums(self.units + other.units, self.amount + other.amount)
+
+    def scaled(self, factor: Decimal) -> Sums:
+        with exact():
+            return Sums(self.units * factor, self.amount * factor)
+
+    def of(self, quantity: str) -> Decimal:
+        return self.units if quantity == "units" else self.amount
+
+
+def _add_all(left: tuple[Sums, ...], right: tuple[Sums, ...]) -> tuple[Sums, ...]:
+    if not left:
+        return right
+    if not right:
+        return left
+    return tuple(a + b for a, b in zip(left, right, strict=True))
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Sums over one program × partner × period, in the program's currency.
+
+    `qualifying` decides the tier, `earning` is what rates apply to (rule 14), `windows[i]` is
+    the earning part dated in multiplier window i, `mix` the qualifying part in the mix slice,
+    `buckets[i]` the qualifying part in breadth bucket i.
+    """
+
+    qualifying: Sums = Sums()
+    earning: Sums = Sums()
+    windows: tuple[Sums, ...] = ()
+    mix: Sums = Sums()
+    buckets: tuple[Sums, ...] = ()
+    lines: int = 0
+
+    def __add__(self, other: Aggregate) -> Aggregate:
+        return Aggregate(
+            self.qualifying + other.qualifying,
+            self.earning + other.earning,
+            _add_all(self.windows, other.windows),
+            self.mix + other.mix,
+            _add_all(self.buckets, other.buckets),
+            self.lines + other.lines,
+        )
+
+    def scaled(self, factor: Decimal) -> Aggregate:
+        """Every sum times `factor`: the same mix of lines, more (or less) of it."""
+        return replace(
+            self,
+            qualifying=self.qualifying.scaled(factor),
+            earning=self.earning.scaled(factor),
+            windows=tuple(w.scaled(factor) for w in self.windows),
+            mix=self.mix.scaled(factor),
+            buckets=tuple(b.scaled(factor) for b in self.buckets),
+        )
+
+    def plus_purchases(self, amount: Decimal, bucket: int | None = None, mix: bool = False):
+        """The same aggregate with `amount` more of qualifying, earning purchases."""
+        extra = Sums(ZERO, amount)
+        buckets = list(self.buckets)
+        if bucket is not None:
+            buckets[bucket] = buckets[bucket] + extra
+        return replace(
+            self,
+            qualifying=self.qualifying + extra,
+            earning=self.earning + extra,
+            mix=self.mix + extra if mix else self.mix,
+            buckets=tuple(buckets),
+        )
+
+
+def total(aggregates) -> Aggregate:
+    result = Aggregate()
+    for aggregate in aggregates:
+        result = result + aggregate
+    return result

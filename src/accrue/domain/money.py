@@ -1,0 +1,74 @@
+"""Money is `Decimal`: computed at full precision, rounded once, allocated by largest remainder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+
+# ISO 4217 currencies whose minor unit is not the usual two decimals.
+_MINOR_UNITS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
+    "XPF": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
+}  # fmt: skip
+
+ZERO = Decimal(0)
+
+# Precision wide enough that no product of a rate and a sum of lines is ever rounded.
+PRECISION = 60
+
+
+def exact():
+    """A decimal context in which the engine's arithmetic is exact."""
+    return localcontext(prec=PRECISION)
+
+
+def minor_unit(currency: str) -> int:
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def round_money(value: Decimal, currency: str) -> Decimal:
+    """Half-up to the currency's minor unit: the one rounding a standing's amount gets."""
+    with exact():
+        return value.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def floor_to(value: Decimal, step: Decimal) -> Decimal:
+    """Whole multiples of `step` contained in `value` (points per whole $100, say)."""
+    with exact():
+        return (value / step).to_integral_value(rounding=ROUND_FLOOR)
+
+
+def allocate(total: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:
+    """Split `total` over `weights` so the parts sum to it exactly.
+
+    Largest remainder: every part gets its proportional share floored to the minor unit, then
+    the cents left over go to the largest fractional remainders. Ties go to the earlier weight,
+    so callers pass weights in tie-break order (date, document, line number). Weights may be
+    negative (returns); when they sum to zero the total is split evenly.
+    """
+    if not weights:
+        if total:
+            raise ValueError(f"cannot allocate {total} {currency} over no lines")
+        return []
+    scale = 10 ** minor_unit(currency)
+    total_units = int(total * scale)
+    if Decimal(total_units) != total * scale:
+        raise ValueError(f"{total} is not a whole number of {currency} minor units")
+    fractions = [Fraction(w) for w in weights]
+    weight_sum = sum(fractions, Fraction(0))
+    if weight_sum == 0:
+        fractions, weight_sum = [Fraction(1)] * len(weights), Fraction(len(weights))
+    shares = [total_units * w / weight_sum for w in fractions]
+    floors = [s.numerator // s.denominator for s in shares]
+    leftover = total_units - sum(floors)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - floors[i]), i))
+    for i in by_remainder[:leftover]:
+        floors[i] += 1
+    return [Decimal(units).scaleb(-minor_unit(currency)) for units in floors]

@@ -1,0 +1,233 @@
+"""Standings: every program × partner × period, from aggregates to what is paid and when.
+
+The sequence for one program is: evaluate each period (cumulatively for year-to-date and
+program-to-date programs, rule 8), cap the period's increase (rule 7), keep only the best
+program of an exclusive group (rule 9), share a budget pro rata, then pay what is due while
+holding amounts under the minimum payout as carried forward (rule 7).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from accrue.domain.aggregate import Aggregate, total
+from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next
+from accrue.domain.money import ZERO, allocate, exact, round_money
+from accrue.domain.periods import Period
+from accrue.domain.program import Evaluation, Kind, Program
+
+Cells = Mapping[tuple[str, Period], Aggregate]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Run rate to period end: measure so far × period days / days elapsed."""
+
+    measure: Decimal
+    tier: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Standing:
+    program_id: str
+    version: int
+    partner_id: str
+    period: Period
+    currency: str
+    kind: Kind
+    measure: Decimal | None
+    baseline: Decimal | None
+    tier: int
+    tier_name: str | None
+    status: str
+    earned: Decimal  # rounded; year- or program-to-date for cumulative evaluation
+    increment: Decimal  # this period's change in what is earned, before caps
+    cap_excess: Decimal
+    amount: Decimal  # this period's entitlement after caps, stacking and budget
+    carried_in: Decimal
+    payout: Decimal
+    carried_out: Decimal
+    points: int
+    gap: Gap | None
+    projection: Projection | None
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.program_id, self.partner_id, self.period.label)
+
+
+def standings_for(
+    program: Program,
+    cells: Cells,
+    periods: list[Period],
+    as_of: date | None = None,
+) -> list[Standing]:
+    """Evaluate and cap every partner's periods; stacking and payouts come after (finish)."""
+    partners = sorted({partner for partner, _ in cells})
+    drafts = [
+        standing
+        for partner in partners
+        for standing in _partner_periods(program, cells, partner, periods, as_of)
+    ]
+    return _share_budget(program, drafts)
+
+
+def finish(standings: Iterable[Standing], programs: Mapping[str, Program]) -> list[Standing]:
+    """Apply exclusive groups across programs, then the payout sequence of each program."""
+    stacked = apply_exclusive_groups(list(standings), programs)
+    by_series: dict[tuple[str, str], list[Standing]] = defaultdict(list)
+    for standing in stacked:
+        by_series[(standing.program_id, standing.partner_id)].append(standing)
+    paid = []
+    for (program_id, _), series in sorted(by_series.items()):
+        paid.extend(_pay(programs[program_id], sorted(series, key=lambda s: s.period)))
+    return paid
+
+
+def scope_of(program: Program, period: Period, periods: list[Period]) -> list[Period]:
+    """The reported periods whose lines a period's evaluation adds up (rule 8, E19)."""
+    if program.evaluation is Evaluation.PERIOD:
+        return [period]
+    if program.evaluation is Evaluation.YEAR_TO_DATE:
+        return [p for p in periods if p.year == period.year and p <= period]
+    return [p for p in periods if p <= period]
+
+
+def _cumulative(cells: Cells, partner: str, scope: list[Period]) -> Aggregate:
+    return total(cells.get((partner, p), Aggregate()) for p in scope)
+
+
+def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
+    standings, earned_before = [], ZERO
+    for period in periods:
+        scope = scope_of(program, period, periods)
+        agg = _cumulative(cells, partner, scope)
+        baseline = None
+        if program.needs_baseline:
+            baseline = _cumulative(cells, partner, [p.shifted_years(-1) for p in scope])
+        outcome = evaluate(program, agg, baseline)
+        earned = round_money(outcome.amount, program.currency)
+        # A cumulative period pays what it adds to the periods before it in its scope.
+        increment = earned - earned_before if len(scope) > 1 else earned
+        capped = _cap(program, increment)
+        standings.append(
+            Standing(
+                program_id=program.id,
+                version=program.version,
+                partner_id=partner,
+                period=period,
+                currency=program.currency,
+                kind=program.kind,
+                measure=outcome.measure,
+                baseline=outcome.baseline,
+                tier=outcome.tier,
+                tier_name=_tier_name(program, outcome),
+                status=outcome.status,
+                earned=earned,
+                increment=increment,
+                cap_excess=increment - capped,
+                amount=capped if program.kind is not Kind.POINTS else ZERO,
+                carried_in=ZERO,
+                payout=ZERO,
+                carried_out=ZERO,
+                points=outcome.points,
+                gap=gap_to_next(program, agg, baseline, outcome),
+                projection=_project(program, cells, partner, period, scope, baseline, as_of),
+            )
+        )
+        earned_before = earned
+    return standings
+
+
+def _tier_name(program: Program, outcome: Outcome) -> str | None:
+    if not outcome.tier:
+        return None
+    return program.tiers[outcome.tier - 1].name or f"Tier {outcome.tier}"
+
+
+def _cap(program: Program, increment: Decimal) -> Decimal:
+    cap = program.caps.per_partner_period
+    return min(increment, cap) if cap is not None else increment
+
+
+def _project(program, cells, partner, period, scope, baseline, as_of) -> Projection | None:
+    if as_of is None or as_of < period.start:
+        return None
+    elapsed = period.days_elapsed(as_of)
+    with exact():
+        factor = Decimal(period.days) / Decimal(elapsed)
+    current = cells.get((partner, period), Aggregate())
+    earlier = _cumulative(cells, partner, [p for p in scope if p != period])
+    outcome = evaluate(program, earlier + current.scaled(factor), baseline)
+    amount = Decimal(outcome.points) if program.kind is Kind.POINTS else outcome.amount
+    return Projection(outcome.measure or ZERO, outcome.tier, round_money(amount, program.currency))
+
+
+def _share_budget(program: Program, standings: list[Standing]) -> list[Standing]:
+    """A program budget per period is shared pro rata to what each partner earned, to the
+    cent by largest remainder (ties by partner id), so no partner's order matters."""
+    budget = program.caps.budget_per_period
+    if budget is None:
+        return standings
+    by_period: dict[Period, list[int]] = defaultdict(list)
+    for i, standing in enumerate(standings):
+        by_period[standing.period].append(i)
+    result = list(standings)
+    for indices in by_period.values():
+        indices.sort(key=lambda i: standings[i].partner_id)
+        positive = [i for i in indices if standings[i].amount > 0]
+        claimed = sum((standings[i].amount for i in positive), ZERO)
+        if claimed <= budget:
+            continue
+        weights = [standings[i].amount for i in positive]
+        for i, share in zip(positive, allocate(budget, weights, program.currency), strict=True):
+            cut = standings[i].amount - share
+            result[i] = replace(
+                standings[i],
+                amount=share,
+                cap_excess=standings[i].cap_excess + cut,
+                note=f"program budget {budget} shared pro rata",
+            )
+    return result
+
+
+def apply_exclusive_groups(
+    standings: list[Standing], programs: Mapping[str, Program]
+) -> list[Standing]:
+    """Rule 9: in an exclusive group only the best-paying program pays a partner for a period
+    (ties: the first program id); the others say why they paid nothing."""
+    contenders: dict[tuple[str, str, Period], list[int]] = defaultdict(list)
+    for i, standing in enumerate(standings):
+        group = programs[standing.program_id].exclusive_group
+        if group:
+            contenders[(group, standing.partner_id, standing.period)].append(i)
+    result = list(standings)
+    for (group, _, _), indices in contenders.items():
+        best = min(indices, key=lambda i: (-standings[i].amount, standings[i].program_id))
+        for i in indices:
+            if i != best and standings[i].amount:
+                result[i] = replace(
+                    standings[i],
+                    amount=ZERO,
+                    status="excluded",
+                    note=f"exclusive group {group}: {standings[best].program_id} pays more",
+                )
+    return result
+
+
+def _pay(program: Program, series: list[Standing]) -> list[Standing]:
+    """Pay what is due; hold a positive amount under the minimum as carried forward."""
+    paid, carried = [], ZERO
+    for standing in series:
+        due = carried + standing.amount
+        held = ZERO < due < program.minimum_payout
+        payout, carried = (ZERO, due) if held else (due, ZERO)
+        paid.append(replace(standing, carried_in=due - standing.amount, payout=payout,
+                            carried_out=carried))  # fmt: skip
+    return paid

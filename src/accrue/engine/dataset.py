@@ -1,0 +1,93 @@
+"""The inputs of a run: master data as domain objects, lines as an Ibis table of integers.
+
+Lines live in a column store with exact integer columns: quantity in thousandths and amount
+in micros (millionths) of the line's currency, so every engine sums them exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import ibis
+import pyarrow as pa
+
+from accrue.domain.catalog import Product
+from accrue.domain.fx import FxRate, FxTable
+from accrue.domain.lines import Line
+from accrue.domain.partners import Partner, PartnerTree
+from accrue.domain.reps import SalesRep
+
+QUANTITY_SCALE = 3
+AMOUNT_SCALE = 6
+
+LINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("document", pa.string()),
+        ("line_no", pa.int64()),
+        ("kind", pa.string()),
+        ("partner_id", pa.string()),
+        ("sku", pa.string()),
+        ("date", pa.date32()),
+        ("quantity_milli", pa.int64()),
+        ("amount_micros", pa.int64()),
+        ("currency", pa.string()),
+    ]
+)
+
+
+class DataError(ValueError):
+    """Input that cannot be computed on; the message names where and what."""
+
+
+def scaled_int(value: Decimal, scale: int, what: str) -> int:
+    scaled = value.scaleb(scale)
+    if scaled != scaled.to_integral_value():
+        raise DataError(f"{what} {value} has more than {scale} decimals")
+    return int(scaled)
+
+
+def lines_to_arrow(lines: Iterable[Line]) -> pa.Table:
+    rows = [
+        {
+            "source": line.source,
+            "document": line.document,
+            "line_no": line.line_no,
+            "kind": line.kind.value,
+            "partner_id": line.partner_id,
+            "sku": line.sku,
+            "date": line.date,
+            "quantity_milli": scaled_int(line.quantity, QUANTITY_SCALE, "quantity"),
+            "amount_micros": scaled_int(line.amount, AMOUNT_SCALE, "amount"),
+            "currency": line.currency,
+        }
+        for line in lines
+    ]
+    return pa.Table.from_pylist(rows, schema=LINE_SCHEMA)
+
+
+@dataclass
+class DataSet:
+    """Partners, products, rates, reps and lines for one run."""
+
+    partners: Sequence[Partner]
+    products: Sequence[Product]
+    lines: ibis.Table
+    fx_rates: Sequence[FxRate] = ()
+    reps: Sequence[SalesRep] = ()
+    tree: PartnerTree = field(init=False)
+    fx: FxTable = field(init=False)
+
+    def __post_init__(self):
+        self.tree = PartnerTree(self.partners)
+        self.fx = FxTable(self.fx_rates)
+        self.catalog = {product.sku: product for product in self.products}
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[Line], backend=None, **master) -> DataSet:
+        """Lines as domain objects (tests, small files) on a fresh in-memory DuckDB."""
+        con = backend or ibis.duckdb.connect()
+        table = con.create_table(ibis.util.gen_name("lines"), lines_to_arrow(lines), temp=True)
+        return cls(lines=table, **master)

@@ -1,0 +1,215 @@
+"""A program compiled to one relational plan: filter lines, join the eligibility maps, convert
+currency with integer rates, and sum integers per measured partner and period.
+
+Nothing here multiplies money by a decimal rate: sums are of integer micros (times integer
+micro-rates for foreign currencies), so DuckDB, PostgreSQL and Spark all agree exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import ibis
+import pyarrow as pa
+from ibis import _
+
+from accrue.domain.eligibility import partner_rollup, product_roles
+from accrue.domain.fx import RATE_DECIMALS, MissingRate
+from accrue.domain.program import Program
+from accrue.engine.dataset import AMOUNT_SCALE, DataSet
+
+RATE_SCALE = 10**RATE_DECIMALS
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The plan's output columns and how to turn their integers back into Decimal."""
+
+    query: ibis.Table
+    amount_exponent: int  # amount columns are integers × 10**amount_exponent
+    windows: int
+    buckets: int
+
+
+def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibis.Table]:
+    rollup = partner_rollup(program, data.tree)
+    partners = pa.table(
+        {"partner_id": list(rollup), "rollup_id": list(rollup.values())},
+        schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),
+    )
+    roles = product_roles(program, data.products)
+    products = pa.table(
+        {
+            "sku": list(roles),
+            "earns": [r.earns for r in roles.values()],
+            "qualifies": [r.qualifies for r in roles.values()],
+            "in_mix": [r.in_mix for r in roles.values()],
+            "bucket": [r.bucket for r in roles.values()],
+        },
+        schema=pa.schema(
+            [
+                ("sku", pa.string()),
+                ("earns", pa.bool_()),
+                ("qualifies", pa.bool_()),
+                ("in_mix", pa.bool_()),
+                ("bucket", pa.int64()),
+            ]
+        ),
+    )
+    return ibis.memtable(partners), ibis.memtable(products)
+
+
+def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
+    """Lines that count for the program, with rollup_id, roles and `amount` in the program's
+    currency as an integer of 10**amount_exponent units; shared by cells and attribution."""
+    partners, products = eligibility_tables(program, data)
+    lines = data.lines
+    lines = lines.filter(
+        lines.kind.isin([k.value for k in program.eligibility.line_types]),
+        _date_filter(program, lines.date),
+    )
+    joined = lines.inner_join(partners, "partner_id").inner_join(products, "sku")
+    foreign = [c for c in _currencies(data) if c != program.currency]
+    if not foreign:
+        return joined.mutate(amount=joined.amount_micros)
+    rates = _daily_rates(program, data, foreign)
+    with_rate = joined.left_join(rates, ["currency", "date"])
+    same = with_rate.currency == program.currency
+    rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), with_rate.rate_micros)
+    amount = with_rate.amount_micros.cast("decimal(38, 0)") * rate
+    return with_rate.mutate(amount=amount, rate_missing=~same & with_rate.rate_micros.isnull())
+
+
+def amount_exponent(program: Program, data: DataSet) -> int:
+    foreign = [c for c in _currencies(data) if c != program.currency]
+    return -AMOUNT_SCALE - (RATE_DECIMALS if foreign else 0)
+
+
+def build(program: Program, data: DataSet) -> Plan:
+    lines = eligible_lines(program, data)
+    _check_rates(program, lines)
+    months = program.period.months
+    keyed = lines.mutate(
+        year=lines.date.year(),
+        index=((lines.date.month() - 1) // months + 1).cast("int64"),
+        window=_window_case(program, lines.date),
+    )
+    sums = {"lines": keyed.count()}
+
+    def add(name: str, condition):
+        sums[f"{name}_units"] = condition.ifelse(keyed.quantity_milli, 0).sum()
+        sums[f"{name}_amount"] = condition.ifelse(keyed.amount, 0).sum()
+
+    add("qualifying", keyed.qualifies)
+    add("earning", keyed.earns)
+    add("mix", keyed.qualifies & keyed.in_mix)
+    for i in range(len(program.multipliers)):
+        add(f"window{i}", keyed.earns & (keyed.window == i))
+    buckets = len(program.breadth.values) if program.breadth else 0
+    for i in range(buckets):
+        add(f"bucket{i}", keyed.qualifies & (keyed.bucket == i))
+    query = keyed.group_by(["rollup_id", "year", "index"]).aggregate(**sums)
+    return Plan(query, amount_exponent(program, data), len(program.multipliers), buckets)
+
+
+def _date_filter(program: Program, day):
+    window = _within(day, program.effective.from_, program.effective.to)
+    if not program.needs_baseline:
+        return window
+    earlier = _within(
+        day, _year_before(program.effective.from_), _year_before(program.effective.to)
+    )
+    return window | earlier
+
+
+def _within(day, start: date, end: date | None):
+    condition = day >= start
+    return condition & (day <= end) if end else condition
+
+
+def _year_before(day: date | None) -> date | None:
+    if day is None:
+        return None
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _window_case(program: Program, day):
+    """Mirror of eligibility.window_index in SQL: the first window containing the day."""
+    if not program.multipliers:
+        return ibis.literal(-1, "int64")
+    month_day = day.month() * 100 + day.day()
+    cases = []
+    for i, multiplier in enumerate(program.multipliers):
+        start, end = multiplier.bounds()
+        if start <= end:
+            inside = (month_day >= start) & (month_day <= end)
+        else:
+            inside = (month_day >= start) | (month_day <= end)
+        cases.append((inside, i))
+    return ibis.cases(*cases, else_=-1)
+
+
+def _currencies(data: DataSet) -> list[str]:
+    cached = getattr(data, "_currencies", None)
+    if cached is None:
+        cached = sorted(
+            data.lines.select("currency").distinct().to_pyarrow()["currency"].to_pylist()
+        )
+        data._currencies = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _daily_rates(program: Program, data: DataSet, foreign: list[str]) -> ibis.Table:
+    """Rates expanded to one row per currency and day (as of that day), a small table that
+    turns rule 10's 'rate of the line's date' into an equi-join any engine runs."""
+    bounds = data.lines.aggregate(first=_.date.min(), last=_.date.max()).to_pyarrow()
+    first, last = bounds["first"][0].as_py(), bounds["last"][0].as_py()
+    rows = {"currency": [], "date": [], "rate_micros": []}
+    for currency in foreign:
+        day = first
+        while day <= last:
+            try:
+                rate = data.fx.rate(currency, program.currency, day)
+            except MissingRate:
+                rate = None
+            if rate is not None:
+                rows["currency"].append(currency)
+                rows["date"].append(day)
+                rows["rate_micros"].append(int(rate * RATE_SCALE))
+            day += timedelta(days=1)
+    schema = pa.schema(
+        [("currency", pa.string()), ("date", pa.date32()), ("rate_micros", pa.int64())]
+    )
+    return ibis.memtable(pa.table(rows, schema=schema))
+
+
+def _check_rates(program: Program, lines: ibis.Table) -> None:
+    if "rate_missing" not in lines.columns:
+        return
+    missing = (
+        lines.filter(lines.rate_missing)
+        .select("currency", "date", "document", "line_no")
+        .order_by(["date", "currency"])
+        .limit(1)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    if missing:
+        row = missing[0]
+        error = MissingRate(row["currency"], program.currency, row["date"])
+        raise MissingRateError(
+            f"{error} (program {program.id}, document {row['document']} line {row['line_no']})"
+        )
+
+
+class MissingRateError(LookupError):
+    pass
+
+
+def to_decimal(value, exponent: int) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(exponent)

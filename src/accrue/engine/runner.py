@@ -1,0 +1,238 @@
+"""Runs programs over a data set: one plan per program, then the rules in Decimal."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+
+import ibis
+
+from accrue.domain.aggregate import Aggregate, Sums
+from accrue.domain.eligibility import window_index
+from accrue.domain.money import ZERO, allocate
+from accrue.domain.periods import Period, periods_between
+from accrue.domain.program import Kind, Program
+from accrue.domain.standings import Standing, finish, scope_of, standings_for
+from accrue.engine import plan
+from accrue.engine.dataset import QUANTITY_SCALE, DataSet
+
+Progress = Callable[[Program], None]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The share of a standing's amount that one line earned."""
+
+    program_id: str
+    partner_id: str
+    period: str
+    source: str
+    document: str
+    line_no: int
+    date: date
+    sku: str
+    line_amount: Decimal
+    share: Decimal
+
+
+@dataclass(frozen=True)
+class RepPoints:
+    rep_id: str
+    program_id: str
+    period: Period
+    points: int
+    partners: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class Result:
+    standings: list[Standing]
+    programs: dict[str, Program]
+    engine: Engine = field(repr=False)
+
+    def for_program(self, program_id: str) -> list[Standing]:
+        return [s for s in self.standings if s.program_id == program_id]
+
+    def get(self, program_id: str, partner_id: str, period: str) -> Standing:
+        for standing in self.standings:
+            if standing.key == (program_id, partner_id, period):
+                return standing
+        raise KeyError((program_id, partner_id, period))
+
+    @cached_property
+    def input_digest(self) -> str:
+        return self.engine.input_digest()
+
+    @property
+    def program_refs(self) -> dict[str, str]:
+        """Program id → `id@vN#digest`, so a run can be reproduced exactly."""
+        return {pid: f"{p.ref}#{p.digest[:12]}" for pid, p in self.programs.items()}
+
+    def attribute(self, standing: Standing) -> list[Attribution]:
+        return self.engine.attribute(self.programs[standing.program_id], standing, self)
+
+    def rep_points(self) -> list[RepPoints]:
+        """Rule E16: a rep earns the points of the partners assigned to them."""
+        totals: dict[tuple[str, str, Period], list[tuple[str, int]]] = defaultdict(list)
+        for rep in self.engine.data.reps:
+            for s in self.standings:
+                if s.kind is Kind.POINTS and s.partner_id in rep.partner_ids:
+                    totals[(rep.id, s.program_id, s.period)].append((s.partner_id, s.points))
+        return [
+            RepPoints(rep, prog, period, sum(p for _, p in parts), tuple(sorted(parts)))
+            for (rep, prog, period), parts in sorted(totals.items())
+        ]
+
+
+class Engine:
+    def __init__(self, data: DataSet):
+        self.data = data
+
+    def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
+        """The program's plan, run: one aggregate per measured partner and period."""
+        built = plan.build(program, self.data)
+        exp = built.amount_exponent
+        cells = {}
+        for row in built.query.to_pyarrow().to_pylist():
+            period = Period(row["year"], program.period, row["index"])
+            cells[(row["rollup_id"], period)] = Aggregate(
+                qualifying=_sums(row, "qualifying", exp),
+                earning=_sums(row, "earning", exp),
+                windows=tuple(_sums(row, f"window{i}", exp) for i in range(built.windows)),
+                mix=_sums(row, "mix", exp),
+                buckets=tuple(_sums(row, f"bucket{i}", exp) for i in range(built.buckets)),
+                lines=row["lines"],
+            )
+        return cells
+
+    def periods(self, program: Program, as_of: date | None) -> list[Period]:
+        """Periods from the program's start to its end, the as-of date or the last line."""
+        last = as_of or self._last_line_date()
+        if last is None:
+            return []
+        if program.effective.to:
+            last = min(last, program.effective.to)
+        return periods_between(program.period, program.effective.from_, last)
+
+    def _last_line_date(self) -> date | None:
+        return self.data.lines.date.max().to_pyarrow().as_py()
+
+    def run(
+        self,
+        programs: Sequence[Program],
+        as_of: date | None = None,
+        progress: Progress | None = None,
+    ) -> Result:
+        by_id = _unique(programs)
+        drafts: list[Standing] = []
+        for program in sorted(by_id.values(), key=lambda p: p.id):
+            cells = self.cells(program)
+            drafts.extend(standings_for(program, cells, self.periods(program, as_of), as_of))
+            if progress:
+                progress(program)
+        return Result(finish(drafts, by_id), by_id, self)
+
+    def attribute(self, program: Program, standing: Standing, result: Result):
+        """Every cent of `standing.amount` to the lines that earned it (rule 1), by largest
+        remainder in (date, document, line) order. A cumulative period gets the change in its
+        scope's attribution, so early lines share a retroactive uplift (E8's Q3)."""
+        periods = sorted({s.period for s in result.for_program(program.id)})
+        scope = scope_of(program, standing.period, periods)
+        current = self._allocate(program, standing, scope, result)
+        if len(scope) > 1:
+            earlier = self._allocate(program, standing, scope[:-1], result)
+            for key, share in earlier.items():
+                line, amount = current[key]
+                current[key] = (line, amount - share[1])
+        return [
+            Attribution(
+                standing.program_id,
+                standing.partner_id,
+                standing.period.label,
+                line["source"],
+                line["document"],
+                line["line_no"],
+                line["date"],
+                line["sku"],
+                line["line_amount"],
+                share,
+            )
+            for line, share in current.values()
+        ]
+
+    def _allocate(self, program, standing, scope, result) -> dict:
+        entitlement = sum(
+            (result.get(program.id, standing.partner_id, p.label).amount for p in scope), ZERO
+        )
+        lines = self._earning_lines(program, standing.partner_id, scope[0], scope[-1])
+        weights = [line["weight"] for line in lines]
+        shares = allocate(entitlement, weights, program.currency) if lines else []
+        return {
+            (line["source"], line["document"], line["line_no"]): (line, share)
+            for line, share in zip(lines, shares, strict=True)
+        }
+
+    def _earning_lines(self, program: Program, partner: str, first: Period, last: Period):
+        lines = plan.eligible_lines(program, self.data)
+        rows = (
+            lines.filter(
+                lines.earns,
+                lines.rollup_id == partner,
+                lines.date >= first.start,
+                lines.date <= last.end,
+            )
+            .order_by(["date", "document", "line_no", "source"])
+            .to_pyarrow()
+            .to_pylist()
+        )
+        exponent = plan.amount_exponent(program, self.data)
+        pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
+        for row in rows:
+            row["line_amount"] = plan.to_decimal(row["amount"], exponent)
+            quantity = plan.to_decimal(row["quantity_milli"], -QUANTITY_SCALE)
+            window = window_index(program, row["date"])
+            factor = program.multipliers[window].factor if window >= 0 else Decimal(1)
+            row["weight"] = (quantity if pays_units else row["line_amount"]) * factor
+        return rows
+
+    def input_digest(self) -> str:
+        """Order-independent digest of the lines and master data: the sum of each line's md5
+        (mod 2**128), so the same lines in any order or split give the same digest."""
+        lines = self.data.lines
+        fields = [lines[c].cast("string") for c in lines.columns]
+        text = lines.select(t=ibis.literal("|").join(fields))
+        summary = text.aggregate(n=text.count(), h=text.t.hash().cast("decimal(38, 0)").sum())
+        row = summary.to_pyarrow().to_pylist()[0]
+        count, line_sum = row["n"], int(row["h"] or 0) % 2**64
+        master = hashlib.sha256(repr(self._master_key()).encode()).hexdigest()[:16]
+        return f"{count}:{line_sum:016x}:{master}"
+
+    def _master_key(self):
+        data = self.data
+        return (
+            sorted(repr(p) for p in data.partners),
+            sorted(repr(p) for p in data.products),
+            sorted(repr(r) for r in data.fx_rates),
+            sorted(repr(r) for r in data.reps),
+        )
+
+
+def _sums(row: dict, name: str, exponent: int) -> Sums:
+    return Sums(
+        plan.to_decimal(row[f"{name}_units"], -QUANTITY_SCALE),
+        plan.to_decimal(row[f"{name}_amount"], exponent),
+    )
+
+
+def _unique(programs: Iterable[Program]) -> dict[str, Program]:
+    by_id: dict[str, Program] = {}
+    for program in programs:
+        if program.id in by_id:
+            raise ValueError(f"program {program.id!r} is given twice; give one version per run")
+        by_id[program.id] = program
+    return by_id
