@@ -1,0 +1,33 @@
+"""Input problems are values with a location, reported together, never a traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    field: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line is not None else "")
+        what = f" {self.field}" if self.field else ""
+        shown = f" = {self.value!r}" if self.value is not None else ""
+        return f"{where}:{what}{shown}: {self.message}"
+
+
+class InputError(ValueError):
+    """One or more problems in input files; the message lists them (the first 20)."""
+
+    LIMIT = 20
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[: self.LIMIT])
+        more = len(problems) - self.LIMIT
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        super().__init__(f"{len(problems)} problem(s) in the input:\n{shown}{tail}")
