@@ -52,7 +52,7 @@ class Standing:
     carried_in: Decimal
     payout: Decimal
     carried_out: Decimal
-    points: int
+    points: int  # awarded this period (the change, for cumulative evaluation)
     gap: Gap | None
     projection: Projection | None
     note: str = ""
@@ -104,7 +104,7 @@ def _cumulative(cells: Cells, partner: str, scope: list[Period]) -> Aggregate:
 
 
 def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
-    standings, earned_before = [], ZERO
+    standings, earned_before, points_before = [], ZERO, 0
     for period in periods:
         scope = scope_of(program, period, periods)
         agg = _cumulative(cells, partner, scope)
@@ -114,7 +114,9 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
         outcome = evaluate(program, agg, baseline)
         earned = round_money(outcome.amount, program.currency)
         # A cumulative period pays what it adds to the periods before it in its scope.
-        increment = earned - earned_before if len(scope) > 1 else earned
+        cumulative = len(scope) > 1
+        increment = earned - earned_before if cumulative else earned
+        points = outcome.points - points_before if cumulative else outcome.points
         capped = _cap(program, increment)
         standings.append(
             Standing(
@@ -136,12 +138,12 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
                 carried_in=ZERO,
                 payout=ZERO,
                 carried_out=ZERO,
-                points=outcome.points,
+                points=points,
                 gap=gap_to_next(program, agg, baseline, outcome),
                 projection=_project(program, cells, partner, period, scope, baseline, as_of),
             )
         )
-        earned_before = earned
+        earned_before, points_before = earned, outcome.points
     return standings
 
 
