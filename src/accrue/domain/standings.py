@@ -230,6 +230,7 @@ def _pay(program: Program, series: list[Standing]) -> list[Standing]:
         due = carried + standing.amount
         held = ZERO < due < program.minimum_payout
         payout, carried = (ZERO, due) if held else (due, ZERO)
-        paid.append(replace(standing, carried_in=due - standing.amount, payout=payout,
-                            carried_out=carried))  # fmt: skip
+        paid.append(
+            replace(standing, carried_in=due - standing.amount, payout=payout, carried_out=carried)
+        )
     return paid

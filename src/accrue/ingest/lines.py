@@ -16,39 +16,68 @@ import ibis
 from accrue.ingest.errors import InputError, Problem
 
 LINE_COLUMNS = (
-    "source", "document", "line_no", "kind", "partner_id", "sku", "date", "quantity", "amount",
+    "source",
+    "document",
+    "line_no",
+    "kind",
+    "partner_id",
+    "sku",
+    "date",
+    "quantity",
+    "amount",
     "currency",
-)  # fmt: skip
+)
 
 # (field, SQL that is true when the value is bad, message). `v` is the row's text columns.
 CHECKS = (
     ("source", "coalesce(trim(source), '') = ''", "must not be empty"),
     ("document", "coalesce(trim(document), '') = ''", "must not be empty"),
     ("line_no", "try_cast(line_no AS BIGINT) IS NULL", "must be a whole number"),
-    ("kind", "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos')",
-     "must be sale, return or pos"),
+    (
+        "kind",
+        "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos')",
+        "must be sale, return or pos",
+    ),
     ("date", "try_cast(date AS DATE) IS NULL", "must be a date, YYYY-MM-DD"),
-    ("date", "try_cast(date AS DATE) NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
-     "is out of range (1990–2100)"),
+    (
+        "date",
+        "try_cast(date AS DATE) NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
+        "is out of range (1990–2100)",
+    ),
     ("quantity", "try_cast(quantity AS DECIMAL(38, 10)) IS NULL", "must be a number"),
-    ("quantity", "try_cast(quantity AS DECIMAL(38, 10)) <> "
-     "try_cast(try_cast(quantity AS DECIMAL(38, 10)) AS DECIMAL(18, 3))",
-     "has more than 3 decimals"),
+    (
+        "quantity",
+        "try_cast(quantity AS DECIMAL(38, 10)) <> "
+        "try_cast(try_cast(quantity AS DECIMAL(38, 10)) AS DECIMAL(18, 3))",
+        "has more than 3 decimals",
+    ),
     ("amount", "try_cast(amount AS DECIMAL(38, 10)) IS NULL", "must be a number"),
-    ("amount", "try_cast(amount AS DECIMAL(38, 10)) <> "
-     "try_cast(try_cast(amount AS DECIMAL(38, 10)) AS DECIMAL(18, 6))",
-     "has more than 6 decimals or is too large"),
-    ("currency", "NOT regexp_full_match(coalesce(trim(currency), ''), '[A-Z]{3}')",
-     "must be a 3-letter ISO code such as USD"),
-    ("amount", "lower(trim(kind)) = 'return' AND (try_cast(amount AS DECIMAL(38, 10)) > 0 "
-     "OR try_cast(quantity AS DECIMAL(38, 10)) > 0)",
-     "a return must have a negative (or zero) quantity and amount"),
-    ("amount", "lower(trim(kind)) IN ('sale', 'pos') AND (try_cast(amount AS DECIMAL(38, 10)) < 0 "
-     "OR try_cast(quantity AS DECIMAL(38, 10)) < 0)",
-     "a sale must not be negative; record it as a return"),
+    (
+        "amount",
+        "try_cast(amount AS DECIMAL(38, 10)) <> "
+        "try_cast(try_cast(amount AS DECIMAL(38, 10)) AS DECIMAL(18, 6))",
+        "has more than 6 decimals or is too large",
+    ),
+    (
+        "currency",
+        "NOT regexp_full_match(coalesce(trim(currency), ''), '[A-Z]{3}')",
+        "must be a 3-letter ISO code such as USD",
+    ),
+    (
+        "amount",
+        "lower(trim(kind)) = 'return' AND (try_cast(amount AS DECIMAL(38, 10)) > 0 "
+        "OR try_cast(quantity AS DECIMAL(38, 10)) > 0)",
+        "a return must have a negative (or zero) quantity and amount",
+    ),
+    (
+        "amount",
+        "lower(trim(kind)) IN ('sale', 'pos') AND (try_cast(amount AS DECIMAL(38, 10)) < 0 "
+        "OR try_cast(quantity AS DECIMAL(38, 10)) < 0)",
+        "a sale must not be negative; record it as a return",
+    ),
     ("partner_id", "partner_id NOT IN (SELECT id FROM known_partners)", "unknown partner"),
     ("sku", "sku NOT IN (SELECT sku FROM known_products)", "unknown SKU"),
-)  # fmt: skip
+)
 
 LIMIT = 200
 
@@ -130,8 +159,8 @@ def load_lines(
         "CREATE OR REPLACE TEMP TABLE lines AS SELECT trim(source) AS source, "
         "trim(document) AS document, CAST(line_no AS BIGINT) AS line_no, "
         "lower(trim(kind)) AS kind, partner_id, sku, CAST(date AS DATE) AS date, "
-        "CAST(CAST(quantity AS DECIMAL(18, 3)) * 1000 AS BIGINT) AS quantity_milli, "
-        "CAST(CAST(amount AS DECIMAL(18, 6)) * 1000000 AS BIGINT) AS amount_micros, "
+        "CAST(CAST(quantity AS DECIMAL(38, 3)) * 1000 AS BIGINT) AS quantity_milli, "
+        "CAST(CAST(amount AS DECIMAL(38, 6)) * 1000000 AS BIGINT) AS amount_micros, "
         f"trim(currency) AS currency FROM ({union})"
     )
     _check_unique_across_files(raw, paths)

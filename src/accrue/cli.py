@@ -1,0 +1,164 @@
+"""The `accrue` command line: calc, explain, validate. Errors are reports, never tracebacks."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from accrue.domain.program import ProgramError
+from accrue.engine import DataError, Engine
+from accrue.engine.plan import MissingRateError
+from accrue.explain import explain as explain_program
+from accrue.ingest.dataset import line_files, load_directory
+from accrue.ingest.errors import InputError
+from accrue.ingest.programs import load_program, load_programs
+from accrue.report import FORMATS, attribution_row, standing_row, write_rows
+
+app = typer.Typer(help="Accrue: rebate programs as data, computed exactly.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+EXPECTED = (InputError, ProgramError, DataError, MissingRateError, ValueError)
+
+
+def reports_errors(command):
+    """Expected failures print what is wrong and where, and exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EXPECTED as error:
+            errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+@app.command()
+@reports_errors
+def calc(
+    data: Annotated[Path, typer.Option(help="data folder: partners.csv, products.csv, lines")],
+    programs: Annotated[list[Path], typer.Option(help="program YAML files or folders")],
+    as_of: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: periods up to and projections at")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for standings and attributions")] = None,
+    formats: Annotated[str, typer.Option("--format", help="csv,json,parquet")] = "csv,json",
+    attributions: Annotated[bool, typer.Option(help="also write every line's share")] = True,
+    show: Annotated[int, typer.Option(help="rows shown on screen (0 = none)")] = 40,
+) -> None:
+    """Compute every program × partner × period standing."""
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"--format: unknown {', '.join(unknown)}; choose from csv, json, parquet")
+    day = _date(as_of)
+    loaded = load_programs(programs)
+    with _progress() as progress:
+        files = progress.add_task("reading lines", total=len(line_files(data)))
+        dataset = load_directory(data, progress=lambda _: progress.advance(files))
+        task = progress.add_task("computing programs", total=len(loaded))
+        result = Engine(dataset).run(loaded, as_of=day, progress=lambda _: progress.advance(task))
+    refs = result.program_refs
+    rows = [standing_row(s, refs[s.program_id]) for s in result.standings]
+    _print_standings(rows, show)
+    console.print(f"{len(rows)} standings · inputs {result.input_digest}")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_rows(rows, out / "standings", chosen)
+        if attributions:
+            shares = [
+                attribution_row(a)
+                for s in result.standings
+                if s.amount
+                for a in result.attribute(s)
+            ]
+            written += write_rows(shares, out / "attributions", chosen)
+        console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--as-of {text!r} is not a date: write YYYY-MM-DD") from None
+
+
+def _print_standings(rows: list[dict], limit: int) -> None:
+    if not limit:
+        return
+    table = Table(title="Standings", show_lines=False)
+    columns = (
+        "program",
+        "partner",
+        "period",
+        "measure",
+        "tier_name",
+        "amount",
+        "payout",
+        "gap_needed",
+        "next_tier_pays",
+        "projected_amount",
+        "status",
+    )
+    for column in columns:
+        numeric = column in (
+            "measure",
+            "amount",
+            "payout",
+            "gap_needed",
+            "next_tier_pays",
+            "projected_amount",
+        )
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
+    ranked = sorted(rows, key=lambda r: (r["program"], r["period"], r["partner"]))
+    for row in ranked[:limit]:
+        table.add_row(*(str(row[c]) if row[c] is not None else "" for c in columns))
+    console.print(table)
+    if len(rows) > limit:
+        console.print(f"… {len(rows) - limit} more (see --out files, or raise --show)")
+
+
+@app.command()
+@reports_errors
+def explain(program: Annotated[Path, typer.Argument(help="program YAML file")]) -> None:
+    """A one-page plain-language summary with a worked example."""
+    console.print(explain_program(load_program(program)), highlight=False, markup=False)
+
+
+@app.command()
+@reports_errors
+def validate(programs: Annotated[list[Path], typer.Argument(help="program YAML files")]) -> None:
+    """Check program documents; each problem names its field and how to fix it."""
+    failed = False
+    for path in programs:
+        try:
+            program = load_program(path)
+        except ProgramError as error:
+            failed = True
+            errors.print(f"[red]✗[/] {error}", highlight=False)
+            continue
+        console.print(f"[green]✓[/] {path}: {program.ref} ({program.name})", highlight=False)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,95 @@
+"""Standings and attributions as flat rows, and those rows as CSV, JSON or Parquet files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from accrue.domain.money import round_money
+from accrue.domain.program import Kind
+from accrue.domain.standings import Standing
+from accrue.engine.runner import Attribution
+
+FORMATS = ("csv", "json", "parquet")
+
+
+def _text(value: Decimal | None) -> str | None:
+    """Quantities leave as exact text without trailing zeros; never as a float."""
+    if value is None:
+        return None
+    return format(value.normalize() if value == value.to_integral() else value, "f")
+
+
+def _money(value: Decimal | None, currency: str) -> str | None:
+    """Money leaves as exact text in the currency's minor unit (5050.00, not 5050)."""
+    return None if value is None else format(round_money(value, currency), "f")
+
+
+def standing_row(s: Standing, program_ref: str) -> dict:
+    gap, projection = s.gap, s.projection
+    return {
+        "program": s.program_id,
+        "program_version": program_ref,
+        "partner": s.partner_id,
+        "period": s.period.label,
+        "currency": s.currency,
+        "kind": s.kind.value,
+        "status": s.status,
+        "measure": _text(s.measure),
+        "baseline": _text(s.baseline),
+        "tier": s.tier,
+        "tier_name": s.tier_name,
+        "earned": _money(s.earned, s.currency),
+        "increment": _money(s.increment, s.currency),
+        "cap_excess": _money(s.cap_excess, s.currency),
+        "amount": _money(s.amount, s.currency),
+        "carried_in": _money(s.carried_in, s.currency),
+        "payout": _money(s.payout, s.currency),
+        "carried_out": _money(s.carried_out, s.currency),
+        "points": s.points,
+        "gap_needed": _text(gap.needed) if gap else None,
+        "gap_unit": gap.unit if gap else None,
+        "gap_detail": gap.detail if gap else None,
+        "next_tier_pays": _next_tier_pays(s),
+        "projected_measure": _text(projection.measure) if projection else None,
+        "projected_tier": projection.tier if projection else None,
+        "projected_amount": _money(projection.amount, s.currency) if projection else None,
+        "note": s.note,
+    }
+
+
+def _next_tier_pays(s: Standing) -> str | None:
+    if s.gap is None or s.gap.would_pay is None:
+        return None
+    if s.kind is Kind.POINTS:
+        return _text(s.gap.would_pay)
+    return _money(s.gap.would_pay, s.currency)
+
+
+def attribution_row(a: Attribution) -> dict:
+    row = asdict(a)
+    row["date"] = a.date.isoformat()
+    row["line_amount"], row["share"] = _text(a.line_amount), format(a.share, "f")
+    return row
+
+
+def write_rows(rows: list[dict], path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
+    """Money columns are text in every format so no reader turns them into floats."""
+    table = pa.Table.from_pylist(rows) if rows else pa.table({})
+    written = []
+    for fmt in formats:
+        path = path_stem.with_suffix(f".{fmt}")
+        if fmt == "csv":
+            pa_csv.write_csv(table, path)
+        elif fmt == "parquet":
+            pq.write_table(table, path)
+        else:
+            path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
