@@ -48,6 +48,11 @@ class Aggregate:
     buckets: tuple[Sums, ...] = ()
     lines: int = 0
 
+    @classmethod
+    def empty(cls, windows: int, buckets: int) -> Aggregate:
+        """No lines yet, shaped for a program with this many windows and buckets."""
+        return cls(windows=(Sums(),) * windows, buckets=(Sums(),) * buckets)
+
     def __add__(self, other: Aggregate) -> Aggregate:
         return Aggregate(
             self.qualifying + other.qualifying,

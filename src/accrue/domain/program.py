@@ -298,6 +298,11 @@ class Program(Model):
         return {"top": 0, "self": None}.get(self.rollup, self.rollup)  # type: ignore[arg-type]
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """(multiplier windows, breadth buckets): the shape of this program's aggregates."""
+        return len(self.multipliers), len(self.breadth.values) if self.breadth else 0
+
+    @property
     def needs_baseline(self) -> bool:
         return self.thresholds is Thresholds.BASELINE or self.base is Base.GROWTH
 

@@ -99,18 +99,19 @@ def scope_of(program: Program, period: Period, periods: list[Period]) -> list[Pe
     return [p for p in periods if p <= period]
 
 
-def _cumulative(cells: Cells, partner: str, scope: list[Period]) -> Aggregate:
-    return total(cells.get((partner, p), Aggregate()) for p in scope)
+def _cumulative(program: Program, cells: Cells, partner: str, scope: list[Period]) -> Aggregate:
+    empty = Aggregate.empty(*program.shape)
+    return total([empty, *(cells.get((partner, p), empty) for p in scope)])
 
 
 def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
     standings, earned_before, points_before = [], ZERO, 0
     for period in periods:
         scope = scope_of(program, period, periods)
-        agg = _cumulative(cells, partner, scope)
+        agg = _cumulative(program, cells, partner, scope)
         baseline = None
         if program.needs_baseline:
-            baseline = _cumulative(cells, partner, [p.shifted_years(-1) for p in scope])
+            baseline = _cumulative(program, cells, partner, [p.shifted_years(-1) for p in scope])
         outcome = evaluate(program, agg, baseline)
         earned = round_money(outcome.amount, program.currency)
         # A cumulative period pays what it adds to the periods before it in its scope.
@@ -164,8 +165,8 @@ def _project(program, cells, partner, period, scope, baseline, as_of) -> Project
     elapsed = period.days_elapsed(as_of)
     with exact():
         factor = Decimal(period.days) / Decimal(elapsed)
-    current = cells.get((partner, period), Aggregate())
-    earlier = _cumulative(cells, partner, [p for p in scope if p != period])
+    current = cells.get((partner, period), Aggregate.empty(*program.shape))
+    earlier = _cumulative(program, cells, partner, [p for p in scope if p != period])
     outcome = evaluate(program, earlier + current.scaled(factor), baseline)
     amount = Decimal(outcome.points) if program.kind is Kind.POINTS else outcome.amount
     return Projection(outcome.measure or ZERO, outcome.tier, round_money(amount, program.currency))

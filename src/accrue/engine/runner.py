@@ -58,11 +58,12 @@ class Result:
     def for_program(self, program_id: str) -> list[Standing]:
         return [s for s in self.standings if s.program_id == program_id]
 
+    @cached_property
+    def _by_key(self) -> dict[tuple[str, str, str], Standing]:
+        return {standing.key: standing for standing in self.standings}
+
     def get(self, program_id: str, partner_id: str, period: str) -> Standing:
-        for standing in self.standings:
-            if standing.key == (program_id, partner_id, period):
-                return standing
-        raise KeyError((program_id, partner_id, period))
+        return self._by_key[(program_id, partner_id, period)]
 
     @cached_property
     def input_digest(self) -> str:
@@ -92,6 +93,7 @@ class Result:
 class Engine:
     def __init__(self, data: DataSet):
         self.data = data
+        self._line_cache: dict[tuple[str, str], dict] = {}
 
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
         """The program's plan, run: one aggregate per measured partner and period."""
@@ -143,12 +145,12 @@ class Engine:
         scope's attribution, so early lines share a retroactive uplift (E8's Q3)."""
         periods = sorted({s.period for s in result.for_program(program.id)})
         scope = scope_of(program, standing.period, periods)
-        current = self._allocate(program, standing, scope, result)
+        current = self._allocate(program, standing.partner_id, scope, result)
         if len(scope) > 1:
-            earlier = self._allocate(program, standing, scope[:-1], result)
-            for key, share in earlier.items():
+            earlier = self._allocate(program, standing.partner_id, scope[:-1], result)
+            for key, (_, share) in earlier.items():
                 line, amount = current[key]
-                current[key] = (line, amount - share[1])
+                current[key] = (line, amount - share)
         return [
             Attribution(
                 standing.program_id,
@@ -165,40 +167,41 @@ class Engine:
             for line, share in current.values()
         ]
 
-    def _allocate(self, program, standing, scope, result) -> dict:
-        entitlement = sum(
-            (result.get(program.id, standing.partner_id, p.label).amount for p in scope), ZERO
-        )
-        lines = self._earning_lines(program, standing.partner_id, scope[0], scope[-1])
-        weights = [line["weight"] for line in lines]
-        shares = allocate(entitlement, weights, program.currency) if lines else []
+    def _allocate(self, program: Program, partner: str, scope: list[Period], result: Result):
+        entitlement = sum((result.get(program.id, partner, p.label).amount for p in scope), ZERO)
+        by_cell = self._earning_lines(program)
+        lines = [line for period in scope for line in by_cell.get((partner, period), [])]
+        shares = allocate(entitlement, [line["weight"] for line in lines], program.currency)
         return {
             (line["source"], line["document"], line["line_no"]): (line, share)
             for line, share in zip(lines, shares, strict=True)
         }
 
-    def _earning_lines(self, program: Program, partner: str, first: Period, last: Period):
-        lines = plan.eligible_lines(program, self.data)
-        rows = (
-            lines.filter(
-                lines.earns,
-                lines.rollup_id == partner,
-                lines.date >= first.start,
-                lines.date <= last.end,
+    def _earning_lines(self, program: Program) -> dict[tuple[str, Period], list[dict]]:
+        """A program's earning lines with their weights, fetched once, grouped by cell and in
+        tie-break order within each."""
+        key = (program.id, program.digest)
+        if key not in self._line_cache:
+            lines = plan.eligible_lines(program, self.data)
+            rows = (
+                lines.filter(lines.earns)
+                .order_by(["date", "document", "line_no", "source"])
+                .to_pyarrow()
+                .to_pylist()
             )
-            .order_by(["date", "document", "line_no", "source"])
-            .to_pyarrow()
-            .to_pylist()
-        )
-        exponent = plan.amount_exponent(program, self.data)
-        pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
-        for row in rows:
-            row["line_amount"] = plan.to_decimal(row["amount"], exponent)
-            quantity = plan.to_decimal(row["quantity_milli"], -QUANTITY_SCALE)
-            window = window_index(program, row["date"])
-            factor = program.multipliers[window].factor if window >= 0 else Decimal(1)
-            row["weight"] = (quantity if pays_units else row["line_amount"]) * factor
-        return rows
+            exponent = plan.amount_exponent(program, self.data)
+            pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
+            by_cell: dict[tuple[str, Period], list[dict]] = defaultdict(list)
+            for row in rows:
+                row["line_amount"] = plan.to_decimal(row["amount"], exponent)
+                quantity = plan.to_decimal(row["quantity_milli"], -QUANTITY_SCALE)
+                window = window_index(program, row["date"])
+                factor = program.multipliers[window].factor if window >= 0 else Decimal(1)
+                row["weight"] = (quantity if pays_units else row["line_amount"]) * factor
+                period = Period.containing(program.period, row["date"])
+                by_cell[(row["rollup_id"], period)].append(row)
+            self._line_cache[key] = by_cell
+        return self._line_cache[key]
 
     def input_digest(self) -> str:
         """Order-independent digest of the lines and master data: the sum of each line's md5
