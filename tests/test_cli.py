@@ -20,8 +20,18 @@ PARTNERS = [
     ("CORE", "Core Industrial", "", "Silver", "NA"),
 ]
 PRODUCTS = [("sku", "name", "category", "product_line"), ("V-100", "Valve", "Gate", "Valves")]
-HEADER = ("source", "document", "line_no", "kind", "partner_id", "sku", "date", "quantity",
-          "amount", "currency")  # fmt: skip
+HEADER = (
+    "source",
+    "document",
+    "line_no",
+    "kind",
+    "partner_id",
+    "sku",
+    "date",
+    "quantity",
+    "amount",
+    "currency",
+)
 
 
 def _write(path: Path, rows) -> None:
@@ -34,8 +44,10 @@ def _data(tmp_path: Path, lines) -> Path:
     folder.mkdir()
     _write(folder / "partners.csv", PARTNERS)
     _write(folder / "products.csv", PRODUCTS)
-    rows = [("erp", f"INV-{n}", 1, kind, partner, "V-100", day, qty, amount, "USD")
-            for n, (kind, partner, day, qty, amount) in enumerate(lines, 1)]  # fmt: skip
+    rows = [
+        ("erp", f"INV-{n}", 1, kind, partner, "V-100", day, qty, amount, "USD")
+        for n, (kind, partner, day, qty, amount) in enumerate(lines, 1)
+    ]
     _write(folder / "lines.csv", [HEADER, *rows])
     return folder
 
@@ -66,8 +78,10 @@ tiers: [{from: 10000, rate: 4%}]
 
 
 def test_e1_through_the_cli_with_attributions(tmp_path):
-    lines = [("sale", f"ACME-{i}", f"2026-02-0{i}", q, q * 12.5) for i, q in
-             enumerate([2500, 3000, 2000, 2600], 1)]  # fmt: skip
+    lines = [
+        ("sale", f"ACME-{i}", f"2026-02-0{i}", q, q * 12.5)
+        for i, q in enumerate([2500, 3000, 2000, 2600], 1)
+    ]
     standings, out = _calc(tmp_path, _data(tmp_path, lines), _program(tmp_path, E1))
     assert standings[("ACME", "2026-Q1")]["amount"] == "5050.00"
     with (out / "attributions.csv").open() as handle:
@@ -86,8 +100,9 @@ measure: units
 tiers: [{from: 5000, rate: 2%}, {from: 10001, rate: 4%}, {from: 25001, rate: 6%}]
 """,
     )
-    standings, _ = _calc(tmp_path, _data(tmp_path, [("sale", "CORE", "2026-01-05", 10000, 100000)]),
-                         program)  # fmt: skip
+    standings, _ = _calc(
+        tmp_path, _data(tmp_path, [("sale", "CORE", "2026-01-05", 10000, 100000)]), program
+    )
     core = standings[("CORE", "2026-Q1")]
     assert (core["amount"], core["gap_needed"], core["next_tier_pays"]) == (
         "2000.00",
@@ -108,8 +123,9 @@ method: incremental
 tiers: [{from: 5000, rate: 2%}, {from: 10000, rate: 4%}, {from: 25000, rate: 6%}]
 """,
     )
-    standings, _ = _calc(tmp_path, _data(tmp_path, [("sale", "CORE", "2026-01-05", 30000, 300000)]),
-                         program)  # fmt: skip
+    standings, _ = _calc(
+        tmp_path, _data(tmp_path, [("sale", "CORE", "2026-01-05", 30000, 300000)]), program
+    )
     assert standings[("CORE", "2026-Q1")]["amount"] == "10000.00"
 
 
