@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
 from accrue.domain.catalog import Product
 from accrue.domain.partners import PartnerTree
@@ -15,12 +16,18 @@ from accrue.domain.program import Measure, ProductFilter, Program
 @dataclass(frozen=True)
 class ProductRole:
     """`earns`: its lines are the base; `qualifies`: they count toward the tier;
-    `in_mix`: part of the mix slice; `bucket`: its breadth bucket, or -1."""
+    `in_mix`: part of the mix slice; `bucket`: its breadth bucket, or -1; `unit_factor`: program
+    units in one of the product's units (rule 16)."""
 
     earns: bool
     qualifies: bool
     in_mix: bool
     bucket: int
+    unit_factor: Fraction = Fraction(1)
+
+
+class MissingConversion(ValueError):
+    pass
 
 
 def _matches(flt: ProductFilter, product: Product) -> bool:
@@ -51,8 +58,21 @@ def product_roles(program: Program, products: Iterable[Product]) -> dict[str, Pr
         if not (earns or qualifies):
             continue
         in_mix = program.mix is not None and qualifies and _matches(program.mix, product)
-        roles[product.sku] = ProductRole(earns, qualifies, in_mix, _bucket(program, product))
+        bucket = _bucket(program, product)
+        roles[product.sku] = ProductRole(earns, qualifies, in_mix, bucket, _unit(program, product))
     return roles
+
+
+def _unit(program: Program, product: Product) -> Fraction:
+    if program.unit is None:
+        return Fraction(1)
+    factor = program.unit.factor(product.uom)
+    if factor is None:
+        raise MissingConversion(
+            f"program {program.id} measures in {program.unit.name} but {product.sku} is sold "
+            f"in {product.uom}: add {product.uom} to unit.conversions"
+        )
+    return factor
 
 
 def _bucket(program: Program, product: Product) -> int:

@@ -13,6 +13,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -210,6 +211,44 @@ class Caps(Model):
     )
 
 
+class Guarantee(Model):
+    """Rule 18: a guaranteed minimum a period, or, cumulative, on the running total."""
+
+    per_period: Amount = Field(gt=0, description="least a partner is paid a period")
+    cumulative: bool = Field(
+        False, description="compare the running total with per_period × periods so far"
+    )
+
+
+def _fraction(value: Any) -> Any:
+    """`1/12` or `0.5` → Fraction: a unit conversion must stay exact."""
+    text = str(value).strip()
+    try:
+        result = Fraction(text) if "/" in text else Fraction(_decimal(text))
+    except (ValueError, ZeroDivisionError, TypeError):
+        raise ValueError(f"{value!r} is not a number or a fraction like 1/12") from None
+    if result <= 0:
+        raise ValueError(f"conversion {value!r} must be positive")
+    return result
+
+
+Conversion = Annotated[Fraction, BeforeValidator(_fraction)]
+
+
+class Unit(Model):
+    """Rule 16: measure in one unit (cases, kg); products sold in another convert by the table;
+    a product in a unit with no conversion is an error, never a zero."""
+
+    name: str = Field(description="the program's unit of measure, e.g. CS")
+    conversions: dict[str, Conversion] = Field(
+        default_factory=dict,
+        description="program units in one of each other unit, e.g. {EA: 1/12, PAL: 40}",
+    )
+
+    def factor(self, uom: str) -> Fraction | None:
+        return Fraction(1) if uom == self.name else self.conversions.get(uom)
+
+
 class Points(Model):
     per_amount: Amount = Field(gt=0, description="points are earned per whole this much money")
     points: int = Field(1, gt=0, description="points per whole `per_amount`")
@@ -277,6 +316,10 @@ class Program(Model):
         None, description="programs in one group pay only the best for a partner and period"
     )
     points: Points | None = Field(None, description="points per money for kind: points")
+    guarantee: Guarantee | None = Field(None, description="guaranteed minimum payout")
+    unit: Unit | None = Field(
+        None, description="unit of measure for units; products' own units if missing"
+    )
 
     @field_validator("tiers")
     @classmethod

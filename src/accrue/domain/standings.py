@@ -105,7 +105,7 @@ def _cumulative(program: Program, cells: Cells, partner: str, scope: list[Period
 
 
 def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
-    standings, earned_before, points_before = [], ZERO, 0
+    standings, earned_before, points_before, paid_to_date = [], ZERO, 0, ZERO
     for period in periods:
         scope = scope_of(program, period, periods)
         agg = _cumulative(program, cells, partner, scope)
@@ -119,6 +119,8 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
         increment = earned - earned_before if cumulative else earned
         points = outcome.points - points_before if cumulative else outcome.points
         capped = _cap(program, increment)
+        entitled = _guaranteed(program, capped, paid_to_date, len(standings) + 1)
+        paid_to_date += entitled
         standings.append(
             Standing(
                 program_id=program.id,
@@ -135,13 +137,14 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
                 earned=earned,
                 increment=increment,
                 cap_excess=increment - capped,
-                amount=capped if program.kind is not Kind.POINTS else ZERO,
+                amount=entitled if program.kind is not Kind.POINTS else ZERO,
                 carried_in=ZERO,
                 payout=ZERO,
                 carried_out=ZERO,
                 points=points,
                 gap=gap_to_next(program, agg, baseline, outcome),
                 projection=_project(program, cells, partner, period, scope, baseline, as_of),
+                note="guaranteed minimum applied" if entitled != capped else "",
             )
         )
         earned_before, points_before = earned, outcome.points
@@ -157,6 +160,17 @@ def _tier_name(program: Program, outcome: Outcome) -> str | None:
 def _cap(program: Program, increment: Decimal) -> Decimal:
     cap = program.caps.per_partner_period
     return min(increment, cap) if cap is not None else increment
+
+
+def _guaranteed(program: Program, amount: Decimal, before: Decimal, periods: int) -> Decimal:
+    """Rule 18: top the period up to the guarantee, or the running total to guarantee × n."""
+    guarantee = program.guarantee
+    if guarantee is None:
+        return amount
+    floor = (
+        guarantee.per_period * periods - before if guarantee.cumulative else guarantee.per_period
+    )
+    return max(amount, round_money(floor, program.currency))
 
 
 def _project(program, cells, partner, period, scope, baseline, as_of) -> Projection | None:

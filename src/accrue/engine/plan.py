@@ -7,6 +7,7 @@ micro-rates for foreign currencies), so DuckDB, PostgreSQL and Spark all agree e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,8 +18,9 @@ from ibis import _
 
 from accrue.domain.eligibility import partner_rollup, product_roles
 from accrue.domain.fx import RATE_DECIMALS, MissingRate
+from accrue.domain.money import exact
 from accrue.domain.program import Program
-from accrue.engine.dataset import AMOUNT_SCALE, DataSet
+from accrue.engine.dataset import AMOUNT_SCALE, QUANTITY_SCALE, DataSet
 
 RATE_SCALE = 10**RATE_DECIMALS
 
@@ -29,8 +31,17 @@ class Plan:
 
     query: ibis.Table
     amount_exponent: int  # amount columns are integers × 10**amount_exponent
+    units_divisor: int  # unit columns are integers ÷ units_divisor
     windows: int
     buckets: int
+
+
+def unit_weights(roles) -> tuple[dict[str, int], int]:
+    """Unit conversions as integers: each SKU's factor times the common denominator, so unit
+    sums stay integer in SQL and are divided once, exactly, in Python."""
+    denominator = math.lcm(*(role.unit_factor.denominator for role in roles.values()), 1)
+    weights = {sku: int(role.unit_factor * denominator) for sku, role in roles.items()}
+    return weights, denominator
 
 
 def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibis.Table]:
@@ -40,9 +51,11 @@ def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibi
         schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),
     )
     roles = product_roles(program, data.products)
+    weights, _ = unit_weights(roles)
     products = pa.table(
         {
             "sku": list(roles),
+            "unit_weight": [weights[sku] for sku in roles],
             "earns": [r.earns for r in roles.values()],
             "qualifies": [r.qualifies for r in roles.values()],
             "in_mix": [r.in_mix for r in roles.values()],
@@ -51,6 +64,7 @@ def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibi
         schema=pa.schema(
             [
                 ("sku", pa.string()),
+                ("unit_weight", pa.int64()),
                 ("earns", pa.bool_()),
                 ("qualifies", pa.bool_()),
                 ("in_mix", pa.bool_()),
@@ -73,13 +87,22 @@ def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
     joined = lines.inner_join(partners, "partner_id").inner_join(products, "sku")
     foreign = [c for c in _currencies(data) if c != program.currency]
     if not foreign:
-        return joined.mutate(amount=joined.amount_micros)
+        return joined.mutate(amount=joined.amount_micros, units=_units(joined))
     rates = _daily_rates(program, data, foreign)
     with_rate = joined.left_join(rates, ["currency", "date"])
     same = with_rate.currency == program.currency
     rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), with_rate.rate_micros)
     amount = with_rate.amount_micros.cast("decimal(38, 0)") * rate
-    return with_rate.mutate(amount=amount, rate_missing=~same & with_rate.rate_micros.isnull())
+    return with_rate.mutate(
+        amount=amount,
+        units=_units(with_rate),
+        rate_missing=~same & with_rate.rate_micros.isnull(),
+    )
+
+
+def _units(lines: ibis.Table):
+    """Quantity in thousandths of the program's unit, times the conversion denominator."""
+    return lines.quantity_milli * lines.unit_weight
 
 
 def amount_exponent(program: Program, data: DataSet) -> int:
@@ -99,7 +122,7 @@ def build(program: Program, data: DataSet) -> Plan:
     sums = {"lines": keyed.count()}
 
     def add(name: str, condition):
-        sums[f"{name}_units"] = condition.ifelse(keyed.quantity_milli, 0).sum()
+        sums[f"{name}_units"] = condition.ifelse(keyed.units, 0).sum()
         sums[f"{name}_amount"] = condition.ifelse(keyed.amount, 0).sum()
 
     add("qualifying", keyed.qualifies)
@@ -111,7 +134,13 @@ def build(program: Program, data: DataSet) -> Plan:
     for i in range(buckets):
         add(f"bucket{i}", keyed.qualifies & (keyed.bucket == i))
     query = keyed.group_by(["rollup_id", "year", "index"]).aggregate(**sums)
-    return Plan(query, amount_exponent(program, data), len(program.multipliers), buckets)
+    exponent = amount_exponent(program, data)
+    return Plan(query, exponent, units_divisor(program, data), len(program.multipliers), buckets)
+
+
+def units_divisor(program: Program, data: DataSet) -> int:
+    _, denominator = unit_weights(product_roles(program, data.products))
+    return denominator * 10**QUANTITY_SCALE
 
 
 def _date_filter(program: Program, day):
@@ -213,3 +242,9 @@ class MissingRateError(LookupError):
 
 def to_decimal(value, exponent: int) -> Decimal:
     return Decimal(int(value or 0)).scaleb(exponent)
+
+
+def divided(value, divisor: int) -> Decimal:
+    """An integer sum over its divisor: exact when representable, else to 60 digits."""
+    with exact():
+        return Decimal(int(value or 0)) / divisor

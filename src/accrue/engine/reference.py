@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 from accrue.domain.aggregate import Aggregate, Sums
-from accrue.domain.eligibility import counts_on, partner_rollup, product_roles, window_index
+from accrue.domain.eligibility import (
+    ProductRole,
+    counts_on,
+    partner_rollup,
+    product_roles,
+    window_index,
+)
 from accrue.domain.fx import FxTable
 from accrue.domain.lines import Line
 from accrue.domain.money import ZERO, exact
@@ -24,9 +33,7 @@ def reference_cells(
 ) -> dict[tuple[str, Period], Aggregate]:
     rollup, roles = partner_rollup(program, tree), product_roles(program, products)
     kinds = set(program.eligibility.line_types)
-    cells: dict[tuple[str, Period], Aggregate] = defaultdict(
-        lambda: Aggregate.empty(*program.shape)
-    )
+    cells: dict[tuple[str, Period], list[Entry]] = defaultdict(list)
     for line in lines:
         role = roles.get(line.sku)
         if line.kind not in kinds or line.partner_id not in rollup or role is None:
@@ -35,23 +42,36 @@ def reference_cells(
             continue
         with exact():
             amount = line.amount * fx.rate(line.currency, program.currency, line.date)
-        sums = Sums(line.quantity, amount)
         key = (rollup[line.partner_id], Period.containing(program.period, line.date))
-        cells[key] = cells[key] + _contribution(program, role, line, sums)
-    return dict(cells)
+        cells[key].append(Entry(role, line, amount, window_index(program, line.date)))
+    return {key: _aggregate(program, entries) for key, entries in cells.items()}
 
 
-def _contribution(program: Program, role, line: Line, sums: Sums) -> Aggregate:
-    nothing = Sums(ZERO, ZERO)
-    window = window_index(program, line.date)
+@dataclass(frozen=True)
+class Entry:
+    role: ProductRole
+    line: Line
+    amount: Decimal
+    window: int
+
+
+def _aggregate(program: Program, entries: list[Entry]) -> Aggregate:
     windows, buckets = program.shape
+
+    def sums(pick) -> Sums:
+        chosen = [e for e in entries if pick(e)]
+        units = sum((Fraction(e.line.quantity) * e.role.unit_factor for e in chosen), Fraction())
+        with exact():  # one exact division, as the plan divides its integer sum once
+            converted = Decimal(units.numerator) / units.denominator
+        return Sums(converted, sum((e.amount for e in chosen), ZERO))
+
     return Aggregate(
-        qualifying=sums if role.qualifies else nothing,
-        earning=sums if role.earns else nothing,
-        windows=tuple(sums if role.earns and i == window else nothing for i in range(windows)),
-        mix=sums if role.qualifies and role.in_mix else nothing,
+        qualifying=sums(lambda e: e.role.qualifies),
+        earning=sums(lambda e: e.role.earns),
+        windows=tuple(sums(lambda e, i=i: e.role.earns and e.window == i) for i in range(windows)),
+        mix=sums(lambda e: e.role.qualifies and e.role.in_mix),
         buckets=tuple(
-            sums if role.qualifies and i == role.bucket else nothing for i in range(buckets)
+            sums(lambda e, i=i: e.role.qualifies and e.role.bucket == i) for i in range(buckets)
         ),
-        lines=1,
+        lines=len(entries),
     )

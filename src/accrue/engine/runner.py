@@ -19,7 +19,7 @@ from accrue.domain.periods import Period, periods_between
 from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing, finish, scope_of, standings_for
 from accrue.engine import plan
-from accrue.engine.dataset import QUANTITY_SCALE, DataSet
+from accrue.engine.dataset import DataSet
 
 Progress = Callable[[Program], None]
 
@@ -98,16 +98,16 @@ class Engine:
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
         """The program's plan, run: one aggregate per measured partner and period."""
         built = plan.build(program, self.data)
-        exp = built.amount_exponent
+        exp, divisor = built.amount_exponent, built.units_divisor
         cells = {}
         for row in built.query.to_pyarrow().to_pylist():
             period = Period(row["year"], program.period, row["index"])
             cells[(row["rollup_id"], period)] = Aggregate(
-                qualifying=_sums(row, "qualifying", exp),
-                earning=_sums(row, "earning", exp),
-                windows=tuple(_sums(row, f"window{i}", exp) for i in range(built.windows)),
-                mix=_sums(row, "mix", exp),
-                buckets=tuple(_sums(row, f"bucket{i}", exp) for i in range(built.buckets)),
+                qualifying=_sums(row, "qualifying", exp, divisor),
+                earning=_sums(row, "earning", exp, divisor),
+                windows=tuple(_sums(row, f"window{i}", exp, divisor) for i in range(built.windows)),
+                mix=_sums(row, "mix", exp, divisor),
+                buckets=tuple(_sums(row, f"bucket{i}", exp, divisor) for i in range(built.buckets)),
                 lines=row["lines"],
             )
         return cells
@@ -190,11 +190,12 @@ class Engine:
                 .to_pylist()
             )
             exponent = plan.amount_exponent(program, self.data)
+            divisor = plan.units_divisor(program, self.data)
             pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
             by_cell: dict[tuple[str, Period], list[dict]] = defaultdict(list)
             for row in rows:
                 row["line_amount"] = plan.to_decimal(row["amount"], exponent)
-                quantity = plan.to_decimal(row["quantity_milli"], -QUANTITY_SCALE)
+                quantity = plan.divided(row["units"], divisor)
                 window = window_index(program, row["date"])
                 factor = program.multipliers[window].factor if window >= 0 else Decimal(1)
                 row["weight"] = (quantity if pays_units else row["line_amount"]) * factor
@@ -225,9 +226,9 @@ class Engine:
         )
 
 
-def _sums(row: dict, name: str, exponent: int) -> Sums:
+def _sums(row: dict, name: str, exponent: int, divisor: int) -> Sums:
     return Sums(
-        plan.to_decimal(row[f"{name}_units"], -QUANTITY_SCALE),
+        plan.divided(row[f"{name}_units"], divisor),
         plan.to_decimal(row[f"{name}_amount"], exponent),
     )
 
