@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from accrue.domain.money import ZERO, exact
+from accrue.domain.money import ZERO
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,8 @@ class Sums:
         return Sums(self.units + other.units, self.amount + other.amount)
 
     def scaled(self, factor: Decimal) -> Sums:
-        with exact():
-            return Sums(self.units * factor, self.amount * factor)
+        """Callers run in the exact context (see money.exactly)."""
+        return Sums(self.units * factor, self.amount * factor)
 
     def of(self, quantity: str) -> Decimal:
         return self.units if quantity == "units" else self.amount

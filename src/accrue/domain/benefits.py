@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
 from accrue.domain.aggregate import Aggregate
-from accrue.domain.money import ZERO, exact, floor_to, quantum, round_money
+from accrue.domain.money import ZERO, exactly, floor_to, quantum, round_money
 from accrue.domain.program import Base, Measure, Method, Program, Thresholds, Tier
 
 
@@ -47,8 +47,7 @@ def measure_of(program: Program, agg: Aggregate) -> Decimal:
     if program.measure is Measure.AMOUNT:
         return q.amount
     if program.measure is Measure.MIX_SHARE:
-        with exact():
-            return agg.mix.amount / q.amount if q.amount > 0 else ZERO
+        return agg.mix.amount / q.amount if q.amount > 0 else ZERO
     minimum = program.breadth.min_each  # type: ignore[union-attr]
     return Decimal(sum(1 for bucket in agg.buckets if bucket.amount >= minimum))
 
@@ -57,16 +56,14 @@ def thresholds_of(program: Program, baseline_measure: Decimal | None) -> tuple[D
     """Absolute thresholds; baseline ones (rule 15) are a share of last year's measure."""
     if program.thresholds is Thresholds.ABSOLUTE:
         return tuple(t.from_ for t in program.tiers)
-    with exact():
-        return tuple(t.from_ * (baseline_measure or ZERO) for t in program.tiers)
+    return tuple(t.from_ * (baseline_measure or ZERO) for t in program.tiers)
 
 
 def weighted(program: Program, agg: Aggregate, quantity: str) -> Decimal:
     """Earning units or amount with multiplier windows applied (E7's off-season 1.5×)."""
     value = agg.earning.of(quantity)
-    with exact():
-        for multiplier, window in zip(program.multipliers, agg.windows, strict=True):
-            value += (multiplier.factor - 1) * window.of(quantity)
+    for multiplier, window in zip(program.multipliers, agg.windows, strict=True):
+        value += (multiplier.factor - 1) * window.of(quantity)
     return value
 
 
@@ -78,6 +75,7 @@ def rate_base(program: Program, agg: Aggregate, baseline: Aggregate | None) -> D
     return weighted(program, agg, "amount")
 
 
+@exactly
 def evaluate(program: Program, agg: Aggregate, baseline: Aggregate | None) -> Outcome:
     measure = measure_of(program, agg)
     baseline_measure = measure_of(program, baseline) if baseline is not None else None
@@ -96,8 +94,7 @@ def evaluate(program: Program, agg: Aggregate, baseline: Aggregate | None) -> Ou
             amount = _tier_money(program.tiers[tier - 1], base, units)
         return Outcome(measure, baseline_measure, thresholds, tier, amount, points, "earning")
     if _in_pro_rata_band(program, measure, thresholds[0]):
-        with exact():
-            amount = _tier_money(program.tiers[0], base, units) * measure / thresholds[0]
+        amount = _tier_money(program.tiers[0], base, units) * measure / thresholds[0]
         return Outcome(measure, baseline_measure, thresholds, 0, amount, points, "pro rata")
     return Outcome(measure, baseline_measure, thresholds, 0, ZERO, points, "below first tier")
 
@@ -109,8 +106,7 @@ def _base_points(program: Program, base: Decimal) -> int:
 
 
 def _tier_money(tier: Tier, base: Decimal, units: Decimal) -> Decimal:
-    with exact():
-        return (tier.rate or ZERO) * base + (tier.per_unit or ZERO) * units + (tier.fixed or ZERO)
+    return (tier.rate or ZERO) * base + (tier.per_unit or ZERO) * units + (tier.fixed or ZERO)
 
 
 def _incremental(tiers, thresholds, measure, base, units) -> Decimal:
@@ -118,15 +114,14 @@ def _incremental(tiers, thresholds, measure, base, units) -> Decimal:
     the base (and units) are spread over the measure in proportion."""
     uppers = (*thresholds[1 : len(tiers)], measure)
     rate_bands = per_unit_bands = fixed = ZERO
-    with exact():
-        for tier, lower, upper in zip(tiers, thresholds, uppers, strict=False):
-            band = min(upper, measure) - lower
-            rate_bands += (tier.rate or ZERO) * band
-            per_unit_bands += (tier.per_unit or ZERO) * band
-            fixed += tier.fixed or ZERO
-        if measure == 0:
-            return fixed
-        return (rate_bands * base + per_unit_bands * units) / measure + fixed
+    for tier, lower, upper in zip(tiers, thresholds, uppers, strict=False):
+        band = min(upper, measure) - lower
+        rate_bands += (tier.rate or ZERO) * band
+        per_unit_bands += (tier.per_unit or ZERO) * band
+        fixed += tier.fixed or ZERO
+    if measure == 0:
+        return fixed
+    return (rate_bands * base + per_unit_bands * units) / measure + fixed
 
 
 def _in_pro_rata_band(program: Program, measure: Decimal, first: Decimal) -> bool:
@@ -134,6 +129,7 @@ def _in_pro_rata_band(program: Program, measure: Decimal, first: Decimal) -> boo
     return floor is not None and first > 0 and measure >= floor * first
 
 
+@exactly
 def gap_to_next(program: Program, agg: Aggregate, baseline: Aggregate | None, outcome: Outcome):
     """The smallest extra purchase that reaches the next tier, and what that tier would pay."""
     if outcome.status == "no baseline" or outcome.tier >= len(program.tiers):
@@ -157,8 +153,7 @@ def _money_or_points(program: Program, outcome: Outcome) -> Decimal:
 
 
 def _cents_up(value: Decimal, currency: str) -> Decimal:
-    with exact():
-        return value.quantize(quantum(currency), rounding=ROUND_CEILING)
+    return value.quantize(quantum(currency), rounding=ROUND_CEILING)
 
 
 def _shortfall(program: Program, agg: Aggregate, measure: Decimal, threshold: Decimal):
@@ -169,19 +164,17 @@ def _shortfall(program: Program, agg: Aggregate, measure: Decimal, threshold: De
         if program.measure is Measure.AMOUNT:
             needed = _cents_up(needed, currency)
         unit = "units" if program.measure is Measure.UNITS else currency
-        with exact():
-            if measure > 0:
-                reached = agg.scaled((measure + needed) / measure)
-            elif program.measure is Measure.AMOUNT:
-                reached = agg.plus_purchases(needed)
-            else:
-                reached = None
+        if measure > 0:
+            reached = agg.scaled((measure + needed) / measure)
+        elif program.measure is Measure.AMOUNT:
+            reached = agg.plus_purchases(needed)
+        else:
+            reached = None
         return needed, unit, f"more {'units' if unit == 'units' else 'purchases'}", reached
     if program.measure is Measure.MIX_SHARE:
         if threshold >= 1:
             return None
-        with exact():
-            raw = (threshold * agg.qualifying.amount - agg.mix.amount) / (1 - threshold)
+        raw = (threshold * agg.qualifying.amount - agg.mix.amount) / (1 - threshold)
         needed = _cents_up(raw, currency)
         return needed, currency, "more in the mix products", agg.plus_purchases(needed, mix=True)
     return _breadth_shortfall(program, agg, int(threshold))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -45,6 +46,17 @@ PRECISION = 60
 def exact():
     """A decimal context in which the engine's arithmetic is exact."""
     return localcontext(prec=PRECISION)
+
+
+def exactly(function):
+    """Run `function` in the exact context: one context switch per rule, not per operation."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with exact():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def minor_unit(currency: str) -> int:

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from accrue.domain.aggregate import Aggregate, total
 from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next
-from accrue.domain.money import ZERO, allocate, exact, round_money
+from accrue.domain.money import ZERO, allocate, exactly, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Evaluation, Kind, Program
 
@@ -62,6 +62,7 @@ class Standing:
         return (self.program_id, self.partner_id, self.period.label)
 
 
+@exactly
 def standings_for(
     program: Program,
     cells: Cells,
@@ -78,6 +79,7 @@ def standings_for(
     return _share_budget(program, drafts)
 
 
+@exactly
 def finish(standings: Iterable[Standing], programs: Mapping[str, Program]) -> list[Standing]:
     """Apply exclusive groups across programs, then the payout sequence of each program."""
     stacked = apply_exclusive_groups(list(standings), programs)
@@ -177,8 +179,7 @@ def _project(program, cells, partner, period, scope, baseline, as_of) -> Project
     if as_of is None or as_of < period.start:
         return None
     elapsed = period.days_elapsed(as_of)
-    with exact():
-        factor = Decimal(period.days) / Decimal(elapsed)
+    factor = Decimal(period.days) / Decimal(elapsed)
     current = cells.get((partner, period), Aggregate.empty(*program.shape))
     earlier = _cumulative(program, cells, partner, [p for p in scope if p != period])
     outcome = evaluate(program, earlier + current.scaled(factor), baseline)

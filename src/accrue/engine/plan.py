@@ -246,5 +246,8 @@ def to_decimal(value, exponent: int) -> Decimal:
 
 def divided(value, divisor: int) -> Decimal:
     """An integer sum over its divisor: exact when representable, else to 60 digits."""
+    digits = len(str(divisor)) - 1
+    if divisor == 10**digits:
+        return Decimal(int(value or 0)).scaleb(-digits)
     with exact():
         return Decimal(int(value or 0)) / divisor
