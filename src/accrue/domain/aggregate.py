@@ -8,7 +8,7 @@ from decimal import Decimal
 from accrue.domain.money import ZERO
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sums:
     units: Decimal = ZERO
     amount: Decimal = ZERO
@@ -32,7 +32,7 @@ def _add_all(left: tuple[Sums, ...], right: tuple[Sums, ...]) -> tuple[Sums, ...
     return tuple(a + b for a, b in zip(left, right, strict=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Aggregate:
     """Sums over one program × partner × period, in the program's currency.
 

@@ -14,7 +14,7 @@ from accrue.domain.money import ZERO, exactly, floor_to, quantum, round_money
 from accrue.domain.program import Base, Measure, Method, Program, Thresholds, Tier
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one aggregate earns. `tier` counts from 1; 0 means no tier reached."""
 
@@ -27,7 +27,7 @@ class Outcome:
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     """How far the next tier is, in the measure's own unit, and what reaching it would pay."""
 

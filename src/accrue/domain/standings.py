@@ -23,7 +23,7 @@ from accrue.domain.program import Evaluation, Kind, Program
 Cells = Mapping[tuple[str, Period], Aggregate]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Projection:
     """Run rate to period end: measure so far × period days / days elapsed."""
 
@@ -32,7 +32,7 @@ class Projection:
     amount: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Standing:
     program_id: str
     version: int
@@ -103,6 +103,8 @@ def scope_of(program: Program, period: Period, periods: list[Period]) -> list[Pe
 
 def _cumulative(program: Program, cells: Cells, partner: str, scope: list[Period]) -> Aggregate:
     empty = Aggregate.empty(*program.shape)
+    if len(scope) == 1:
+        return cells.get((partner, scope[0]), empty)
     return total([empty, *(cells.get((partner, p), empty) for p in scope)])
 
 
