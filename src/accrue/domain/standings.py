@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from accrue.domain.aggregate import Aggregate, total
+from accrue.domain.aggregate import Aggregate, Sums, total
 from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next
 from accrue.domain.money import ZERO, allocate, exactly, round_money
 from accrue.domain.periods import Period
@@ -123,7 +123,8 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
         increment = earned - earned_before if cumulative else earned
         points = outcome.points - points_before if cumulative else outcome.points
         capped = _cap(program, increment)
-        entitled = _guaranteed(program, capped, paid_to_date, len(standings) + 1)
+        active = cells.get((partner, period), Aggregate()).earning != Sums()
+        entitled = _guaranteed(program, capped, paid_to_date, len(standings) + 1, active)
         paid_to_date += entitled
         standings.append(
             Standing(
@@ -166,10 +167,12 @@ def _cap(program: Program, increment: Decimal) -> Decimal:
     return min(increment, cap) if cap is not None else increment
 
 
-def _guaranteed(program: Program, amount: Decimal, before: Decimal, periods: int) -> Decimal:
-    """Rule 18: top the period up to the guarantee, or the running total to guarantee × n."""
+def _guaranteed(program: Program, amount, before, periods: int, active: bool) -> Decimal:
+    """Rule 18: top the period up to the guarantee, or the running total to guarantee × n.
+    Only a period in which the partner bought something earning is topped up, so every cent
+    still traces to lines."""
     guarantee = program.guarantee
-    if guarantee is None:
+    if guarantee is None or not active:
         return amount
     floor = (
         guarantee.per_period * periods - before if guarantee.cumulative else guarantee.per_period
