@@ -329,3 +329,25 @@ tiers:
     assert amount("retroactive", "amount") == D("70500.00")
     assert amount("retroactive", "growth") == D("10500.00")
     assert amount("incremental", "amount") == D("3500.00")
+
+
+def test_e19_interim_payments_netted_at_final_settlement():
+    rules = """
+id: e19
+name: Interim
+effective: {from: 2026-10-01, to: 2026-12-31}
+period: month
+evaluation: program_to_date
+tiers:
+  - {from: 5000, rate: 2%}
+  - {from: 20000, rate: 4%}
+"""
+    lines = [
+        line("CORE", date(2026, 10, 5), "3000"),
+        line("CORE", date(2026, 11, 5), "4000"),
+        line("CORE", date(2026, 12, 5), "20000"),
+    ]
+    result = run([program(rules)], lines)
+    payouts = [result.get("e19", "CORE", f"2026-{m}").payout for m in (10, 11, 12)]
+    assert payouts == [D("0.00"), D("140.00"), D("940.00")]
+    assert result.get("e19", "CORE", "2026-12").earned == D("1080.00")
