@@ -150,14 +150,20 @@ tiers: [{from: 115%, rate: 3%}]
     ("row", "expected"),
     [
         (("sale", "CORE", "2026-13-01", 1, 10), "date = '2026-13-01': must be a date"),
-        (("sale", "CORE", "2026-01-01", "ten", 10), "quantity = 'ten': must be a number"),
-        (("sale", "CORE", "2026-01-01", 1, "1,0"), "amount = '1,0': must be a number"),
+        (
+            ("sale", "CORE", "2026-01-01", "ten", 10),
+            "quantity = 'ten': must be a number with at most 3 decimals",
+        ),
+        (
+            ("sale", "CORE", "2026-01-01", 1, "1,0"),
+            "amount = '1,0': must be a number with at most 6 decimals",
+        ),
         (("sale", "NOPE", "2026-01-01", 1, 10), "partner_id = 'NOPE': unknown partner"),
         (("refund", "CORE", "2026-01-01", 1, 10), "kind = 'refund': must be sale, return or pos"),
         (("return", "CORE", "2026-01-01", 1, 10), "amount = '10': a return must have a negative"),
         (
             ("sale", "CORE", "2026-01-01", 1, "0.0000001"),
-            "amount = '0.0000001': has more than 6 decimals",
+            "amount = '0.0000001': must be a number with at most 6 decimals",
         ),
         (("sale", "CORE", "1899-01-01", 1, 10), "date = '1899-01-01': is out of range"),
     ],

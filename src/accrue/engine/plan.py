@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import ibis
+import numpy as np
 import pyarrow as pa
 from ibis import _
 
@@ -238,6 +239,27 @@ def _check_rates(program: Program, lines: ibis.Table) -> None:
 
 class MissingRateError(LookupError):
     pass
+
+
+def decimals(column: pa.ChunkedArray, exponent: int) -> list[Decimal]:
+    """Integer sums as Decimal × 10**exponent, rescaled by Arrow in C rather than row by row:
+    the unscaled 128-bit integers are reinterpreted as decimals of scale -exponent."""
+    array = column.combine_chunks().fill_null(0)
+    if pa.types.is_decimal(array.type):
+        data = array.cast(pa.decimal128(38, 0)).buffers()[1]
+    else:
+        ints = array.to_numpy(zero_copy_only=False).astype(np.int64)
+        words = np.empty((len(ints), 2), dtype=np.int64)
+        words[:, 0], words[:, 1] = ints, np.where(ints < 0, -1, 0)
+        data = pa.py_buffer(words)
+    return pa.Array.from_buffers(pa.decimal128(38, -exponent), len(array), [None, data]).to_pylist()
+
+
+def decimals_divided(column: pa.ChunkedArray, divisor: int) -> list[Decimal]:
+    digits = len(str(divisor)) - 1
+    if divisor == 10**digits:
+        return decimals(column, -digits)
+    return [divided(value, divisor) for value in column.to_pylist()]
 
 
 def to_decimal(value, exponent: int) -> Decimal:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import cached_property
 
 import ibis
+import pyarrow as pa
 
 from accrue.domain.aggregate import Aggregate, Sums
 from accrue.domain.eligibility import window_index
@@ -98,19 +99,27 @@ class Engine:
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
         """The program's plan, run: one aggregate per measured partner and period."""
         built = plan.build(program, self.data)
-        exp, divisor = built.amount_exponent, built.units_divisor
-        cells = {}
-        for row in built.query.to_pyarrow().to_pylist():
-            period = Period(row["year"], program.period, row["index"])
-            cells[(row["rollup_id"], period)] = Aggregate(
-                qualifying=_sums(row, "qualifying", exp, divisor),
-                earning=_sums(row, "earning", exp, divisor),
-                windows=tuple(_sums(row, f"window{i}", exp, divisor) for i in range(built.windows)),
-                mix=_sums(row, "mix", exp, divisor),
-                buckets=tuple(_sums(row, f"bucket{i}", exp, divisor) for i in range(built.buckets)),
-                lines=row["lines"],
+        table = built.query.to_pyarrow()
+        column = _column_reader(table, built)
+        windows = [_sums_column(column, f"window{i}") for i in range(built.windows)]
+        buckets = [_sums_column(column, f"bucket{i}") for i in range(built.buckets)]
+        qualifying, earning, mix = (
+            _sums_column(column, n) for n in ("qualifying", "earning", "mix")
+        )
+        keys = zip(*(table[c].to_pylist() for c in ("rollup_id", "year", "index")), strict=True)
+        return {
+            (rollup, Period(year, program.period, index)): Aggregate(
+                qualifying=qualifying[i],
+                earning=earning[i],
+                windows=tuple(w[i] for w in windows),
+                mix=mix[i],
+                buckets=tuple(b[i] for b in buckets),
+                lines=lines,
             )
-        return cells
+            for i, ((rollup, year, index), lines) in enumerate(
+                zip(keys, table["lines"].to_pylist(), strict=True)
+            )
+        }
 
     def periods(self, program: Program, as_of: date | None) -> list[Period]:
         """Periods from the program's start to its end, the as-of date or the last line."""
@@ -226,11 +235,19 @@ class Engine:
         )
 
 
-def _sums(row: dict, name: str, exponent: int, divisor: int) -> Sums:
-    return Sums(
-        plan.divided(row[f"{name}_units"], divisor),
-        plan.to_decimal(row[f"{name}_amount"], exponent),
-    )
+def _column_reader(table: pa.Table, built: plan.Plan):
+    """Column name → its values as Decimal, scaled back from the plan's integers."""
+
+    def read(name: str) -> list[Decimal]:
+        if name.endswith("_amount"):
+            return plan.decimals(table[name], built.amount_exponent)
+        return plan.decimals_divided(table[name], built.units_divisor)
+
+    return read
+
+
+def _sums_column(read, name: str) -> list[Sums]:
+    return [Sums(u, a) for u, a in zip(read(f"{name}_units"), read(f"{name}_amount"), strict=True)]
 
 
 def _unique(programs: Iterable[Program]) -> dict[str, Program]:
