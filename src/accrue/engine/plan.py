@@ -15,6 +15,7 @@ from decimal import Decimal
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import _
 
 from accrue.domain.eligibility import partner_rollup, product_roles
@@ -31,6 +32,7 @@ class Plan:
     """The plan's output columns and how to turn their integers back into Decimal."""
 
     query: ibis.Table
+    lines: ibis.Table  # the eligible lines the query sums, for drilling into a problem
     amount_exponent: int  # amount columns are integers × 10**amount_exponent
     units_divisor: int  # unit columns are integers ÷ units_divisor
     windows: int
@@ -113,7 +115,6 @@ def amount_exponent(program: Program, data: DataSet) -> int:
 
 def build(program: Program, data: DataSet) -> Plan:
     lines = eligible_lines(program, data)
-    _check_rates(program, lines)
     months = program.period.months
     keyed = lines.mutate(
         year=lines.date.year(),
@@ -121,6 +122,8 @@ def build(program: Program, data: DataSet) -> Plan:
         window=_window_case(program, lines.date),
     )
     sums = {"lines": keyed.count()}
+    if "rate_missing" in keyed.columns:  # counted in the same scan; detailed only if any
+        sums["missing_rates"] = keyed.rate_missing.cast("int64").sum()
 
     def add(name: str, condition):
         sums[f"{name}_units"] = condition.ifelse(keyed.units, 0).sum()
@@ -136,7 +139,8 @@ def build(program: Program, data: DataSet) -> Plan:
         add(f"bucket{i}", keyed.qualifies & (keyed.bucket == i))
     query = keyed.group_by(["rollup_id", "year", "index"]).aggregate(**sums)
     exponent = amount_exponent(program, data)
-    return Plan(query, exponent, units_divisor(program, data), len(program.multipliers), buckets)
+    divisor = units_divisor(program, data)
+    return Plan(query, lines, exponent, divisor, len(program.multipliers), buckets)
 
 
 def units_divisor(program: Program, data: DataSet) -> int:
@@ -218,9 +222,11 @@ def _daily_rates(program: Program, data: DataSet, foreign: list[str]) -> ibis.Ta
     return ibis.memtable(pa.table(rows, schema=schema))
 
 
-def _check_rates(program: Program, lines: ibis.Table) -> None:
-    if "rate_missing" not in lines.columns:
+def check_rates(program: Program, built: Plan, result: pa.Table) -> None:
+    """Rule 10: a line without a rate on its date is an error naming currency and date."""
+    if "missing_rates" not in result.column_names or not pc.sum(result["missing_rates"]).as_py():
         return
+    lines = built.lines
     missing = (
         lines.filter(lines.rate_missing)
         .select("currency", "date", "document", "line_no")

@@ -100,6 +100,7 @@ class Engine:
         """The program's plan, run: one aggregate per measured partner and period."""
         built = plan.build(program, self.data)
         table = built.query.to_pyarrow()
+        plan.check_rates(program, built, table)
         column = _column_reader(table, built)
         windows = [_sums_column(column, f"window{i}") for i in range(built.windows)]
         buckets = [_sums_column(column, f"bucket{i}") for i in range(built.buckets)]
