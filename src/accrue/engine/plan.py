@@ -8,6 +8,7 @@ micro-rates for foreign currencies), so DuckDB, PostgreSQL and Spark all agree e
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -91,7 +92,7 @@ def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
     foreign = [c for c in _currencies(data) if c != program.currency]
     if not foreign:
         return joined.mutate(amount=joined.amount_micros, units=_units(joined))
-    rates = _daily_rates(program, data, foreign)
+    rates = ibis.memtable(_daily_rates(program.currency, data, foreign))
     with_rate = joined.left_join(rates, ["currency", "date"])
     same = with_rate.currency == program.currency
     rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), with_rate.rate_micros)
@@ -113,34 +114,130 @@ def amount_exponent(program: Program, data: DataSet) -> int:
     return -AMOUNT_SCALE - (RATE_DECIMALS if foreign else 0)
 
 
-def build(program: Program, data: DataSet) -> Plan:
-    lines = eligible_lines(program, data)
-    months = program.period.months
-    keyed = lines.mutate(
-        year=lines.date.year(),
-        index=((lines.date.month() - 1) // months + 1).cast("int64"),
-        window=_window_case(program, lines.date),
+def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
+    """Every program's sums from ONE scan of the lines.
+
+    The scan groups by leaf partner and month, with each program's own conditions (line kinds,
+    dates, product roles, multiplier windows) inside its conditional sums; partner eligibility,
+    roll-up and periods then apply to that small monthly table, one cheap query per program.
+    """
+    targets = sorted({p.currency for p in programs})
+    scan = data.lines.left_join(_all_roles(programs, data), "sku")
+    rates = _rates_into(targets, data)
+    if rates is not None:
+        scan = scan.left_join(rates, ["currency", "date"])
+    scan = scan.mutate(year=scan.date.year(), month=scan.date.month().cast("int64"))
+    amounts = {currency: _converted(scan, currency, data) for currency in targets}
+    sums: dict[str, ibis.Value] = {}
+    for k, program in enumerate(programs):
+        sums.update(_program_sums(k, program, scan, amounts[program.currency]))
+    monthly = scan.group_by(["partner_id", "year", "month"]).aggregate(**sums).cache()
+    return [_rollup(k, program, monthly, data) for k, program in enumerate(programs)]
+
+
+def _all_roles(programs: Sequence[Program], data: DataSet) -> ibis.Table:
+    """SKU → each program's roles, as columns p{k}_earns, p{k}_qualifies, ... (absent = none)."""
+    columns: dict[str, list] = {"sku": [p.sku for p in data.products]}
+    for k, program in enumerate(programs):
+        roles = product_roles(program, data.products)
+        weights, _ = unit_weights(roles)
+        for name in ("earns", "qualifies", "in_mix"):
+            columns[f"p{k}_{name}"] = [
+                getattr(roles[sku], name) if sku in roles else False for sku in columns["sku"]
+            ]
+        columns[f"p{k}_bucket"] = [roles[s].bucket if s in roles else -1 for s in columns["sku"]]
+        columns[f"p{k}_weight"] = [weights.get(sku, 0) for sku in columns["sku"]]
+    return ibis.memtable(pa.table(columns))
+
+
+def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
+    """One table of (currency, date) → micro-rate into each target currency that has foreign
+    lines, so the scan needs one join whatever the programs' currencies."""
+    merged: pa.Table | None = None
+    for target in targets:
+        foreign = [c for c in _currencies(data) if c != target]
+        if not foreign:
+            continue
+        daily = _daily_rates(target, data, foreign).rename_columns(
+            ["currency", "date", f"rate_{target}"]
+        )
+        merged = (
+            daily
+            if merged is None
+            else merged.join(daily, ["currency", "date"], join_type="full outer")
+        )
+    return ibis.memtable(merged) if merged is not None else None
+
+
+def _converted(scan: ibis.Table, currency: str, data: DataSet):
+    """Amounts in `currency` (integer micros, × micro-rates when other currencies are present)
+    and a flag for lines whose rate is missing."""
+    if not [c for c in _currencies(data) if c != currency]:
+        return scan.amount_micros, None
+    rate_column = scan[f"rate_{currency}"]
+    same = scan.currency == currency
+    rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), rate_column)
+    amount = scan.amount_micros.cast("decimal(38, 0)") * rate
+    return amount, ~same & rate_column.isnull()
+
+
+def _program_sums(k: int, program: Program, scan: ibis.Table, converted) -> dict:
+    amount, rate_missing = converted
+    counts = scan.kind.isin([t.value for t in program.eligibility.line_types]) & _date_filter(
+        program, scan.date
     )
-    sums = {"lines": keyed.count()}
-    if "rate_missing" in keyed.columns:  # counted in the same scan; detailed only if any
-        sums["missing_rates"] = keyed.rate_missing.cast("int64").sum()
+    earns, qualifies = counts & scan[f"p{k}_earns"], counts & scan[f"p{k}_qualifies"]
+    units = scan.quantity_milli * scan[f"p{k}_weight"]
+    window = _window_case(program, scan.date)
+    sums = {f"p{k}_lines": (earns | qualifies).cast("int64").sum()}
+    if rate_missing is not None:
+        sums[f"p{k}_missing_rates"] = ((earns | qualifies) & rate_missing).cast("int64").sum()
 
     def add(name: str, condition):
-        sums[f"{name}_units"] = condition.ifelse(keyed.units, 0).sum()
-        sums[f"{name}_amount"] = condition.ifelse(keyed.amount, 0).sum()
+        sums[f"p{k}_{name}_units"] = condition.ifelse(units, 0).sum()
+        sums[f"p{k}_{name}_amount"] = condition.ifelse(amount, 0).sum()
 
-    add("qualifying", keyed.qualifies)
-    add("earning", keyed.earns)
-    add("mix", keyed.qualifies & keyed.in_mix)
+    add("qualifying", qualifies)
+    add("earning", earns)
+    add("mix", qualifies & scan[f"p{k}_in_mix"])
     for i in range(len(program.multipliers)):
-        add(f"window{i}", keyed.earns & (keyed.window == i))
-    buckets = len(program.breadth.values) if program.breadth else 0
-    for i in range(buckets):
-        add(f"bucket{i}", keyed.qualifies & (keyed.bucket == i))
-    query = keyed.group_by(["rollup_id", "year", "index"]).aggregate(**sums)
-    exponent = amount_exponent(program, data)
-    divisor = units_divisor(program, data)
-    return Plan(query, lines, exponent, divisor, len(program.multipliers), buckets)
+        add(f"window{i}", earns & (window == i))
+    for i in range(program.shape[1]):
+        add(f"bucket{i}", qualifies & (scan[f"p{k}_bucket"] == i))
+    return sums
+
+
+def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet) -> Plan:
+    """One program's monthly sums → enrolled partners at the roll-up level × periods."""
+    rollup = partner_rollup(program, data.tree)
+    partners = ibis.memtable(
+        pa.table(
+            {"partner_id": list(rollup), "rollup_id": list(rollup.values())},
+            schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),
+        )
+    )
+    prefix = f"p{k}_"
+    mine = monthly.select(
+        "partner_id",
+        "year",
+        "month",
+        *(monthly[c].name(c.removeprefix(prefix)) for c in monthly.columns if c.startswith(prefix)),
+    )
+    joined = mine.filter(mine.lines > 0).inner_join(partners, "partner_id")
+    index = ((joined.month - 1) // program.period.months + 1).cast("int64")
+    keyed = joined.mutate(index=index)
+    measures = [c for c in mine.columns if c not in ("partner_id", "year", "month")]
+    query = keyed.group_by(["rollup_id", "year", "index"]).aggregate(
+        **{c: keyed[c].sum() for c in measures}
+    )
+    return Plan(
+        query,
+        eligible_lines(program, data),
+        amount_exponent(program, data),
+        units_divisor(program, data),
+        len(program.multipliers),
+        program.shape[1],
+    )
 
 
 def units_divisor(program: Program, data: DataSet) -> int:
@@ -188,6 +285,15 @@ def _window_case(program: Program, day):
     return ibis.cases(*cases, else_=-1)
 
 
+def _date_bounds(data: DataSet) -> tuple[date, date]:
+    cached = getattr(data, "_date_bounds", None)
+    if cached is None:
+        bounds = data.lines.aggregate(first=_.date.min(), last=_.date.max()).to_pyarrow()
+        cached = bounds["first"][0].as_py(), bounds["last"][0].as_py()
+        data._date_bounds = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _currencies(data: DataSet) -> list[str]:
     cached = getattr(data, "_currencies", None)
     if cached is None:
@@ -198,28 +304,28 @@ def _currencies(data: DataSet) -> list[str]:
     return cached
 
 
-def _daily_rates(program: Program, data: DataSet, foreign: list[str]) -> ibis.Table:
-    """Rates expanded to one row per currency and day (as of that day), a small table that
-    turns rule 10's 'rate of the line's date' into an equi-join any engine runs."""
-    bounds = data.lines.aggregate(first=_.date.min(), last=_.date.max()).to_pyarrow()
-    first, last = bounds["first"][0].as_py(), bounds["last"][0].as_py()
+def _daily_rates(target: str, data: DataSet, foreign: list[str]) -> pa.Table:
+    """Rates into `target` expanded to one row per source currency and day (as of that day),
+    a small table that turns rule 10's 'rate of the line's date' into an equi-join any engine
+    runs."""
+    first, last = _date_bounds(data)
     rows = {"currency": [], "date": [], "rate_micros": []}
-    for currency in foreign:
+    for source in foreign:
         day = first
         while day <= last:
             try:
-                rate = data.fx.rate(currency, program.currency, day)
+                rate = data.fx.rate(source, target, day)
             except MissingRate:
                 rate = None
             if rate is not None:
-                rows["currency"].append(currency)
+                rows["currency"].append(source)
                 rows["date"].append(day)
                 rows["rate_micros"].append(int(rate * RATE_SCALE))
             day += timedelta(days=1)
     schema = pa.schema(
         [("currency", pa.string()), ("date", pa.date32()), ("rate_micros", pa.int64())]
     )
-    return ibis.memtable(pa.table(rows, schema=schema))
+    return pa.table(rows, schema=schema)
 
 
 def check_rates(program: Program, built: Plan, result: pa.Table) -> None:

@@ -97,30 +97,15 @@ class Engine:
         self._line_cache: dict[tuple[str, str], dict] = {}
 
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
-        """The program's plan, run: one aggregate per measured partner and period."""
-        built = plan.build(program, self.data)
-        table = built.query.to_pyarrow()
-        plan.check_rates(program, built, table)
-        column = _column_reader(table, built)
-        windows = [_sums_column(column, f"window{i}") for i in range(built.windows)]
-        buckets = [_sums_column(column, f"bucket{i}") for i in range(built.buckets)]
-        qualifying, earning, mix = (
-            _sums_column(column, n) for n in ("qualifying", "earning", "mix")
-        )
-        keys = zip(*(table[c].to_pylist() for c in ("rollup_id", "year", "index")), strict=True)
-        return {
-            (rollup, Period(year, program.period, index)): Aggregate(
-                qualifying=qualifying[i],
-                earning=earning[i],
-                windows=tuple(w[i] for w in windows),
-                mix=mix[i],
-                buckets=tuple(b[i] for b in buckets),
-                lines=lines,
-            )
-            for i, ((rollup, year, index), lines) in enumerate(
-                zip(keys, table["lines"].to_pylist(), strict=True)
-            )
-        }
+        """One program's aggregates per measured partner and period."""
+        return self.all_cells([program])[0]
+
+    def all_cells(self, programs: Sequence[Program]) -> list[dict[tuple[str, Period], Aggregate]]:
+        """Every program's aggregates, from one scan of the lines."""
+        return [
+            _decode(program, built)
+            for program, built in zip(programs, plan.build_all(programs, self.data), strict=True)
+        ]
 
     def periods(self, program: Program, as_of: date | None) -> list[Period]:
         """Periods from the program's start to its end, the as-of date or the last line."""
@@ -141,9 +126,9 @@ class Engine:
         progress: Progress | None = None,
     ) -> Result:
         by_id = _unique(programs)
+        ordered = sorted(by_id.values(), key=lambda p: p.id)
         drafts: list[Standing] = []
-        for program in sorted(by_id.values(), key=lambda p: p.id):
-            cells = self.cells(program)
+        for program, cells in zip(ordered, self.all_cells(ordered), strict=True):
             drafts.extend(standings_for(program, cells, self.periods(program, as_of), as_of))
             if progress:
                 progress(program)
@@ -234,6 +219,30 @@ class Engine:
             sorted(repr(r) for r in data.fx_rates),
             sorted(repr(r) for r in data.reps),
         )
+
+
+def _decode(program: Program, built: plan.Plan) -> dict[tuple[str, Period], Aggregate]:
+    """A plan's result table → aggregates, decoding integer sums to Decimal in Arrow."""
+    table = built.query.to_pyarrow()
+    plan.check_rates(program, built, table)
+    column = _column_reader(table, built)
+    windows = [_sums_column(column, f"window{i}") for i in range(built.windows)]
+    buckets = [_sums_column(column, f"bucket{i}") for i in range(built.buckets)]
+    qualifying, earning, mix = (_sums_column(column, n) for n in ("qualifying", "earning", "mix"))
+    keys = zip(*(table[c].to_pylist() for c in ("rollup_id", "year", "index")), strict=True)
+    return {
+        (rollup, Period(year, program.period, index)): Aggregate(
+            qualifying=qualifying[i],
+            earning=earning[i],
+            windows=tuple(w[i] for w in windows),
+            mix=mix[i],
+            buckets=tuple(b[i] for b in buckets),
+            lines=lines,
+        )
+        for i, ((rollup, year, index), lines) in enumerate(
+            zip(keys, table["lines"].to_pylist(), strict=True)
+        )
+    }
 
 
 def _column_reader(table: pa.Table, built: plan.Plan):
