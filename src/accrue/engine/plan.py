@@ -198,8 +198,10 @@ def _program_sums(k: int, program: Program, scan: ibis.Table, converted) -> dict
         sums[f"p{k}_{name}_amount"] = condition.ifelse(amount, 0).sum()
 
     add("qualifying", qualifies)
-    add("earning", earns)
-    add("mix", qualifies & scan[f"p{k}_in_mix"])
+    if program.qualifying is not None:  # otherwise the same lines qualify and earn
+        add("earning", earns)
+    if program.mix is not None:
+        add("mix", qualifies & scan[f"p{k}_in_mix"])
     for i in range(len(program.multipliers)):
         add(f"window{i}", earns & (window == i))
     for i in range(program.shape[1]):
@@ -223,6 +225,7 @@ def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet) -> Pla
         "month",
         *(monthly[c].name(c.removeprefix(prefix)) for c in monthly.columns if c.startswith(prefix)),
     )
+    mine = mine.mutate(**_implied_sums(mine))
     joined = mine.filter(mine.lines > 0).inner_join(partners, "partner_id")
     index = ((joined.month - 1) // program.period.months + 1).cast("int64")
     keyed = joined.mutate(index=index)
@@ -238,6 +241,18 @@ def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet) -> Pla
         len(program.multipliers),
         program.shape[1],
     )
+
+
+def _implied_sums(monthly: ibis.Table) -> dict:
+    """Sums the scan skipped because they were implied: earning = qualifying when a program
+    has no separate qualifying products, and no mix without a mix slice."""
+    implied = {}
+    for quantity in ("units", "amount"):
+        if f"earning_{quantity}" not in monthly.columns:
+            implied[f"earning_{quantity}"] = monthly[f"qualifying_{quantity}"]
+        if f"mix_{quantity}" not in monthly.columns:
+            implied[f"mix_{quantity}"] = monthly[f"qualifying_{quantity}"] * 0
+    return implied
 
 
 def units_divisor(program: Program, data: DataSet) -> int:
