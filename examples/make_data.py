@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from accrue.ingest.lines import LINE_COLUMNS
+
 OUT = Path(__file__).parent / "data"
 FIRST, LAST = date(2025, 1, 1), date(2026, 11, 20)
 # Purchases peak in spring and autumn; winter is the off-season the programs reward.
@@ -142,18 +144,7 @@ def main() -> None:
     write("products.csv", ("sku", "name", "category", "product_line"), [p[:4] for p in PRODUCTS])
     write(
         "lines.csv",
-        (
-            "source",
-            "document",
-            "line_no",
-            "kind",
-            "partner_id",
-            "sku",
-            "date",
-            "quantity",
-            "amount",
-            "currency",
-        ),
+        LINE_COLUMNS,
         lines(rng, partner_rows),
     )
     write("fx.csv", ("valid_from", "from_currency", "to_currency", "rate"), fx(rng))

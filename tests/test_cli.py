@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from test_worked_examples import E4
 from typer.testing import CliRunner
 
 from accrue.cli import app
+from accrue.ingest.lines import LINE_COLUMNS
 
 runner = CliRunner()
 
@@ -20,18 +22,6 @@ PARTNERS = [
     ("CORE", "Core Industrial", "", "Silver", "NA"),
 ]
 PRODUCTS = [("sku", "name", "category", "product_line"), ("V-100", "Valve", "Gate", "Valves")]
-HEADER = (
-    "source",
-    "document",
-    "line_no",
-    "kind",
-    "partner_id",
-    "sku",
-    "date",
-    "quantity",
-    "amount",
-    "currency",
-)
 
 
 def _write(path: Path, rows) -> None:
@@ -48,7 +38,7 @@ def _data(tmp_path: Path, lines) -> Path:
         ("erp", f"INV-{n}", 1, kind, partner, "V-100", day, qty, amount, "USD")
         for n, (kind, partner, day, qty, amount) in enumerate(lines, 1)
     ]
-    _write(folder / "lines.csv", [HEADER, *rows])
+    _write(folder / "lines.csv", [LINE_COLUMNS, *rows])
     return folder
 
 
@@ -130,17 +120,7 @@ tiers: [{from: 5000, rate: 2%}, {from: 10000, rate: 4%}, {from: 25000, rate: 6%}
 
 
 def test_e4_growth_through_the_cli(tmp_path):
-    program = _program(
-        tmp_path,
-        """
-id: e4
-name: Growth
-effective: {from: 2026-01-01, to: 2026-03-31}
-thresholds: baseline
-base: growth
-tiers: [{from: 115%, rate: 3%}]
-""",
-    )
+    program = _program(tmp_path, E4)
     lines = [("sale", "CORE", "2025-02-01", 1, 1000000), ("sale", "CORE", "2026-02-01", 1, 1200000)]
     standings, _ = _calc(tmp_path, _data(tmp_path, lines), program)
     assert standings[("CORE", "2026-Q1")]["amount"] == "6000.00"

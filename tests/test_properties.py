@@ -20,6 +20,7 @@ from accrue.domain.partners import PartnerTree
 from accrue.engine import DataSet, Engine
 from accrue.engine.reference import reference_cells
 from accrue.ingest.dataset import load_directory
+from accrue.ingest.lines import LINE_COLUMNS
 
 RATES = [
     FxRate(date(2024, 12, 1), "EUR", "USD", Decimal("1.083421")),
@@ -133,20 +134,7 @@ def test_line_and_program_order_change_nothing(lines, rnd):
 def _write_lines(path: Path, lines) -> None:
     with path.open("w", newline="") as handle:
         out = csv.writer(handle)
-        out.writerow(
-            [
-                "source",
-                "document",
-                "line_no",
-                "kind",
-                "partner_id",
-                "sku",
-                "date",
-                "quantity",
-                "amount",
-                "currency",
-            ]
-        )
+        out.writerow(LINE_COLUMNS)
         for x in lines:
             out.writerow(
                 [
