@@ -12,6 +12,7 @@ from conftest import PRODUCTS, line, program, run
 from accrue.domain.catalog import Product
 from accrue.domain.eligibility import MissingConversion
 from accrue.domain.fx import FxRate
+from accrue.domain.lines import LineKind
 from accrue.domain.program import ProgramError
 from accrue.engine.plan import MissingRateError
 
@@ -192,3 +193,22 @@ tiers:
 """
     with pytest.raises(ProgramError, match=message):
         program(text.replace(*change))
+
+
+def test_what_the_next_tier_pays_is_not_lost_to_a_rounding_hair():
+    rules = program(f"id: hair\nname: Hair\n{YEAR}tiers: [{{from: 25000, rate: 1%}}]")
+    lines = [line("CORE", date(2026, 5, 1), "23035.06")]
+    gap = run([rules], lines).standings[0].gap
+    assert (gap.needed, gap.would_pay) == (D("1964.94"), D("250.00"))
+
+
+def test_a_mix_gap_from_nothing_is_one_cent():
+    rules = program(
+        f"id: mix\nname: Mix\n{YEAR}measure: mix_share\nmix: {{product_lines: [Smart]}}\n"
+        "tiers: [{from: 10%, rate: 2%}]"
+    )
+    lines = [
+        line("CORE", date(2026, 5, 1), "100"),
+        line("CORE", date(2026, 5, 2), "-100", -1, kind=LineKind.RETURN),
+    ]
+    assert run([rules], lines).standings[0].gap.needed == D("0.01")

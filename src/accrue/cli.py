@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +24,7 @@ from accrue.ingest.programs import load_program, load_programs
 from accrue.report import FORMATS, attribution_row, standing_row, write_rows
 
 app = typer.Typer(help="Accrue: rebate programs as data, computed exactly.", no_args_is_help=True)
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True, soft_wrap=True)
 
 EXPECTED = (InputError, ProgramError, DataError, MissingRateError, ValueError)
@@ -64,7 +66,7 @@ def calc(
     out: Annotated[Path | None, typer.Option(help="folder for standings and attributions")] = None,
     formats: Annotated[str, typer.Option("--format", help="csv,json,parquet")] = "csv,json",
     attributions: Annotated[bool, typer.Option(help="also write every line's share")] = True,
-    show: Annotated[int, typer.Option(help="rows shown on screen (0 = none)")] = 40,
+    show: Annotated[int, typer.Option(help="partners near a tier shown (0 = none)")] = 40,
 ) -> None:
     """Compute every program × partner × period standing."""
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -80,7 +82,8 @@ def calc(
         result = Engine(dataset).run(loaded, as_of=day, progress=lambda _: progress.advance(task))
     refs = result.program_refs
     rows = [standing_row(s, refs[s.program_id]) for s in result.standings]
-    _print_standings(rows, show)
+    _print_summary(result)
+    _print_closest(rows, show)
     console.print(f"{len(rows)} standings · inputs {result.input_digest}")
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -105,10 +108,65 @@ def _date(text: str | None) -> date | None:
         raise ValueError(f"--as-of {text!r} is not a date: write YYYY-MM-DD") from None
 
 
-def _print_standings(rows: list[dict], limit: int) -> None:
+def _print_summary(result) -> None:
+    """One row a program: what it owes in total and in its latest period."""
+    table = Table(title="Programs", title_justify="left")
+    for column in (
+        "program",
+        "version",
+        "latest period",
+        "partners",
+        "earning",
+        "amount",
+        "total to date",
+        "excluded or capped",
+    ):
+        table.add_column(column, justify="left" if column in ("program", "version") else "right")
+    for program_id, ref in sorted(result.program_refs.items()):
+        program, standings = result.programs[program_id], result.for_program(program_id)
+        if not standings:
+            continue
+        latest = max(s.period for s in standings)
+        now = [s for s in standings if s.period == latest]
+        points = program.kind.value == "points"
+
+        def total(items, points=points, program=program):
+            if points:
+                return f"{sum(s.points for s in items):,} pts"
+            return f"{program.currency} {sum(s.amount for s in items):,.2f}"
+
+        table.add_row(
+            program_id,
+            ref.split("@")[1],
+            latest.label,
+            str(len(now)),
+            str(sum(1 for s in now if s.amount or s.points)),
+            total(now),
+            total(standings),
+            str(sum(1 for s in standings if s.status == "excluded" or s.cap_excess)),
+        )
+    console.print(table)
+
+
+def _shown(value) -> str:
+    """Screen text: long exact decimals (converted currency, units of measure) to 2 places."""
+    if value is None:
+        return ""
+    text = str(value)
+    whole, _, decimals = text.partition(".")
+    return f"{Decimal(text):.2f}" if len(decimals) > 2 and whole.lstrip("-").isdigit() else text
+
+
+def _print_closest(rows: list[dict], limit: int) -> None:
+    """The standings nearest their next tier in each program's latest period: who to call."""
     if not limit:
         return
-    table = Table(title="Standings", show_lines=False)
+    latest = {}
+    for row in rows:
+        latest[row["program"]] = max(latest.get(row["program"], ""), row["period"])
+    near = [r for r in rows if r["period"] == latest[r["program"]] and r["next_tier_pays"]]
+    near.sort(key=lambda r: (r["program"], Decimal(r["gap_needed"])))
+    table = Table(title="Closest to the next tier", title_justify="left")
     columns = (
         "program",
         "partner",
@@ -116,28 +174,25 @@ def _print_standings(rows: list[dict], limit: int) -> None:
         "measure",
         "tier_name",
         "amount",
-        "payout",
         "gap_needed",
+        "gap_unit",
         "next_tier_pays",
         "projected_amount",
-        "status",
     )
     for column in columns:
-        numeric = column in (
-            "measure",
-            "amount",
-            "payout",
-            "gap_needed",
-            "next_tier_pays",
-            "projected_amount",
+        table.add_column(
+            column.replace("_", " "),
+            justify="right"
+            if column not in ("program", "partner", "period", "tier_name", "gap_unit")
+            else "left",
         )
-        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
-    ranked = sorted(rows, key=lambda r: (r["program"], r["period"], r["partner"]))
-    for row in ranked[:limit]:
-        table.add_row(*(str(row[c]) if row[c] is not None else "" for c in columns))
+    shown = 0
+    for program_id in sorted(latest):
+        for row in [r for r in near if r["program"] == program_id][:2]:
+            if shown < limit:
+                table.add_row(*(_shown(row[c]) for c in columns))
+                shown += 1
     console.print(table)
-    if len(rows) > limit:
-        console.print(f"… {len(rows) - limit} more (see --out files, or raise --show)")
 
 
 @app.command()

@@ -23,7 +23,7 @@ def _text(value: Decimal | None) -> str | None:
     """Quantities leave as exact text without trailing zeros; never as a float."""
     if value is None:
         return None
-    return format(value.normalize() if value == value.to_integral() else value, "f")
+    return format(value.normalize(), "f")
 
 
 def _money(value: Decimal | None, currency: str) -> str | None:

@@ -7,7 +7,7 @@ exact Decimal arithmetic; rounding to the cent happens later, once, on the stand
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 from accrue.domain.aggregate import Aggregate
 from accrue.domain.money import ZERO, exactly, floor_to, quantum, round_money
@@ -153,7 +153,16 @@ def _money_or_points(program: Program, outcome: Outcome) -> Decimal:
 
 
 def _cents_up(value: Decimal, currency: str) -> Decimal:
-    return value.quantize(quantum(currency), rounding=ROUND_CEILING)
+    """What a partner must still buy: rounded up, and at least one cent when short."""
+    return max(value.quantize(quantum(currency), rounding=ROUND_CEILING), quantum(currency))
+
+
+def _scaled_up(agg: Aggregate, target: Decimal, measure: Decimal) -> Aggregate:
+    """The same purchases scaled until the measure reaches `target`: rounding up, so a
+    division's last digit never leaves the hypothetical a hair below the threshold."""
+    with localcontext() as context:
+        context.rounding = ROUND_CEILING
+        return agg.scaled(target / measure)
 
 
 def _shortfall(program: Program, agg: Aggregate, measure: Decimal, threshold: Decimal):
@@ -165,7 +174,7 @@ def _shortfall(program: Program, agg: Aggregate, measure: Decimal, threshold: De
             needed = _cents_up(needed, currency)
         unit = "units" if program.measure is Measure.UNITS else currency
         if measure > 0:
-            reached = agg.scaled((measure + needed) / measure)
+            reached = _scaled_up(agg, (measure + needed), measure)
         elif program.measure is Measure.AMOUNT:
             reached = agg.plus_purchases(needed)
         else:
