@@ -126,11 +126,16 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
     rates = _rates_into(targets, data)
     if rates is not None:
         scan = scan.left_join(rates, ["currency", "date"])
-    scan = scan.mutate(year=scan.date.year(), month=scan.date.month().cast("int64"))
-    amounts = {currency: _converted(scan, currency, data) for currency in targets}
+    # Every per-row value is computed once, in a projection, before the aggregates read it.
+    derived = {"year": scan.date.year(), "month": scan.date.month().cast("int64")}
+    for currency in targets:
+        derived.update(_converted(scan, currency, data))
+    for k, program in enumerate(programs):
+        derived.update(_program_rows(k, program, scan))
+    scan = scan.mutate(**derived)
     sums: dict[str, ibis.Value] = {}
     for k, program in enumerate(programs):
-        sums.update(_program_sums(k, program, scan, amounts[program.currency]))
+        sums.update(_program_sums(k, program, scan))
     monthly = scan.group_by(["partner_id", "year", "month"]).aggregate(**sums).cache()
     return [_rollup(k, program, monthly, data) for k, program in enumerate(programs)]
 
@@ -169,29 +174,43 @@ def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
     return ibis.memtable(merged) if merged is not None else None
 
 
-def _converted(scan: ibis.Table, currency: str, data: DataSet):
-    """Amounts in `currency` (integer micros, × micro-rates when other currencies are present)
-    and a flag for lines whose rate is missing."""
+def _converted(scan: ibis.Table, currency: str, data: DataSet) -> dict:
+    """amount_{currency}: integer micros, × micro-rates when other currencies are present;
+    missing_{currency}: the line has no rate on its date."""
     if not [c for c in _currencies(data) if c != currency]:
-        return scan.amount_micros, None
+        return {f"amount_{currency}": scan.amount_micros}
     rate_column = scan[f"rate_{currency}"]
     same = scan.currency == currency
     rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), rate_column)
-    amount = scan.amount_micros.cast("decimal(38, 0)") * rate
-    return amount, ~same & rate_column.isnull()
+    return {
+        f"amount_{currency}": scan.amount_micros.cast("decimal(38, 0)") * rate,
+        f"missing_{currency}": ~same & rate_column.isnull(),
+    }
 
 
-def _program_sums(k: int, program: Program, scan: ibis.Table, converted) -> dict:
-    amount, rate_missing = converted
-    counts = scan.kind.isin([t.value for t in program.eligibility.line_types]) & _date_filter(
-        program, scan.date
-    )
-    earns, qualifies = counts & scan[f"p{k}_earns"], counts & scan[f"p{k}_qualifies"]
-    units = scan.quantity_milli * scan[f"p{k}_weight"]
-    window = _window_case(program, scan.date)
-    sums = {f"p{k}_lines": (earns | qualifies).cast("int64").sum()}
-    if rate_missing is not None:
-        sums[f"p{k}_missing_rates"] = ((earns | qualifies) & rate_missing).cast("int64").sum()
+def _program_rows(k: int, program: Program, scan: ibis.Table) -> dict:
+    """Per-row values of program k: whether the line counts, earns, qualifies; its units in
+    the program's unit; its multiplier window."""
+    kinds = [t.value for t in program.eligibility.line_types]
+    counts = scan.kind.isin(kinds) & _date_filter(program, scan.date)
+    rows = {
+        f"p{k}_earns_row": counts & scan[f"p{k}_earns"],
+        f"p{k}_qualifies_row": counts & scan[f"p{k}_qualifies"],
+        f"p{k}_units": scan.quantity_milli * scan[f"p{k}_weight"],
+    }
+    if program.multipliers:
+        rows[f"p{k}_window"] = _window_case(program, scan.date)
+    return rows
+
+
+def _program_sums(k: int, program: Program, scan: ibis.Table) -> dict:
+    amount, units = scan[f"amount_{program.currency}"], scan[f"p{k}_units"]
+    earns, qualifies = scan[f"p{k}_earns_row"], scan[f"p{k}_qualifies_row"]
+    counted = earns | qualifies
+    sums = {f"p{k}_lines": counted.cast("int64").sum()}
+    if f"missing_{program.currency}" in scan.columns:
+        missing = scan[f"missing_{program.currency}"]
+        sums[f"p{k}_missing_rates"] = (counted & missing).cast("int64").sum()
 
     def add(name: str, condition):
         sums[f"p{k}_{name}_units"] = condition.ifelse(units, 0).sum()
@@ -203,7 +222,7 @@ def _program_sums(k: int, program: Program, scan: ibis.Table, converted) -> dict
     if program.mix is not None:
         add("mix", qualifies & scan[f"p{k}_in_mix"])
     for i in range(len(program.multipliers)):
-        add(f"window{i}", earns & (window == i))
+        add(f"window{i}", earns & (scan[f"p{k}_window"] == i))
     for i in range(program.shape[1]):
         add(f"bucket{i}", qualifies & (scan[f"p{k}_bucket"] == i))
     return sums
