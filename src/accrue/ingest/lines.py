@@ -171,6 +171,8 @@ def load_lines(
         f"{_scaled('quantity', 3)} AS quantity_milli, {_scaled('amount', 6)} AS amount_micros, "
         f"trim(currency) AS currency FROM ({union})"
     )
+    for name in staged:  # the text copies are no longer needed: free their memory
+        raw.execute(f"DROP TABLE {name}")
     _check_unique_across_files(raw, paths)
     return backend.table("lines")
 
