@@ -213,7 +213,8 @@ def _first(values):
 def _example_products(program: Program) -> dict[str, Product]:
     rules = program.eligibility
     category, line = _first(rules.categories) or "Example", _first(rules.product_lines) or "Example"
-    main = Product(_first(rules.skus) or "EX-SKU", "Example product", category, line)
+    uom = program.unit.name if program.unit else "EA"
+    main = Product(_first(rules.skus) or "EX-SKU", "Example product", category, line, uom)
     products = {"main": main}
     if program.mix:
         mix = program.mix
