@@ -50,6 +50,3 @@ class FxTable:
         if at == 0:
             raise MissingRate(from_currency, to_currency, day)
         return points[at - 1][1]
-
-    def pairs_to(self, to_currency: str) -> list[str]:
-        return sorted(src for src, dst in self._series if dst == to_currency)

@@ -33,17 +33,3 @@ class Line:
     def key(self) -> tuple[str, str, int]:
         """Identity of a line: the same (source, document, line) is the same line."""
         return (self.source, self.document, self.line_no)
-
-    @property
-    def tie_break(self) -> tuple[date, str, int, str]:
-        """Rule 1's order for leftover cents: earliest date, then document, then line."""
-        return (self.date, self.document, self.line_no, self.source)
-
-
-def sign_error(kind: LineKind, quantity: Decimal, amount: Decimal) -> str | None:
-    """Returns are negative lines and sales positive; anything else is refused, not guessed."""
-    if kind is LineKind.RETURN and (quantity > 0 or amount > 0):
-        return "a return must have a negative (or zero) quantity and amount"
-    if kind is not LineKind.RETURN and (quantity < 0 or amount < 0):
-        return f"a {kind.value} line must not be negative; record it as a return"
-    return None

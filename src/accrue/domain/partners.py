@@ -43,24 +43,12 @@ class PartnerTree:
             parent = self._by_id[parent].parent_id
         return tuple(path)
 
-    def __contains__(self, partner_id: object) -> bool:
-        return partner_id in self._by_id
-
     def __iter__(self):
         return iter(self._by_id.values())
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def get(self, partner_id: str) -> Partner:
-        return self._by_id[partner_id]
 
     def path(self, partner_id: str) -> tuple[str, ...]:
         """The partner itself, then its parent, up to the top parent."""
         return self._paths[partner_id]
-
-    def depth(self, partner_id: str) -> int:
-        return len(self._paths[partner_id]) - 1
 
     def rollup(self, partner_id: str, level: int | None) -> str:
         """The ancestor a program measures at: `None` is the partner itself, 0 the top parent,

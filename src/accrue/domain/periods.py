@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 
@@ -109,11 +109,3 @@ def periods_between(kind: PeriodKind, first: date, last: date) -> list[Period]:
         periods.append(period)
         period = period.next()
     return periods
-
-
-def month_starts(first: date, last: date) -> list[date]:
-    months, day = [], first.replace(day=1)
-    while day <= last:
-        months.append(day)
-        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return months

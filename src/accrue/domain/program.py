@@ -449,17 +449,8 @@ def _hint(loc: tuple) -> str:
 
 
 def _inner_model(annotation: Any) -> Any:
+    """The model a field holds: itself, as a list's items or as an optional's value."""
     for candidate in (annotation, *getattr(annotation, "__args__", ())):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
-        inner = _inner_model_args(candidate)
-        if inner is not None:
-            return inner
-    return None
-
-
-def _inner_model_args(annotation: Any) -> Any:
-    for arg in getattr(annotation, "__args__", ()):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
     return None
