@@ -207,10 +207,10 @@ def _program_sums(k: int, program: Program, scan: ibis.Table) -> dict:
     amount, units = scan[f"amount_{program.currency}"], scan[f"p{k}_units"]
     earns, qualifies = scan[f"p{k}_earns_row"], scan[f"p{k}_qualifies_row"]
     counted = earns | qualifies
-    sums = {f"p{k}_lines": counted.cast("int64").sum()}
+    sums = {f"p{k}_lines": counted.ifelse(1, 0).sum()}
     if f"missing_{program.currency}" in scan.columns:
         missing = scan[f"missing_{program.currency}"]
-        sums[f"p{k}_missing_rates"] = (counted & missing).cast("int64").sum()
+        sums[f"p{k}_missing_rates"] = (counted & missing).ifelse(1, 0).sum()
 
     def add(name: str, condition):
         sums[f"p{k}_{name}_units"] = condition.ifelse(units, 0).sum()
