@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis import _
 
-from accrue.domain.eligibility import partner_rollup, product_roles
+from accrue.domain.eligibility import counts_on, partner_rollup, product_roles, window_index
 from accrue.domain.fx import RATE_DECIMALS, MissingRate
 from accrue.domain.money import exact
 from accrue.domain.program import Program
@@ -83,12 +83,16 @@ def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
     """Lines that count for the program, with rollup_id, roles and `amount` in the program's
     currency as an integer of 10**amount_exponent units; shared by cells and attribution."""
     partners, products = eligibility_tables(program, data)
-    lines = data.lines
-    lines = lines.filter(
-        lines.kind.isin([k.value for k in program.eligibility.line_types]),
-        _date_filter(program, lines.date),
+    days, day_flags = _day_classes([program], data)
+    counted = day_flags.filter(day_flags.p0_in_dates).select("day_class")
+    lines = data.lines.filter(
+        data.lines.kind.isin([k.value for k in program.eligibility.line_types])
     )
-    joined = lines.inner_join(partners, "partner_id").inner_join(products, "sku")
+    joined = (
+        lines.inner_join(days.inner_join(counted, "day_class").select("date"), "date")
+        .inner_join(partners, "partner_id")
+        .inner_join(products, "sku")
+    )
     foreign = [c for c in _currencies(data) if c != program.currency]
     if not foreign:
         return joined.mutate(amount=joined.amount_micros, units=_units(joined))
@@ -117,42 +121,98 @@ def amount_exponent(program: Program, data: DataSet) -> int:
 def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
     """Every program's sums from ONE scan of the lines.
 
-    The scan groups by leaf partner and month, with each program's own conditions (line kinds,
-    dates, product roles, multiplier windows) inside its conditional sums; partner eligibility,
-    roll-up and periods then apply to that small monthly table, one cheap query per program.
+    The scan first folds lines into classes: leaf partner × month × product class (SKUs with
+    the same roles in every program) × day class (days with the same date rules and multiplier
+    windows in every program) × kind, summing plain integers. Each program's conditional sums
+    then run over those few rows per partner and month; partner eligibility, roll-up and
+    periods apply to the resulting monthly table, one cheap query per program.
     """
     targets = sorted({p.currency for p in programs})
-    scan = data.lines.left_join(_all_roles(programs, data), "sku")
+    products, product_flags = _product_classes(programs, data)
+    days, day_flags = _day_classes(programs, data)
+    scan = data.lines.inner_join(products, "sku").inner_join(days, "date")
     rates = _rates_into(targets, data)
     if rates is not None:
         scan = scan.left_join(rates, ["currency", "date"])
-    # Every per-row value is computed once, in a projection, before the aggregates read it.
     derived = {"year": scan.date.year(), "month": scan.date.month().cast("int64")}
     for currency in targets:
         derived.update(_converted(scan, currency, data))
-    for k, program in enumerate(programs):
-        derived.update(_program_rows(k, program, scan))
     scan = scan.mutate(**derived)
+    keys = ["partner_id", "year", "month", "product_class", "day_class", "kind"]
+    folded = scan.group_by(keys).aggregate(
+        quantity=scan.quantity_milli.sum(),
+        lines=scan.count(),
+        **{c: scan[c].sum() for c in derived if c.startswith(("amount_", "missing_"))},
+    )
+    rows = folded.inner_join(product_flags, "product_class").inner_join(day_flags, "day_class")
     sums: dict[str, ibis.Value] = {}
     for k, program in enumerate(programs):
-        sums.update(_program_sums(k, program, scan))
-    monthly = scan.group_by(["partner_id", "year", "month"]).aggregate(**sums).cache()
+        sums.update(_program_sums(k, program, rows))
+    monthly = rows.group_by(["partner_id", "year", "month"]).aggregate(**sums).cache()
     return [_rollup(k, program, monthly, data) for k, program in enumerate(programs)]
 
 
-def _all_roles(programs: Sequence[Program], data: DataSet) -> ibis.Table:
-    """SKU → each program's roles, as columns p{k}_earns, p{k}_qualifies, ... (absent = none)."""
-    columns: dict[str, list] = {"sku": [p.sku for p in data.products]}
-    for k, program in enumerate(programs):
-        roles = product_roles(program, data.products)
-        weights, _ = unit_weights(roles)
-        for name in ("earns", "qualifies", "in_mix"):
-            columns[f"p{k}_{name}"] = [
-                getattr(roles[sku], name) if sku in roles else False for sku in columns["sku"]
-            ]
-        columns[f"p{k}_bucket"] = [roles[s].bucket if s in roles else -1 for s in columns["sku"]]
-        columns[f"p{k}_weight"] = [weights.get(sku, 0) for sku in columns["sku"]]
-    return ibis.memtable(pa.table(columns))
+def _classes(keys: dict, names: list[str], key: str, key_type, class_name: str):
+    """(key → class id, class id → flag columns) as two small tables."""
+    ids: dict[tuple, int] = {}
+    members = {key: [], class_name: []}
+    for value, vector in keys.items():
+        members[key].append(value)
+        members[class_name].append(ids.setdefault(vector, len(ids)))
+    vectors = sorted(ids, key=ids.get)
+    columns = {class_name: pa.array(range(len(vectors)), pa.int64())}
+    for i, name in enumerate(names):
+        flag = name.endswith(("earns", "qualifies", "in_mix", "in_dates"))
+        columns[name] = pa.array([v[i] for v in vectors], pa.bool_() if flag else pa.int64())
+    keyed = pa.table(
+        {
+            key: pa.array(members[key], key_type),
+            class_name: pa.array(members[class_name], pa.int64()),
+        }
+    )
+    return ibis.memtable(keyed), ibis.memtable(pa.table(columns))
+
+
+def _product_classes(programs: Sequence[Program], data: DataSet):
+    """SKUs grouped by their roles in every program; SKUs no program uses are left out."""
+    roles = [product_roles(program, data.products) for program in programs]
+    weights = [unit_weights(r)[0] for r in roles]
+    vectors = {}
+    for product in data.products:
+        vector = []
+        for k in range(len(programs)):
+            role = roles[k].get(product.sku)
+            vector += (
+                [role.earns, role.qualifies, role.in_mix, role.bucket, weights[k][product.sku]]
+                if role
+                else [False, False, False, -1, 0]
+            )
+        if any(vector[i] for i in range(0, len(vector), 5)) or any(
+            vector[i] for i in range(1, len(vector), 5)
+        ):
+            vectors[product.sku] = tuple(vector)
+    names = [
+        f"p{k}_{n}"
+        for k in range(len(programs))
+        for n in ("earns", "qualifies", "in_mix", "bucket", "weight")
+    ]
+    return _classes(vectors, names, "sku", pa.string(), "product_class")
+
+
+def _day_classes(programs: Sequence[Program], data: DataSet):
+    """Days grouped by every program's date rules (rule 5's baseline window included) and
+    multiplier windows, decided once in Python by the domain's own functions."""
+    first, last = _date_bounds(data)
+    vectors, day = {}, first
+    while day is not None and day <= last:
+        vectors[day] = tuple(
+            value
+            for program in programs
+            for value in (counts_on(program, day), window_index(program, day))
+        )
+        day += timedelta(days=1)
+    names = [f"p{k}_{n}" for k in range(len(programs)) for n in ("in_dates", "window")]
+    return _classes(vectors, names, "date", pa.date32(), "day_class")
 
 
 def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
@@ -184,33 +244,21 @@ def _converted(scan: ibis.Table, currency: str, data: DataSet) -> dict:
     rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), rate_column)
     return {
         f"amount_{currency}": scan.amount_micros.cast("decimal(38, 0)") * rate,
-        f"missing_{currency}": ~same & rate_column.isnull(),
+        f"missing_{currency}": (~same & rate_column.isnull()).ifelse(1, 0),
     }
 
 
-def _program_rows(k: int, program: Program, scan: ibis.Table) -> dict:
-    """Per-row values of program k: whether the line counts, earns, qualifies; its units in
-    the program's unit; its multiplier window."""
+def _program_sums(k: int, program: Program, rows: ibis.Table) -> dict:
+    """Program k's sums over the folded rows, each condition read from the class flags."""
     kinds = [t.value for t in program.eligibility.line_types]
-    counts = scan.kind.isin(kinds) & _date_filter(program, scan.date)
-    rows = {
-        f"p{k}_earns_row": counts & scan[f"p{k}_earns"],
-        f"p{k}_qualifies_row": counts & scan[f"p{k}_qualifies"],
-        f"p{k}_units": scan.quantity_milli * scan[f"p{k}_weight"],
-    }
-    if program.multipliers:
-        rows[f"p{k}_window"] = _window_case(program, scan.date)
-    return rows
-
-
-def _program_sums(k: int, program: Program, scan: ibis.Table) -> dict:
-    amount, units = scan[f"amount_{program.currency}"], scan[f"p{k}_units"]
-    earns, qualifies = scan[f"p{k}_earns_row"], scan[f"p{k}_qualifies_row"]
+    counts = rows.kind.isin(kinds) & rows[f"p{k}_in_dates"]
+    earns, qualifies = counts & rows[f"p{k}_earns"], counts & rows[f"p{k}_qualifies"]
+    amount, units = rows[f"amount_{program.currency}"], rows.quantity * rows[f"p{k}_weight"]
     counted = earns | qualifies
-    sums = {f"p{k}_lines": counted.ifelse(1, 0).sum()}
-    if f"missing_{program.currency}" in scan.columns:
-        missing = scan[f"missing_{program.currency}"]
-        sums[f"p{k}_missing_rates"] = (counted & missing).ifelse(1, 0).sum()
+    sums = {f"p{k}_lines": counted.ifelse(rows.lines, 0).sum()}
+    if f"missing_{program.currency}" in rows.columns:
+        missing = rows[f"missing_{program.currency}"]
+        sums[f"p{k}_missing_rates"] = counted.ifelse(missing, 0).sum()
 
     def add(name: str, condition):
         sums[f"p{k}_{name}_units"] = condition.ifelse(units, 0).sum()
@@ -220,11 +268,11 @@ def _program_sums(k: int, program: Program, scan: ibis.Table) -> dict:
     if program.qualifying is not None:  # otherwise the same lines qualify and earn
         add("earning", earns)
     if program.mix is not None:
-        add("mix", qualifies & scan[f"p{k}_in_mix"])
+        add("mix", qualifies & rows[f"p{k}_in_mix"])
     for i in range(len(program.multipliers)):
-        add(f"window{i}", earns & (scan[f"p{k}_window"] == i))
+        add(f"window{i}", earns & (rows[f"p{k}_window"] == i))
     for i in range(program.shape[1]):
-        add(f"bucket{i}", qualifies & (scan[f"p{k}_bucket"] == i))
+        add(f"bucket{i}", qualifies & (rows[f"p{k}_bucket"] == i))
     return sums
 
 
@@ -277,46 +325,6 @@ def _implied_sums(monthly: ibis.Table) -> dict:
 def units_divisor(program: Program, data: DataSet) -> int:
     _, denominator = unit_weights(product_roles(program, data.products))
     return denominator * 10**QUANTITY_SCALE
-
-
-def _date_filter(program: Program, day):
-    window = _within(day, program.effective.from_, program.effective.to)
-    if not program.needs_baseline:
-        return window
-    earlier = _within(
-        day, _year_before(program.effective.from_), _year_before(program.effective.to)
-    )
-    return window | earlier
-
-
-def _within(day, start: date, end: date | None):
-    condition = day >= start
-    return condition & (day <= end) if end else condition
-
-
-def _year_before(day: date | None) -> date | None:
-    if day is None:
-        return None
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return day.replace(year=day.year - 1, day=28)
-
-
-def _window_case(program: Program, day):
-    """Mirror of eligibility.window_index in SQL: the first window containing the day."""
-    if not program.multipliers:
-        return ibis.literal(-1, "int64")
-    month_day = day.month() * 100 + day.day()
-    cases = []
-    for i, multiplier in enumerate(program.multipliers):
-        start, end = multiplier.bounds()
-        if start <= end:
-            inside = (month_day >= start) & (month_day <= end)
-        else:
-            inside = (month_day >= start) | (month_day <= end)
-        cases.append((inside, i))
-    return ibis.cases(*cases, else_=-1)
 
 
 def _date_bounds(data: DataSet) -> tuple[date, date]:
