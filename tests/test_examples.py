@@ -4,6 +4,8 @@ results hold the engine's promises (attributions to the cent, stacking visible).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -63,3 +65,23 @@ def test_program_language_reference_examples_parse():
     for block in blocks:
         if block.lstrip().startswith("id:"):
             parse_program(block, "docs/program-language.md")
+
+
+def test_the_input_digest_is_reproducible_across_processes():
+    script = (
+        "from pathlib import Path; from accrue.engine import Engine; "
+        "from accrue.ingest.dataset import load_directory; "
+        "print(Engine(load_directory(Path('examples/data'))).input_digest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

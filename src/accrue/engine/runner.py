@@ -212,12 +212,13 @@ class Engine:
         return f"{count}:{line_sum:016x}:{master}"
 
     def _master_key(self):
+        """Master data as sorted text; sets are sorted too, so the digest is reproducible."""
         data = self.data
         return (
             sorted(repr(p) for p in data.partners),
             sorted(repr(p) for p in data.products),
             sorted(repr(r) for r in data.fx_rates),
-            sorted(repr(r) for r in data.reps),
+            sorted(repr((r.id, r.name, sorted(r.partner_ids))) for r in data.reps),
         )
 
 
