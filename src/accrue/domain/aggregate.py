@@ -65,13 +65,13 @@ class Aggregate:
 
     def scaled(self, factor: Decimal) -> Aggregate:
         """Every sum times `factor`: the same mix of lines, more (or less) of it."""
-        return replace(
-            self,
-            qualifying=self.qualifying.scaled(factor),
-            earning=self.earning.scaled(factor),
-            windows=tuple(w.scaled(factor) for w in self.windows),
-            mix=self.mix.scaled(factor),
-            buckets=tuple(b.scaled(factor) for b in self.buckets),
+        return Aggregate(
+            self.qualifying.scaled(factor),
+            self.earning.scaled(factor),
+            tuple(w.scaled(factor) for w in self.windows),
+            self.mix.scaled(factor),
+            tuple(b.scaled(factor) for b in self.buckets),
+            self.lines,
         )
 
     def plus_purchases(self, amount: Decimal, bucket: int | None = None, mix: bool = False):

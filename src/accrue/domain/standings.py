@@ -50,7 +50,7 @@ class Standing:
     cap_excess: Decimal
     amount: Decimal  # this period's entitlement after caps, stacking and budget
     carried_in: Decimal
-    payout: Decimal
+    payout: Decimal  # what is due now: the amount plus anything carried in, unless held
     carried_out: Decimal
     points: int  # awarded this period (the change, for cumulative evaluation)
     gap: Gap | None
@@ -143,8 +143,8 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
                 increment=increment,
                 cap_excess=increment - capped,
                 amount=entitled if program.kind is not Kind.POINTS else ZERO,
+                payout=entitled if program.kind is not Kind.POINTS else ZERO,
                 carried_in=ZERO,
-                payout=ZERO,
                 carried_out=ZERO,
                 points=points,
                 gap=gap_to_next(program, agg, baseline, outcome),
@@ -214,6 +214,7 @@ def _share_budget(program: Program, standings: list[Standing]) -> list[Standing]
             result[i] = replace(
                 standings[i],
                 amount=share,
+                payout=share,
                 cap_excess=standings[i].cap_excess + cut,
                 note=f"program budget {budget} shared pro rata",
             )
@@ -238,6 +239,7 @@ def apply_exclusive_groups(
                 result[i] = replace(
                     standings[i],
                     amount=ZERO,
+                    payout=ZERO,
                     status="excluded",
                     note=f"exclusive group {group}: {standings[best].program_id} pays more",
                 )
@@ -250,8 +252,9 @@ def _pay(program: Program, series: list[Standing]) -> list[Standing]:
     for standing in series:
         due = carried + standing.amount
         held = ZERO < due < program.minimum_payout
+        carried_in = carried
         payout, carried = (ZERO, due) if held else (due, ZERO)
-        paid.append(
-            replace(standing, carried_in=due - standing.amount, payout=payout, carried_out=carried)
-        )
+        if held or carried_in:  # otherwise the draft already pays its amount
+            standing = replace(standing, carried_in=carried_in, payout=payout, carried_out=carried)
+        paid.append(standing)
     return paid
