@@ -1,5 +1,6 @@
-"""A program compiled to one relational plan: filter lines, join the eligibility maps, convert
-currency with integer rates, and sum integers per measured partner and period.
+"""Programs compiled to one relational plan: fold the lines once into classes, sum each
+program's conditional integers per partner and month, then roll up per program to its
+measured partners and periods. Attribution reads a program's eligible lines the same way.
 
 Nothing here multiplies money by a decimal rate: sums are of integer micros (times integer
 micro-rates for foreign currencies), so DuckDB, PostgreSQL and Spark all agree exactly.
@@ -81,7 +82,7 @@ def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibi
 
 def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
     """Lines that count for the program, with rollup_id, roles and `amount` in the program's
-    currency as an integer of 10**amount_exponent units; shared by cells and attribution."""
+    currency as an integer of 10**amount_exponent units: what attribution shares out."""
     partners, products = eligibility_tables(program, data)
     days, day_flags = _day_classes([program], data)
     counted = day_flags.filter(day_flags.p0_in_dates).select("day_class")
@@ -93,19 +94,14 @@ def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
         .inner_join(partners, "partner_id")
         .inner_join(products, "sku")
     )
-    foreign = [c for c in _currencies(data) if c != program.currency]
-    if not foreign:
-        return joined.mutate(amount=joined.amount_micros, units=_units(joined))
-    rates = ibis.memtable(_daily_rates(program.currency, data, foreign))
-    with_rate = joined.left_join(rates, ["currency", "date"])
-    same = with_rate.currency == program.currency
-    rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), with_rate.rate_micros)
-    amount = with_rate.amount_micros.cast("decimal(38, 0)") * rate
-    return with_rate.mutate(
-        amount=amount,
-        units=_units(with_rate),
-        rate_missing=~same & with_rate.rate_micros.isnull(),
-    )
+    rates = _rates_into([program.currency], data)
+    if rates is not None:
+        joined = joined.left_join(rates, ["currency", "date"])
+    converted = _converted(joined, program.currency, data)
+    columns = {"amount": converted[f"amount_{program.currency}"], "units": _units(joined)}
+    if f"missing_{program.currency}" in converted:
+        columns["rate_missing"] = converted[f"missing_{program.currency}"] == 1
+    return joined.mutate(**columns)
 
 
 def _units(lines: ibis.Table):
