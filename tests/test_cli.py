@@ -185,3 +185,45 @@ def test_explain_shows_tiers_and_an_engine_computed_example(tmp_path):
     assert "from 10,000 units: 4% of eligible purchases" in result.output
     assert "exactly at tier 1: measure 10,000 → Tier 1, earns USD 4,000.00" in result.output
     assert "just below tier 1: measure 9,000 → no tier, earns USD 0.00" in result.output
+
+
+def _calc_error(tmp_path, data) -> str:
+    result = runner.invoke(
+        app, ["calc", "--data", str(data), "--programs", str(_program(tmp_path, E1))]
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path):
+    data = _data(tmp_path, [("sale", "CORE", "2026-01-02", 1, 10)])
+    (data / "lines.csv").write_bytes((data / "lines.csv").read_bytes().replace(b"CORE", b"C\xd6RE"))
+    assert "lines.csv: cannot be read" in _calc_error(tmp_path, data)
+
+
+def test_a_line_given_twice_is_refused(tmp_path):
+    data = _data(tmp_path, [("sale", "CORE", "2026-01-02", 1, 10)])
+    text = (data / "lines.csv").read_text()
+    (data / "lines.csv").write_text(text + text.splitlines()[1] + "\n")
+    assert "lines.csv:3: line_no = '1': the same source, document and line" in _calc_error(
+        tmp_path, data
+    )
+
+
+def test_missing_master_files_and_unknown_parents_are_named(tmp_path):
+    data = _data(tmp_path, [("sale", "CORE", "2026-01-02", 1, 10)])
+    (data / "products.csv").unlink()
+    assert "products.csv: file not found" in _calc_error(tmp_path, data)
+    _write(data / "products.csv", PRODUCTS)
+    _write(data / "partners.csv", [*PARTNERS, ("ORPHAN", "Orphan", "NOBODY", "", "")])
+    assert "has unknown parent 'NOBODY'" in _calc_error(tmp_path, data)
+
+
+def test_an_empty_lines_file_is_an_empty_result_not_a_crash(tmp_path):
+    data = _data(tmp_path, [])
+    result = runner.invoke(
+        app, ["calc", "--data", str(data), "--programs", str(_program(tmp_path, E1))]
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 standings" in result.output

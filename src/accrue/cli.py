@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from datetime import date
 from decimal import Decimal
@@ -37,9 +38,20 @@ def reports_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
         except EXPECTED as error:
             errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
             raise typer.Exit(1) from None
+        except Exception as error:  # a bug: say so briefly; ACCRUE_DEBUG=1 shows the trace
+            if os.environ.get("ACCRUE_DEBUG"):
+                raise
+            errors.print(
+                f"[bold red]internal error:[/] {type(error).__name__}: {error}\n"
+                "This is a bug in Accrue; run again with ACCRUE_DEBUG=1 for the details.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
 
     return wrapper
 

@@ -15,9 +15,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
-        what = f" {self.field}" if self.field else ""
+        if not self.field:
+            return f"{where}: {self.message}"
         shown = f" = {self.value!r}" if self.value is not None else ""
-        return f"{where}:{what}{shown}: {self.message}"
+        return f"{where}: {self.field}{shown}: {self.message}"
 
 
 class InputError(ValueError):
