@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 import ibis
 import pyarrow as pa
+from ibis import _
 
 from accrue.domain.catalog import Product
 from accrue.domain.fx import FxRate, FxTable
@@ -84,6 +87,17 @@ class DataSet:
         self.tree = PartnerTree(self.partners)
         self.fx = FxTable(self.fx_rates)
         self.catalog = {product.sku: product for product in self.products}
+
+    @cached_property
+    def currencies(self) -> list[str]:
+        column = self.lines.select("currency").distinct().to_pyarrow()["currency"]
+        return sorted(column.to_pylist())
+
+    @cached_property
+    def date_bounds(self) -> tuple[date | None, date | None]:
+        """First and last line dates (None, None without lines)."""
+        bounds = self.lines.aggregate(first=_.date.min(), last=_.date.max()).to_pyarrow()
+        return bounds["first"][0].as_py(), bounds["last"][0].as_py()
 
     @classmethod
     def from_lines(cls, lines: Iterable[Line], backend=None, **master) -> DataSet:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from ibis import _
 
 from accrue.domain.eligibility import counts_on, partner_rollup, product_roles, window_index
 from accrue.domain.fx import RATE_DECIMALS, MissingRate
@@ -110,7 +109,7 @@ def _units(lines: ibis.Table):
 
 
 def amount_exponent(program: Program, data: DataSet) -> int:
-    foreign = [c for c in _currencies(data) if c != program.currency]
+    foreign = [c for c in data.currencies if c != program.currency]
     return -AMOUNT_SCALE - (RATE_DECIMALS if foreign else 0)
 
 
@@ -198,7 +197,7 @@ def _product_classes(programs: Sequence[Program], data: DataSet):
 def _day_classes(programs: Sequence[Program], data: DataSet):
     """Days grouped by every program's date rules (rule 5's baseline window included) and
     multiplier windows, decided once in Python by the domain's own functions."""
-    first, last = _date_bounds(data)
+    first, last = data.date_bounds
     vectors, day = {}, first
     while day is not None and day <= last:
         vectors[day] = tuple(
@@ -216,7 +215,7 @@ def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
     lines, so the scan needs one join whatever the programs' currencies."""
     merged: pa.Table | None = None
     for target in targets:
-        foreign = [c for c in _currencies(data) if c != target]
+        foreign = [c for c in data.currencies if c != target]
         if not foreign:
             continue
         daily = _daily_rates(target, data, foreign).rename_columns(
@@ -233,7 +232,7 @@ def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
 def _converted(scan: ibis.Table, currency: str, data: DataSet) -> dict:
     """amount_{currency}: integer micros, × micro-rates when other currencies are present;
     missing_{currency}: the line has no rate on its date."""
-    if not [c for c in _currencies(data) if c != currency]:
+    if not [c for c in data.currencies if c != currency]:
         return {f"amount_{currency}": scan.amount_micros}
     rate_column = scan[f"rate_{currency}"]
     same = scan.currency == currency
@@ -323,30 +322,11 @@ def units_divisor(program: Program, data: DataSet) -> int:
     return denominator * 10**QUANTITY_SCALE
 
 
-def _date_bounds(data: DataSet) -> tuple[date, date]:
-    cached = getattr(data, "_date_bounds", None)
-    if cached is None:
-        bounds = data.lines.aggregate(first=_.date.min(), last=_.date.max()).to_pyarrow()
-        cached = bounds["first"][0].as_py(), bounds["last"][0].as_py()
-        data._date_bounds = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _currencies(data: DataSet) -> list[str]:
-    cached = getattr(data, "_currencies", None)
-    if cached is None:
-        cached = sorted(
-            data.lines.select("currency").distinct().to_pyarrow()["currency"].to_pylist()
-        )
-        data._currencies = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def _daily_rates(target: str, data: DataSet, foreign: list[str]) -> pa.Table:
     """Rates into `target` expanded to one row per source currency and day (as of that day),
     a small table that turns rule 10's 'rate of the line's date' into an equi-join any engine
     runs."""
-    first, last = _date_bounds(data)
+    first, last = data.date_bounds
     rows = {"currency": [], "date": [], "rate_micros": []}
     for source in foreign:
         day = first

@@ -109,15 +109,12 @@ class Engine:
 
     def periods(self, program: Program, as_of: date | None) -> list[Period]:
         """Periods from the program's start to its end, the as-of date or the last line."""
-        last = as_of or self._last_line_date()
+        last = as_of or self.data.date_bounds[1]
         if last is None:
             return []
         if program.effective.to:
             last = min(last, program.effective.to)
         return periods_between(program.period, program.effective.from_, last)
-
-    def _last_line_date(self) -> date | None:
-        return self.data.lines.date.max().to_pyarrow().as_py()
 
     def run(
         self,
