@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_worked_examples import E4
+from test_worked_examples import E2, E3, E4
 from typer.testing import CliRunner
 
 from accrue.cli import app
@@ -79,20 +79,12 @@ def test_e1_through_the_cli_with_attributions(tmp_path):
     assert shares == ["1250.00", "1500.00", "1000.00", "1300.00"]
 
 
+def _units_at_ten(tmp_path, units: int) -> Path:
+    return _data(tmp_path, [("sale", "CORE", "2026-01-05", units, units * 10)])
+
+
 def test_e2_gap_through_the_cli(tmp_path):
-    program = _program(
-        tmp_path,
-        """
-id: e2
-name: Tiers
-effective: {from: 2026-01-01, to: 2026-03-31}
-measure: units
-tiers: [{from: 5000, rate: 2%}, {from: 10001, rate: 4%}, {from: 25001, rate: 6%}]
-""",
-    )
-    standings, _ = _calc(
-        tmp_path, _data(tmp_path, [("sale", "CORE", "2026-01-05", 10000, 100000)]), program
-    )
+    standings, _ = _calc(tmp_path, _units_at_ten(tmp_path, 10000), _program(tmp_path, E2))
     core = standings[("CORE", "2026-Q1")]
     assert (core["amount"], core["gap_needed"], core["next_tier_pays"]) == (
         "2000.00",
@@ -102,20 +94,7 @@ tiers: [{from: 5000, rate: 2%}, {from: 10001, rate: 4%}, {from: 25001, rate: 6%}
 
 
 def test_e3_incremental_through_the_cli(tmp_path):
-    program = _program(
-        tmp_path,
-        """
-id: e3
-name: Stepped
-effective: {from: 2026-01-01, to: 2026-03-31}
-measure: units
-method: incremental
-tiers: [{from: 5000, rate: 2%}, {from: 10000, rate: 4%}, {from: 25000, rate: 6%}]
-""",
-    )
-    standings, _ = _calc(
-        tmp_path, _data(tmp_path, [("sale", "CORE", "2026-01-05", 30000, 300000)]), program
-    )
+    standings, _ = _calc(tmp_path, _units_at_ten(tmp_path, 30000), _program(tmp_path, E3))
     assert standings[("CORE", "2026-Q1")]["amount"] == "10000.00"
 
 

@@ -61,10 +61,12 @@ def test_e2_retroactive_tier_table():
     assert at_10000.gap.would_pay == D("4000.40")
 
 
+E3 = E2.replace("id: e2", "id: e3").replace("10001", "10000").replace("25001", "25000")
+E3 += "method: incremental\n"
+
+
 def test_e3_incremental_tiers():
-    rules = E2.replace("id: e2", "id: e3").replace("10001", "10000").replace("25001", "25000")
-    rules += "method: incremental\n"
-    assert run([program(rules)], _units_at_ten(30000)).standings[0].amount == D("10000.00")
+    assert run([program(E3)], _units_at_ten(30000)).standings[0].amount == D("10000.00")
 
 
 E4 = """
