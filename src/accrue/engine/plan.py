@@ -33,7 +33,6 @@ class Plan:
     """The plan's output columns and how to turn their integers back into Decimal."""
 
     query: ibis.Table
-    lines: ibis.Table  # the eligible lines the query sums, for drilling into a problem
     amount_exponent: int  # amount columns are integers × 10**amount_exponent
     units_divisor: int  # unit columns are integers ÷ units_divisor
     windows: int
@@ -58,23 +57,10 @@ def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibi
     weights, _ = unit_weights(roles)
     products = pa.table(
         {
-            "sku": list(roles),
-            "unit_weight": [weights[sku] for sku in roles],
-            "earns": [r.earns for r in roles.values()],
-            "qualifies": [r.qualifies for r in roles.values()],
-            "in_mix": [r.in_mix for r in roles.values()],
-            "bucket": [r.bucket for r in roles.values()],
-        },
-        schema=pa.schema(
-            [
-                ("sku", pa.string()),
-                ("unit_weight", pa.int64()),
-                ("earns", pa.bool_()),
-                ("qualifies", pa.bool_()),
-                ("in_mix", pa.bool_()),
-                ("bucket", pa.int64()),
-            ]
-        ),
+            "sku": pa.array(list(roles), pa.string()),
+            "unit_weight": pa.array([weights[sku] for sku in roles], pa.int64()),
+            "earns": pa.array([r.earns for r in roles.values()], pa.bool_()),
+        }
     )
     return ibis.memtable(partners), ibis.memtable(products)
 
@@ -123,7 +109,8 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
     periods apply to the resulting monthly table, one cheap query per program.
     """
     targets = sorted({p.currency for p in programs})
-    products, product_flags = _product_classes(programs, data)
+    roles = [product_roles(program, data.products) for program in programs]
+    products, product_flags = _product_classes(roles, data)
     days, day_flags = _day_classes(programs, data)
     scan = data.lines.inner_join(products, "sku").inner_join(days, "date")
     rates = _rates_into(targets, data)
@@ -144,7 +131,8 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
     for k, program in enumerate(programs):
         sums.update(_program_sums(k, program, rows))
     monthly = rows.group_by(["partner_id", "year", "month"]).aggregate(**sums).cache()
-    return [_rollup(k, program, monthly, data) for k, program in enumerate(programs)]
+    divisors = [unit_weights(r)[1] * 10**QUANTITY_SCALE for r in roles]
+    return [_rollup(k, p, monthly, data, divisors[k]) for k, p in enumerate(programs)]
 
 
 def _classes(keys: dict, names: list[str], key: str, key_type, class_name: str):
@@ -168,30 +156,31 @@ def _classes(keys: dict, names: list[str], key: str, key_type, class_name: str):
     return ibis.memtable(keyed), ibis.memtable(pa.table(columns))
 
 
-def _product_classes(programs: Sequence[Program], data: DataSet):
+def _product_classes(roles: list[dict], data: DataSet):
     """SKUs grouped by their roles in every program; SKUs no program uses are left out."""
-    roles = [product_roles(program, data.products) for program in programs]
     weights = [unit_weights(r)[0] for r in roles]
-    vectors = {}
-    for product in data.products:
-        vector = []
-        for k in range(len(programs)):
-            role = roles[k].get(product.sku)
-            vector += (
-                [role.earns, role.qualifies, role.in_mix, role.bucket, weights[k][product.sku]]
-                if role
-                else [False, False, False, -1, 0]
-            )
-        if any(vector[i] for i in range(0, len(vector), 5)) or any(
-            vector[i] for i in range(1, len(vector), 5)
-        ):
-            vectors[product.sku] = tuple(vector)
-    names = [
-        f"p{k}_{n}"
-        for k in range(len(programs))
-        for n in ("earns", "qualifies", "in_mix", "bucket", "weight")
-    ]
+    vectors = {
+        product.sku: sum(
+            (
+                _role_vector(r.get(product.sku), w.get(product.sku, 0))
+                for r, w in zip(roles, weights, strict=True)
+            ),
+            (),
+        )
+        for product in data.products
+        if any(product.sku in r for r in roles)
+    }
+    names = [f"p{k}_{n}" for k in range(len(roles)) for n in ROLE_COLUMNS]
     return _classes(vectors, names, "sku", pa.string(), "product_class")
+
+
+ROLE_COLUMNS = ("earns", "qualifies", "in_mix", "bucket", "weight")
+
+
+def _role_vector(role, weight: int) -> tuple:
+    if role is None:
+        return (False, False, False, -1, 0)
+    return (role.earns, role.qualifies, role.in_mix, role.bucket, weight)
 
 
 def _day_classes(programs: Sequence[Program], data: DataSet):
@@ -271,7 +260,7 @@ def _program_sums(k: int, program: Program, rows: ibis.Table) -> dict:
     return sums
 
 
-def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet) -> Plan:
+def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet, divisor: int) -> Plan:
     """One program's monthly sums → enrolled partners at the roll-up level × periods."""
     rollup = partner_rollup(program, data.tree)
     partners = ibis.memtable(
@@ -296,12 +285,7 @@ def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet) -> Pla
         **{c: keyed[c].sum() for c in measures}
     )
     return Plan(
-        query,
-        eligible_lines(program, data),
-        amount_exponent(program, data),
-        units_divisor(program, data),
-        len(program.multipliers),
-        program.shape[1],
+        query, amount_exponent(program, data), divisor, len(program.multipliers), program.shape[1]
     )
 
 
@@ -318,6 +302,7 @@ def _implied_sums(monthly: ibis.Table) -> dict:
 
 
 def units_divisor(program: Program, data: DataSet) -> int:
+    """What a program's unit sums are divided by: thousandths × the conversion denominator."""
     _, denominator = unit_weights(product_roles(program, data.products))
     return denominator * 10**QUANTITY_SCALE
 
@@ -346,11 +331,12 @@ def _daily_rates(target: str, data: DataSet, foreign: list[str]) -> pa.Table:
     return pa.table(rows, schema=schema)
 
 
-def check_rates(program: Program, built: Plan, result: pa.Table) -> None:
-    """Rule 10: a line without a rate on its date is an error naming currency and date."""
+def check_rates(program: Program, data: DataSet, result: pa.Table) -> None:
+    """Rule 10: a line without a rate on its date is an error naming currency and date. The
+    plan only counts such lines; the first one is looked up when there is one."""
     if "missing_rates" not in result.column_names or not pc.sum(result["missing_rates"]).as_py():
         return
-    lines = built.lines
+    lines = eligible_lines(program, data)
     missing = (
         lines.filter(lines.rate_missing)
         .select("currency", "date", "document", "line_no")
@@ -385,9 +371,14 @@ def decimals(column: pa.ChunkedArray, exponent: int) -> list[Decimal]:
     return pa.Array.from_buffers(pa.decimal128(38, -exponent), len(array), [None, data]).to_pylist()
 
 
-def decimals_divided(column: pa.ChunkedArray, divisor: int) -> list[Decimal]:
+def _power_of_ten(divisor: int) -> int | None:
     digits = len(str(divisor)) - 1
-    if divisor == 10**digits:
+    return digits if divisor == 10**digits else None
+
+
+def decimals_divided(column: pa.ChunkedArray, divisor: int) -> list[Decimal]:
+    digits = _power_of_ten(divisor)
+    if digits is not None:
         return decimals(column, -digits)
     return [divided(value, divisor) for value in column.to_pylist()]
 
@@ -398,8 +389,8 @@ def to_decimal(value, exponent: int) -> Decimal:
 
 def divided(value, divisor: int) -> Decimal:
     """An integer sum over its divisor: exact when representable, else to 60 digits."""
-    digits = len(str(divisor)) - 1
-    if divisor == 10**digits:
-        return Decimal(int(value or 0)).scaleb(-digits)
+    digits = _power_of_ten(divisor)
+    if digits is not None:
+        return to_decimal(value, -digits)
     with exact():
         return Decimal(int(value or 0)) / divisor

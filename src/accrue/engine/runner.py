@@ -1,4 +1,4 @@
-"""Runs programs over a data set: one plan per program, then the rules in Decimal."""
+"""Runs programs over a data set: one relational plan for them all, then the rules in Decimal."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class RepPoints:
 class Result:
     standings: list[Standing]
     programs: dict[str, Program]
+    periods: dict[str, list[Period]]  # program id → the periods it was computed for
     engine: Engine = field(repr=False)
 
     def for_program(self, program_id: str) -> list[Standing]:
@@ -103,7 +104,7 @@ class Engine:
     def all_cells(self, programs: Sequence[Program]) -> list[dict[tuple[str, Period], Aggregate]]:
         """Every program's aggregates, from one scan of the lines."""
         return [
-            _decode(program, built)
+            _decode(program, built, self.data)
             for program, built in zip(programs, plan.build_all(programs, self.data), strict=True)
         ]
 
@@ -124,19 +125,19 @@ class Engine:
     ) -> Result:
         by_id = _unique(programs)
         ordered = sorted(by_id.values(), key=lambda p: p.id)
+        periods = {program.id: self.periods(program, as_of) for program in ordered}
         drafts: list[Standing] = []
         for program, cells in zip(ordered, self.all_cells(ordered), strict=True):
-            drafts.extend(standings_for(program, cells, self.periods(program, as_of), as_of))
+            drafts.extend(standings_for(program, cells, periods[program.id], as_of))
             if progress:
                 progress(program)
-        return Result(finish(drafts, by_id), by_id, self)
+        return Result(finish(drafts, by_id), by_id, periods, self)
 
     def attribute(self, program: Program, standing: Standing, result: Result):
         """Every cent of `standing.amount` to the lines that earned it (rule 1), by largest
         remainder in (date, document, line) order. A cumulative period gets the change in its
         scope's attribution, so early lines share a retroactive uplift (E8's Q3)."""
-        periods = sorted({s.period for s in result.for_program(program.id)})
-        scope = scope_of(program, standing.period, periods)
+        scope = scope_of(program, standing.period, result.periods[program.id])
         current = self._allocate(program, standing.partner_id, scope, result)
         if len(scope) > 1:
             earlier = self._allocate(program, standing.partner_id, scope[:-1], result)
@@ -219,10 +220,12 @@ class Engine:
         )
 
 
-def _decode(program: Program, built: plan.Plan) -> dict[tuple[str, Period], Aggregate]:
+def _decode(
+    program: Program, built: plan.Plan, data: DataSet
+) -> dict[tuple[str, Period], Aggregate]:
     """A plan's result table → aggregates, decoding integer sums to Decimal in Arrow."""
     table = built.query.to_pyarrow()
-    plan.check_rates(program, built, table)
+    plan.check_rates(program, data, table)
     column = _column_reader(table, built)
     windows = [_sums_column(column, f"window{i}") for i in range(built.windows)]
     buckets = [_sums_column(column, f"bucket{i}") for i in range(built.buckets)]
