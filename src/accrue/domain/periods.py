@@ -91,6 +91,9 @@ class Period:
             return Period(self.year + 1, self.kind, 1)
         return Period(self.year, self.kind, self.index + 1)
 
+    def within(self, other: Period) -> bool:
+        return other.start <= self.start and self.end <= other.end
+
     def days_elapsed(self, as_of: date) -> int:
         """Days of this period up to and including `as_of`, clipped to the period."""
         if as_of < self.start:
@@ -109,3 +112,19 @@ def periods_between(kind: PeriodKind, first: date, last: date) -> list[Period]:
         periods.append(period)
         period = period.next()
     return periods
+
+
+class Closed:
+    """The closed periods (any kinds): a period is closed when a closed period contains it."""
+
+    def __init__(self, labels):
+        self.periods = [Period.parse(label) for label in labels]
+
+    def __contains__(self, period: Period) -> bool:
+        return any(period.within(closed) for closed in self.periods)
+
+    def next_open(self, period: Period) -> Period:
+        """Where late data for a closed period is booked (rule 11): the next open period."""
+        while period in self:
+            period = period.next()
+        return period

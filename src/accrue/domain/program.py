@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from accrue.domain.lines import LineKind
-from accrue.domain.periods import PeriodKind
+from accrue.domain.periods import Period, PeriodKind
 
 
 def _decimal(value: Any) -> Any:
@@ -268,12 +268,40 @@ class Effective(Model):
         return self.from_ <= day and (self.to is None or day <= self.to)
 
 
+class Accounts(Model):
+    """General-ledger accounts a program posts to; defaults suit a rebate, or a fund."""
+
+    expense: str | None = Field(None, description="expense account, e.g. '5200 Rebate expense'")
+    accrued: str | None = Field(
+        None, description="liability for earned, unpaid amounts, e.g. '2300 Accrued rebates'"
+    )
+    receivable: str = Field(
+        "1200 Accounts receivable", description="credited by credit memos, debited by clawbacks"
+    )
+    cash: str = Field("1000 Cash", description="credited by bank transfers and checks")
+
+    def for_kind(self, kind: Kind) -> Accounts:
+        fund = kind is Kind.FUND
+        return self.model_copy(
+            update={
+                "expense": self.expense
+                or ("5250 Market development funds" if fund else "5200 Rebate expense"),
+                "accrued": self.accrued
+                or ("2350 Market development fund liability" if fund else "2300 Accrued rebates"),
+            }
+        )
+
+
 class Program(Model):
     """One version of a rebate program."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="stable id: a-z, 0-9, - or _")
     name: str = Field(min_length=1, description="name partners see")
     version: int = Field(1, ge=1, description="version number; a change is a new version")
+    takes_effect: date | None = Field(
+        None,
+        description="for a version after the first: the first day of the first period it governs",
+    )
     description: str = Field("", description="one or two sentences on the program's intent")
     kind: Kind = Field(Kind.REBATE, description="rebate (money), fund (MDF accrual) or points")
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
@@ -320,6 +348,7 @@ class Program(Model):
     unit: Unit | None = Field(
         None, description="unit of measure for units; products' own units if missing"
     )
+    accounts: Accounts = Field(default_factory=Accounts, description="ledger accounts posted to")
 
     @field_validator("tiers")
     @classmethod
@@ -344,6 +373,10 @@ class Program(Model):
     def shape(self) -> tuple[int, int]:
         """(multiplier windows, breadth buckets): the shape of this program's aggregates."""
         return len(self.multipliers), len(self.breadth.values) if self.breadth else 0
+
+    @property
+    def ledger_accounts(self) -> Accounts:
+        return self.accounts.for_kind(self.kind)
 
     @property
     def needs_baseline(self) -> bool:
@@ -383,6 +416,15 @@ def _inconsistencies(p: Program):
             yield f"pro_rata_floor {p.pro_rata_floor} must be between 0% and 100%, e.g. 90%"
     if p.multipliers and p.base is Base.GROWTH:
         yield "multipliers weigh lines; a growth base is not made of lines: remove one"
+    if p.takes_effect is not None:
+        first = Period.containing(p.period, p.takes_effect)
+        if p.takes_effect != first.start:
+            yield (
+                f"takes_effect {p.takes_effect} must start a {p.period.value}: "
+                f"a version governs whole periods (use {first.next().start})"
+            )
+        if not p.effective.contains(p.takes_effect):
+            yield f"takes_effect {p.takes_effect} is outside the program's effective dates"
     if p.kind is Kind.POINTS and p.points is None and not any(t.points for t in p.tiers):
         yield "kind points needs `points: {per_amount: 100}` or tiers with points"
     if p.kind is not Kind.POINTS and (p.points or any(t.points for t in p.tiers)):

@@ -19,6 +19,7 @@ from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next
 from accrue.domain.money import ZERO, allocate, exactly, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Evaluation, Kind, Program
+from accrue.domain.settlement import settle
 
 Cells = Mapping[tuple[str, Period], Aggregate]
 
@@ -250,11 +251,11 @@ def _pay(program: Program, series: list[Standing]) -> list[Standing]:
     """Pay what is due; hold a positive amount under the minimum as carried forward."""
     paid, carried = [], ZERO
     for standing in series:
-        due = carried + standing.amount
-        held = ZERO < due < program.minimum_payout
-        carried_in = carried
-        payout, carried = (ZERO, due) if held else (due, ZERO)
-        if held or carried_in:  # otherwise the draft already pays its amount
-            standing = replace(standing, carried_in=carried_in, payout=payout, carried_out=carried)
+        settled = settle(carried, standing.amount, program.minimum_payout)
+        if settled.carried_out or carried:  # otherwise the draft already pays its amount
+            standing = replace(
+                standing, carried_in=carried, payout=settled.payout, carried_out=settled.carried_out
+            )
+        carried = settled.carried_out
         paid.append(standing)
     return paid

@@ -56,6 +56,7 @@ class Result:
     programs: dict[str, Program]
     periods: dict[str, list[Period]]  # program id → the periods it was computed for
     engine: Engine = field(repr=False)
+    versions: dict[tuple[str, int], Program] = field(repr=False)
 
     def for_program(self, program_id: str) -> list[Standing]:
         return [s for s in self.standings if s.program_id == program_id]
@@ -77,7 +78,8 @@ class Result:
         return {pid: f"{p.ref}#{p.digest[:12]}" for pid, p in self.programs.items()}
 
     def attribute(self, standing: Standing) -> list[Attribution]:
-        return self.engine.attribute(self.programs[standing.program_id], standing, self)
+        program = self.versions[(standing.program_id, standing.version)]
+        return self.engine.attribute(program, standing, self)
 
     def rep_points(self) -> list[RepPoints]:
         """Rule E16: a rep earns the points of the partners assigned to them."""
@@ -123,15 +125,23 @@ class Engine:
         as_of: date | None = None,
         progress: Progress | None = None,
     ) -> Result:
-        by_id = _unique(programs)
-        ordered = sorted(by_id.values(), key=lambda p: p.id)
-        periods = {program.id: self.periods(program, as_of) for program in ordered}
+        """Every standing. A program given in several versions is computed with the version
+        that governs each period (rule 12): from its `takes_effect` to the next version's."""
+        versions = _versions(programs)
+        ordered = [version for pid in sorted(versions) for version in versions[pid]]
+        periods: dict[str, list[Period]] = defaultdict(list)
         drafts: list[Standing] = []
         for program, cells in zip(ordered, self.all_cells(ordered), strict=True):
-            drafts.extend(standings_for(program, cells, periods[program.id], as_of))
+            computed = self.periods(program, as_of)
+            governed = _governed(program, versions[program.id], computed)
+            periods[program.id].extend(governed)
+            drafts.extend(
+                s for s in standings_for(program, cells, computed, as_of) if s.period in governed
+            )
             if progress:
                 progress(program)
-        return Result(finish(drafts, by_id), by_id, periods, self)
+        latest = {pid: chain[-1] for pid, chain in versions.items()}
+        return Result(finish(drafts, latest), latest, dict(periods), self, _by_version(ordered))
 
     def attribute(self, program: Program, standing: Standing, result: Result):
         """Every cent of `standing.amount` to the lines that earned it (rule 1), by largest
@@ -261,10 +271,30 @@ def _sums_column(read, name: str) -> list[Sums]:
     return [Sums(u, a) for u, a in zip(read(f"{name}_units"), read(f"{name}_amount"), strict=True)]
 
 
-def _unique(programs: Iterable[Program]) -> dict[str, Program]:
-    by_id: dict[str, Program] = {}
-    for program in programs:
-        if program.id in by_id:
-            raise ValueError(f"program {program.id!r} is given twice; give one version per run")
-        by_id[program.id] = program
-    return by_id
+def _versions(programs: Iterable[Program]) -> dict[str, list[Program]]:
+    """Program id → its versions in order; each after the first says when it takes effect."""
+    chains: dict[str, list[Program]] = defaultdict(list)
+    for program in sorted(programs, key=lambda p: (p.id, p.version)):
+        chain = chains[program.id]
+        if chain and chain[-1].version == program.version:
+            raise ValueError(f"program {program.ref} is given twice; give each version once")
+        if chain and program.takes_effect is None:
+            raise ValueError(f"program {program.ref} needs `takes_effect`: it follows a version")
+        if chain and chain[-1].takes_effect and program.takes_effect <= chain[-1].takes_effect:
+            raise ValueError(f"program {program.ref} must take effect after {chain[-1].ref}")
+        chain.append(program)
+    return dict(chains)
+
+
+def _governed(program: Program, chain: list[Program], periods: list[Period]) -> list[Period]:
+    """The periods `program` governs: from its `takes_effect` to the next version's."""
+    following = chain[chain.index(program) + 1 :]
+    start = program.takes_effect if program is not chain[0] else None
+    end = following[0].takes_effect if following else None
+    return [
+        p for p in periods if (start is None or p.start >= start) and (end is None or p.start < end)
+    ]
+
+
+def _by_version(programs: Iterable[Program]) -> dict[tuple[str, int], Program]:
+    return {(p.id, p.version): p for p in programs}

@@ -8,13 +8,16 @@ reach the line store, converted to exact integers (quantity in thousandths, amou
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import ibis
 import pyarrow as pa
 
+from accrue.engine.dataset import LINE_SCHEMA
 from accrue.ingest.errors import InputError, Problem
+from accrue.ingest.tabular import stage
 
 LINE_COLUMNS = (
     "source",
@@ -80,61 +83,85 @@ CHECKS = (
 
 LIMIT = 200
 
+# A line may carry a revision: a higher revision of the same source, document and line
+# supersedes the earlier one explicitly, whatever order they arrive in.
+OPTIONAL = {"revision": "1"}
+REVISION_CHECK = (
+    "revision",
+    "coalesce(try_cast(revision AS INTEGER), 0) < 1",
+    "must be a whole number from 1 (a correction carries a higher revision)",
+)
+ALL_CHECKS = (*CHECKS, REVISION_CHECK)
+_BAD = " OR ".join(f"bad_{i}" for i in range(len(ALL_CHECKS)))
 
-def _reader(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return f"read_parquet('{path}')"
-    if suffix in (".csv", ".txt"):
-        return f"read_csv('{path}', all_varchar = true, header = true, encoding = 'utf-8')"
-    raise InputError([Problem(str(path), None, None, None, "not a .csv or .parquet file")])
+
+@dataclass(frozen=True)
+class Rejection:
+    """A problem with one row, and the row as received so it can be corrected."""
+
+    problem: Problem
+    row: dict
+
+    @property
+    def key(self) -> str:
+        return "/".join(str(self.row.get(c) or "") for c in ("source", "document", "line_no"))
 
 
-def _stage(raw: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
-    """The file as text columns plus its line number (the header is line 1 of a CSV)."""
-    first = 2 if path.suffix.lower() != ".parquet" else 1
-    try:
-        columns = [c[0] for c in raw.execute(f"DESCRIBE SELECT * FROM {_reader(path)}").fetchall()]
-    except duckdb.Error as error:
-        message = str(error).splitlines()[0]
-        raise InputError(
-            [Problem(str(path), None, None, None, f"cannot be read: {message}")]
-        ) from None
-    missing = [c for c in LINE_COLUMNS if c not in columns]
-    if missing:
-        raise InputError([Problem(str(path), 1, ", ".join(missing), None, "missing column")])
-    text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in LINE_COLUMNS)
-    raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER () - 1 + {first} "
-        f"AS file_line, {text} FROM {_reader(path)}"
+def register_known(raw: duckdb.DuckDBPyConnection, partner_ids: Iterable[str], skus: Iterable[str]):
+    raw.register("known_partners", pa.table({"id": pa.array(list(partner_ids), pa.string())}))
+    raw.register("known_products", pa.table({"sku": pa.array(list(skus), pa.string())}))
+
+
+def check(raw: duckdb.DuckDBPyConnection, path: Path, name: str, table=None) -> int:
+    """Stage a file and evaluate every check on every row in one scan (`{name}_checked`)."""
+    count = stage(raw, path, name, LINE_COLUMNS, OPTIONAL, table)
+    flags = ", ".join(
+        f"coalesce({bad}, true) AS bad_{i}" for i, (_, bad, _) in enumerate(ALL_CHECKS)
     )
-
-
-def _problems(raw: duckdb.DuckDBPyConnection, path: Path, name: str) -> list[Problem]:
-    """One scan evaluates every check on every row; only failing rows come back."""
-    flags = ", ".join(f"coalesce({bad}, true) AS bad_{i}" for i, (_, bad, _) in enumerate(CHECKS))
-    rows = raw.execute(
-        f"SELECT * FROM (SELECT staged.*, {flags} FROM {name} AS staged "
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_checked AS SELECT staged.*, {flags} "
+        f"FROM {name} AS staged "
         "LEFT JOIN known_partners AS known_partner ON staged.partner_id = known_partner.id "
-        "LEFT JOIN known_products AS known_product ON staged.sku = known_product.sku) "
-        f"WHERE {' OR '.join(f'bad_{i}' for i in range(len(CHECKS)))} "
-        f"ORDER BY file_line LIMIT {LIMIT}"
-    ).fetchall()
-    columns = ["file_line", *LINE_COLUMNS]
-    problems = []
-    for row in rows:
-        values = dict(zip(columns, row, strict=False))
-        for i, (field, _, message) in enumerate(CHECKS):
-            if row[len(columns) + i]:
-                problems.append(
-                    Problem(str(path), values["file_line"], field, values[field], message)
-                )
-    return problems + _duplicates(raw, path, name)
+        "LEFT JOIN known_products AS known_product ON staged.sku = known_product.sku"
+    )
+    raw.execute(f"DROP TABLE {name}")
+    return count
+
+
+def rejections(raw, path: Path, name: str, limit: int | None = None) -> list[Rejection]:
+    """Every failing check of every bad row, in file order."""
+    columns = ["file_line", *LINE_COLUMNS, *OPTIONAL]
+    cursor = raw.execute(
+        f"SELECT {', '.join(columns)}, {', '.join(f'bad_{i}' for i in range(len(ALL_CHECKS)))} "
+        f"FROM {name}_checked WHERE {_BAD} ORDER BY file_line"
+        + (f" LIMIT {limit}" if limit else "")
+    )
+    found = []
+    for values in cursor.fetchall():
+        row = dict(zip(columns, values, strict=False))
+        for i, (field, _, message) in enumerate(ALL_CHECKS):
+            if values[len(columns) + i]:
+                problem = Problem(str(path), row["file_line"], field, row[field], message)
+                found.append(Rejection(problem, {c: row[c] for c in columns[1:]}))
+    return found
+
+
+def normalized(name: str) -> str:
+    """The good rows of `{name}_checked` as exact typed columns, with a digest of the content
+    that a correction changes (everything but the line's identity and revision)."""
+    return (
+        "SELECT file_line, trim(source) AS source, trim(document) AS document, "
+        "CAST(line_no AS BIGINT) AS line_no, CAST(revision AS INTEGER) AS revision, "
+        "lower(trim(kind)) AS kind, partner_id, sku, CAST(date AS DATE) AS date, "
+        f"{_scaled('quantity', 3)} AS quantity_milli, {_scaled('amount', 6)} AS amount_micros, "
+        "trim(currency) AS currency "
+        f"FROM {name}_checked WHERE NOT ({_BAD})"
+    )
 
 
 def _duplicates(raw: duckdb.DuckDBPyConnection, path: Path, name: str) -> list[Problem]:
     rows = raw.execute(
-        f"SELECT max(file_line), any_value(line_no) FROM {name} "
+        f"SELECT max(file_line), any_value(line_no) FROM {name}_checked "
         f"GROUP BY source, document, line_no HAVING count(*) > 1 ORDER BY 1 LIMIT {LIMIT}"
     ).fetchall()
     message = "the same source, document and line appears more than once in the file"
@@ -151,28 +178,23 @@ def load_lines(
     """Validate every file, then load them all into one line table; any problem refuses the
     load and lists every problem found (up to 200 a file)."""
     raw: duckdb.DuckDBPyConnection = backend.con
-    raw.register("known_partners", pa.table({"id": pa.array(list(partner_ids), pa.string())}))
-    raw.register("known_products", pa.table({"sku": pa.array(list(skus), pa.string())}))
+    register_known(raw, partner_ids, skus)
     problems, staged = [], []
     for i, path in enumerate(paths):
         name = f"staged_lines_{i}"
-        _stage(raw, path, name)
-        problems.extend(_problems(raw, path, name))
+        check(raw, path, name)
+        problems += [r.problem for r in rejections(raw, path, name, LIMIT)]
+        problems += _duplicates(raw, path, name)
         staged.append(name)
         if progress:
             progress(path)
     if problems:
         raise InputError(problems)
-    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in staged)
-    raw.execute(
-        "CREATE OR REPLACE TEMP TABLE lines AS SELECT trim(source) AS source, "
-        "trim(document) AS document, CAST(line_no AS BIGINT) AS line_no, "
-        "lower(trim(kind)) AS kind, partner_id, sku, CAST(date AS DATE) AS date, "
-        f"{_scaled('quantity', 3)} AS quantity_milli, {_scaled('amount', 6)} AS amount_micros, "
-        f"trim(currency) AS currency FROM ({union})"
-    )
+    union = " UNION ALL ".join(normalized(name) for name in staged)
+    columns = ", ".join(LINE_SCHEMA.names)
+    raw.execute(f"CREATE OR REPLACE TEMP TABLE lines AS SELECT {columns} FROM ({union})")
     for name in staged:  # the text copies are no longer needed: free their memory
-        raw.execute(f"DROP TABLE {name}")
+        raw.execute(f"DROP TABLE {name}_checked")
     _check_unique_across_files(raw, paths)
     return backend.table("lines")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,6 +12,7 @@ from accrue.domain.fx import FxRate
 from accrue.domain.partners import Partner, PartnerTree, PartnerTreeError
 from accrue.domain.reps import SalesRep
 from accrue.ingest.errors import InputError, Problem
+from accrue.ingest.tabular import records
 
 PARTNER_COLUMNS = ("id", "name", "parent_id", "segment", "region")
 PRODUCT_COLUMNS = ("sku", "name", "category", "product_line")
@@ -23,16 +23,18 @@ REP_COLUMNS = ("rep_id", "name", "partner_id")
 def _rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
     """(line number, row) for each data row; a missing column is one problem for the file."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in required if c not in (reader.fieldnames or [])]
-            if missing:
-                problems.append(Problem(str(path), 1, ", ".join(missing), None, "missing column"))
-                return
-            for row in reader:
-                yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
-    except UnicodeDecodeError as error:
-        problems.append(Problem(str(path), None, None, None, f"not UTF-8 text: {error.reason}"))
+        for line, row in records(path):
+            if line == 1:
+                missing = [c for c in required if c not in row]
+                if missing:
+                    problems.append(
+                        Problem(str(path), 1, ", ".join(missing), None, "missing column")
+                    )
+                    return
+                continue
+            yield line, row
+    except InputError as error:
+        problems.extend(error.problems)
 
 
 def _required(path, line, row, fields, problems) -> bool:

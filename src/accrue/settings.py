@@ -1,0 +1,33 @@
+"""Settings from the environment (ACCRUE_ prefix): where the books live and who is acting."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACCRUE_")
+
+    data_dir: Path = Path("accrue-data")
+    database_url: str | None = None
+    actor: str = getpass.getuser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalised(cls, url: str | None) -> str | None:
+        """`postgres://` and `postgresql://` mean PostgreSQL through psycopg 3."""
+        if url is None:
+            return None
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def url(self) -> str:
+        """The records database: SQLite in the data folder unless a URL is given."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'accrue.db'}"

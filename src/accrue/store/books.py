@@ -1,0 +1,195 @@
+"""The books: the records database and the line store, opened together, written through one
+unit of work that also appends to the audit trail.
+
+Every write is one database transaction; a process killed at any point leaves either all of it
+or none. The only write outside the records database, the embedded line store, happens before
+its batch commits and is undone at the next opening if that commit never happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cached_property
+
+import ibis
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from accrue.domain.audit import GENESIS, Entry, canonical, sealed
+from accrue.domain.catalog import Product
+from accrue.domain.fx import FxRate
+from accrue.domain.partners import Partner, PartnerTree
+from accrue.domain.program import Program
+from accrue.domain.reps import SalesRep
+from accrue.engine.dataset import DataSet
+from accrue.settings import Settings
+from accrue.store import database
+from accrue.store.lines import DuckDBLines, PostgresLines
+from accrue.store.tables import (
+    AuditRow,
+    Batch,
+    FxRateRow,
+    PartnerRow,
+    ProductRow,
+    ProgramVersionRow,
+    RepRow,
+)
+
+Clock = Callable[[], datetime]
+
+
+class NotInitialised(RuntimeError):
+    pass
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Books:
+    def __init__(self, settings: Settings, clock: Clock = utc_now):
+        self.settings = settings
+        self.clock = clock
+        self.engine: Engine = database.connect(settings.url)
+        self.postgres = self.engine.dialect.name == "postgresql"
+
+    # opening ---------------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, settings: Settings, clock: Clock = utc_now) -> Books:
+        """Create the data folder and bring the schema to the newest migration."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        books = cls(settings, clock)
+        database.migrate(books.engine)
+        return books.recover()
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock = utc_now) -> Books:
+        books = cls(settings, clock)
+        if database.current(books.engine) != database.head():
+            where = make_url(settings.url).render_as_string(hide_password=True)
+            books.engine.dispose()
+            raise NotInitialised(f"no Accrue books at {where}: run `accrue init` first")
+        return books.recover()
+
+    @cached_property
+    def line_store(self) -> DuckDBLines | PostgresLines:
+        if self.postgres:
+            url = make_url(self.settings.url)
+            return PostgresLines(
+                ibis.postgres.connect(
+                    host=url.host,
+                    port=url.port or 5432,
+                    user=url.username,
+                    password=url.password,
+                    database=url.database,
+                )
+            )
+        return DuckDBLines(self.settings.data_dir / "lines.duckdb")
+
+    def recover(self) -> Books:
+        """Batches a killed process left half-written are undone, and say so."""
+        with self.session() as session:
+            stuck = session.scalars(select(Batch).where(Batch.status == "loading")).all()
+            self.line_store.discard([batch.id for batch in stuck])
+            for batch in stuck:
+                batch.status = "interrupted"
+                batch.message = "the process stopped before the batch committed; nothing kept"
+                self.audit(session, "interrupted", "batch", str(batch.id), after={"id": batch.id})
+        return self
+
+    def close(self) -> None:
+        if "line_store" in self.__dict__:
+            self.line_store.close()
+        self.engine.dispose()
+
+    # unit of work ----------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction; on PostgreSQL writers also queue on an advisory lock."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            if self.postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            yield session
+
+    def now(self) -> str:
+        return self.clock().astimezone(UTC).isoformat(timespec="microseconds")
+
+    def audit(
+        self,
+        session: Session,
+        action: str,
+        entity: str,
+        key: str,
+        before=None,
+        after=None,
+        inputs_digest: str = "",
+    ) -> int:
+        """Append one entry to the chain, in the caller's transaction."""
+        last = session.execute(
+            select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        entry = sealed(
+            Entry(
+                seq=seq,
+                at=self.now(),
+                actor=self.settings.actor,
+                action=action,
+                entity=entity,
+                key=key,
+                before=canonical(before) if before is not None else "",
+                after=canonical(after) if after is not None else "",
+                inputs_digest=inputs_digest,
+                prev_hash=prev,
+            )
+        )
+        session.add(AuditRow(**entry.__dict__))
+        session.flush()
+        return seq
+
+    # what the engine reads -------------------------------------------------------------------
+
+    def master(self, session: Session) -> dict:
+        partners = [
+            Partner(
+                r.id, r.name, r.parent_id, r.segment, r.region, json.loads(r.attributes or "{}")
+            )
+            for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))
+        ]
+        products = [
+            Product(r.sku, r.name, r.category, r.product_line, r.uom)
+            for r in session.scalars(select(ProductRow).order_by(ProductRow.sku))
+        ]
+        rates = [
+            FxRate(r.valid_from, r.from_currency, r.to_currency, Decimal(r.rate))
+            for r in session.scalars(select(FxRateRow))
+        ]
+        reps = [
+            SalesRep(r.id, r.name, frozenset(json.loads(r.partner_ids)))
+            for r in session.scalars(select(RepRow).order_by(RepRow.id))
+        ]
+        return {"partners": partners, "products": products, "fx_rates": rates, "reps": reps}
+
+    def dataset(
+        self, session: Session, partner_ids: set[str] | None = None, as_of_batch=None
+    ) -> DataSet:
+        """Master data and the current lines (or those of some partners, or as of a batch)."""
+        lines = self.line_store.lines(as_of_batch)
+        if partner_ids is not None:
+            lines = lines.filter(lines.partner_id.isin(sorted(partner_ids)))
+        return DataSet(lines=lines, **self.master(session))
+
+    def tree(self, session: Session) -> PartnerTree:
+        return PartnerTree(self.master(session)["partners"])
+
+    def programs(self, session: Session) -> list[Program]:
+        """Every version of every program, as stored."""
+        rows = session.scalars(select(ProgramVersionRow)).all()
+        return [Program.model_validate_json(row.document) for row in rows]

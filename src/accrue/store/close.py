@@ -1,0 +1,302 @@
+"""Period close, and paying what it settled.
+
+Closing a period recalculates what is pending, then, in one transaction: freezes each rebate
+standing of the period into a settlement (with the program version and the last batch of lines
+it saw), nets late adjustments booked into the period, carries amounts under the minimum
+payout forward (rule 7), charges negative amounts back to the partner, and locks the period.
+Later data for it is booked in the next open period (rule 11); the settlement never changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accrue.domain.audit import canonical
+from accrue.domain.ledger import (
+    PayoutMethod,
+    carry_forward_journal,
+    debit_memo_journal,
+    payout_journal,
+    reversal_journal,
+)
+from accrue.domain.money import ZERO
+from accrue.domain.periods import Closed, Period
+from accrue.domain.program import Kind, Program
+from accrue.domain.settlement import settle
+from accrue.store import ledger
+from accrue.store.books import Books
+from accrue.store.ingest import failpoint
+from accrue.store.recalc import recalc
+from accrue.store.tables import (
+    Batch,
+    ClosedPeriod,
+    JournalRow,
+    PostingRow,
+    SettlementRow,
+    StandingRow,
+)
+
+
+class CloseError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ClosedReport:
+    label: str
+    settlements: int
+    payable: dict[str, Decimal]  # currency → total paid out at this close
+    carried: dict[str, Decimal]
+    charged: dict[str, Decimal]
+
+    @property
+    def summary(self) -> str:
+        def money(totals):
+            return ", ".join(f"{c} {v:,}" for c, v in sorted(totals.items())) or "0"
+
+        return (
+            f"closed {self.label}: {self.settlements} settlements; payable {money(self.payable)}; "
+            f"carried forward {money(self.carried)}; charged back {money(self.charged)}"
+        )
+
+
+def close_period(books: Books, label: str, as_of: date) -> ClosedReport:
+    period = Period.parse(label)
+    recalc(books, as_of)
+    with books.session() as session:
+        closed = Closed(session.scalars(select(ClosedPeriod.label)))
+        if period in closed:
+            raise CloseError(f"{period.label} is already closed")
+        rows = session.scalars(select(StandingRow)).all()
+        _refuse_gaps(rows, period, closed)
+        versions = {(p.id, p.version): p for p in books.programs(session)}
+        due_rows = sorted(
+            (r for r in rows if Period.parse(r.period).within(period)),
+            key=lambda r: (r.program_id, r.partner_id, Period.parse(r.period)),
+        )
+        lines_as_of = session.scalar(
+            select(func.max(Batch.id)).where(Batch.kind == "lines", Batch.status == "committed")
+        )
+        adjustments = _adjustments(session, period, versions)
+        tally = _Tally()
+        for row in due_rows:
+            program = versions[(row.program_id, row.version)]
+            if program.kind is Kind.REBATE:
+                _settle(books, session, row, program, adjustments, lines_as_of or 0, as_of, tally)
+        failpoint("close:settlements-written")
+        session.add(
+            ClosedPeriod(label=period.label, closed_at=books.now(), actor=books.settings.actor)
+        )
+        books.audit(session, "close", "period", period.label, after=tally.sealed(session, as_of))
+    return ClosedReport(
+        period.label,
+        len(tally.settlements),
+        dict(tally.payable),
+        dict(tally.carried),
+        dict(tally.charged),
+    )
+
+
+@dataclass
+class _Tally:
+    """What a close wrote: totals for the report, ids and digests for the audit trail."""
+
+    settlements: list[int] = field(default_factory=list)
+    journals: list[int] = field(default_factory=list)
+    payable: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+    carried: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+    charged: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+
+    def sealed(self, session: Session, as_of: date) -> dict:
+        sealed = {"as_of": as_of.isoformat(), "settlements": [], "journals": []}
+        if self.settlements:
+            first, last = self.settlements[0], self.settlements[-1]
+            sealed["settlements"] = [first, last, settlements_digest(session, first, last)]
+        if self.journals:
+            first, last = self.journals[0], self.journals[-1]
+            sealed["journals"] = [first, last, ledger.journals_digest(session, first, last)]
+        return sealed
+
+
+def _refuse_gaps(rows, period: Period, closed: Closed) -> None:
+    """Periods close in order: an earlier open period would settle after a later one."""
+    earlier = sorted(
+        {Period.parse(r.period) for r in rows}
+        - {p for p in (Period.parse(r.period) for r in rows) if p in closed},
+    )
+    earlier = [p for p in earlier if p.end < period.start]
+    if earlier:
+        raise CloseError(
+            f"close {earlier[0].label} first: periods close in order so that carry-forwards "
+            "and true-ups settle where they belong"
+        )
+
+
+def _adjustments(session: Session, period: Period, versions) -> dict:
+    """(program, partner) → late adjustments for earlier, closed periods booked into this one."""
+    expense = {pid: p.ledger_accounts.expense for (pid, _), p in versions.items()}
+    rows = session.execute(
+        select(
+            PostingRow.program_id,
+            PostingRow.partner_id,
+            PostingRow.account,
+            PostingRow.currency,
+            func.sum(PostingRow.amount_minor),
+        )
+        .join(JournalRow, JournalRow.id == PostingRow.journal_id)
+        .where(
+            JournalRow.kind.in_([k.value for k in ledger.CHANGE_KINDS]),
+            PostingRow.booked_period == period.label,
+            PostingRow.period != period.label,
+        )
+        .group_by(
+            PostingRow.program_id, PostingRow.partner_id, PostingRow.account, PostingRow.currency
+        )
+    )
+    return {
+        (program, partner): ledger.from_minor(units, currency)
+        for program, partner, account, currency, units in rows
+        if expense.get(program) == account
+    }
+
+
+def _carried_in(session: Session, row: StandingRow) -> Decimal:
+    previous = session.scalars(
+        select(SettlementRow)
+        .where(
+            SettlementRow.program_id == row.program_id,
+            SettlementRow.partner_id == row.partner_id,
+        )
+        .order_by(SettlementRow.id.desc())
+        .limit(1)
+    ).first()
+    return Decimal(previous.carried_out) if previous else ZERO
+
+
+def _settle(books, session, row, program: Program, adjustments, lines_as_of, as_of, tally):
+    carried_in = _carried_in(session, row)
+    adjustment = adjustments.get((row.program_id, row.partner_id), ZERO)
+    due = settle(carried_in, Decimal(row.amount), program.minimum_payout, adjustment)
+    settlement = SettlementRow(
+        program_id=row.program_id,
+        version=row.version,
+        program_digest=program.digest,
+        partner_id=row.partner_id,
+        period=row.period,
+        currency=row.currency,
+        amount=row.amount,
+        adjustments=str(adjustment),
+        carried_in=str(carried_in),
+        payout=str(due.payout),
+        carried_out=str(due.carried_out),
+        paid="0",
+        lines_as_of_batch=lines_as_of,
+        standing=row.detail,
+        closed_at=books.now(),
+    )
+    session.add(settlement)
+    session.flush()
+    accounts = program.ledger_accounts
+    if due.carried_out:
+        following = Period.parse(row.period).next().label
+        journal = carry_forward_journal(
+            accounts, row.program_id, row.partner_id, row.period, following, row.currency,
+            due.carried_out,
+        )  # fmt: skip
+        tally.journals.append(ledger.post(session, journal, as_of, settlement.id))
+        tally.carried[row.currency] += due.carried_out
+    if due.payout < 0:
+        journal = debit_memo_journal(
+            accounts, row.program_id, row.partner_id, row.period, row.currency, due.payout
+        )
+        tally.journals.append(ledger.post(session, journal, as_of, settlement.id))
+        tally.charged[row.currency] += -due.payout
+    elif due.payout:
+        tally.payable[row.currency] += due.payout
+    tally.settlements.append(settlement.id)
+
+
+def settlements_digest(session: Session, first: int, last: int) -> str:
+    digest = hashlib.sha256()
+    rows = session.scalars(
+        select(SettlementRow)
+        .where(SettlementRow.id.between(first, last))
+        .order_by(SettlementRow.id)
+    )
+    for row in rows:
+        columns = {c.name: getattr(row, c.name) for c in row.__table__.columns if c.name != "paid"}
+        digest.update(canonical(columns).encode())
+    return digest.hexdigest()
+
+
+def pay(books: Books, settlement_id: int, method: PayoutMethod, reference: str, on: date) -> int:
+    """Pay what a settlement still owes: one payout journal, and the settlement marked paid."""
+    with books.session() as session:
+        settlement = session.get(SettlementRow, settlement_id)
+        if settlement is None:
+            raise CloseError(f"no settlement {settlement_id}")
+        remaining = Decimal(settlement.payout) - Decimal(settlement.paid)
+        if remaining <= 0:
+            raise CloseError(
+                f"settlement {settlement_id} has nothing to pay (payout {settlement.payout}, "
+                f"paid {settlement.paid})"
+            )
+        program = _version(books, session, settlement)
+        journal = payout_journal(
+            program.ledger_accounts, method, settlement.program_id, settlement.partner_id,
+            settlement.period, settlement.currency, remaining, reference,
+        )  # fmt: skip
+        journal_id = ledger.post(session, journal, on, settlement.id)
+        settlement.paid = str(Decimal(settlement.paid) + remaining)
+        books.audit(
+            session,
+            "pay",
+            "settlement",
+            str(settlement_id),
+            after={"journal": journal_id, "amount": str(remaining), "method": method.value,
+                   "digest": ledger.journals_digest(session, journal_id, journal_id)},
+        )  # fmt: skip
+    return journal_id
+
+
+def reverse(books: Books, journal_id: int, reason: str, on: date) -> int:
+    """Reverse a payout (a voided check, a returned transfer): the settlement is owed again.
+    Accruals are not reversed by hand: they follow their standings."""
+    with books.session() as session:
+        original = ledger.load(session, journal_id)
+        if original.kind.value != "payout":
+            raise CloseError(
+                f"journal {journal_id} is a {original.kind.value}: accruals follow their "
+                "standings; correct the lines or the program and recalculate instead"
+            )
+        if session.scalar(select(JournalRow.id).where(JournalRow.reverses == journal_id)):
+            raise CloseError(f"journal {journal_id} is already reversed")
+        row = session.get(JournalRow, journal_id)
+        mirror = reversal_journal(original, journal_id, reason)
+        reversal_id = ledger.post(session, mirror, on, row.settlement_id)
+        settlement = session.get(SettlementRow, row.settlement_id)
+        paid_back = sum((-p.amount for p in original.postings if p.amount < 0), ZERO)
+        settlement.paid = str(Decimal(settlement.paid) - paid_back)
+        books.audit(
+            session,
+            "reverse",
+            "journal",
+            str(journal_id),
+            after={"journal": reversal_id, "reason": reason,
+                   "digest": ledger.journals_digest(session, reversal_id, reversal_id)},
+        )  # fmt: skip
+    return reversal_id
+
+
+def _version(books: Books, session: Session, settlement: SettlementRow) -> Program:
+    for program in books.programs(session):
+        if (program.id, program.version) == (settlement.program_id, settlement.version):
+            return program
+    raise CloseError(f"program {settlement.program_id} v{settlement.version} is not stored")

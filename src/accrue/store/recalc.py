@@ -1,0 +1,195 @@
+"""Recalculation: recompute the standings a change touched, store them, post their deltas.
+
+A batch marks the partner trees (top parents) whose lines changed; master data and program
+changes mark everything. Programs that share a budget across partners (and their exclusive
+groups) are always computed for every partner. Each standing is posted so that what the ledger
+has expensed for it equals its amount; for a closed period the difference is booked in the
+next open period (rule 11) and the settled period stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from accrue.domain.audit import canonical
+from accrue.domain.ledger import change_journal
+from accrue.domain.money import ZERO
+from accrue.domain.periods import Closed, Period
+from accrue.domain.program import Kind, Program
+from accrue.domain.standings import Standing
+from accrue.engine import Engine
+from accrue.report import standing_row
+from accrue.store.books import Books
+from accrue.store.ledger import accrued, journals_digest, post
+from accrue.store.tables import ClosedPeriod, PendingRecalc, StandingRow
+
+
+@dataclass(frozen=True)
+class Recalculated:
+    scope: str  # "all", "none" or the top parents recomputed
+    standings: int  # computed
+    changed: int
+    removed: int
+    journals: int
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"recalculated {self.scope}: {self.standings} standings, {self.changed} changed, "
+            f"{self.removed} removed, {self.journals} journals posted"
+        )
+
+
+def recalc(books: Books, as_of: date, full: bool = False) -> Recalculated:
+    with books.session() as session:
+        pending = set(session.scalars(select(PendingRecalc.root_id)))
+        programs = books.programs(session)
+        if not (full or pending) or not programs:
+            session.execute(delete(PendingRecalc))
+            return Recalculated("none", 0, 0, 0, 0)
+        roots = None if full or "*" in pending else pending
+        computed, digest = _compute(books, session, programs, roots, as_of)
+        stored = _stored(session, programs, roots)
+        changes = _store(books, session, computed, stored)
+        first, last, count = _post(books, session, programs, computed, stored, as_of)
+        session.execute(delete(PendingRecalc))
+        scope = "all" if roots is None else ", ".join(sorted(roots))
+        after = {
+            "as_of": as_of.isoformat(),
+            "scope": scope,
+            **changes,
+            "journals": [first, last, journals_digest(session, first, last)] if count else [],
+        }
+        books.audit(session, "recalc", "standings", scope, after=after, inputs_digest=digest)
+    return Recalculated(
+        scope, len(computed), len(changes["changed"]), len(changes["removed"]), count
+    )
+
+
+def _global_ids(programs: list[Program]) -> set[str]:
+    """Programs computed for every partner: a shared budget, and their exclusive groups."""
+    ids = {p.id for p in programs if p.caps.budget_per_period is not None}
+    groups = {p.exclusive_group for p in programs if p.id in ids and p.exclusive_group}
+    return ids | {p.id for p in programs if p.exclusive_group in groups}
+
+
+def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[dict, str]:
+    """key → (standing, its program ref, top parent), and the digest of the inputs read."""
+    tree = books.tree(session)
+    runs: list[tuple[list[Program], set[str] | None]]
+    if roots is None:
+        runs = [(programs, None)]
+    else:
+        global_ids = _global_ids(programs)
+        partners = {p for p in tree if tree.path(p)[-1] in roots}
+        runs = [
+            ([p for p in programs if p.id not in global_ids], partners),
+            ([p for p in programs if p.id in global_ids], None),
+        ]
+    computed, digests = {}, []
+    for chosen, partners in runs:
+        if not chosen:
+            continue
+        result = Engine(books.dataset(session, partners)).run(chosen, as_of)
+        digests.append(result.input_digest)
+        for s in result.standings:
+            program = result.versions[(s.program_id, s.version)]
+            ref = f"{program.ref}#{program.digest[:12]}"
+            computed[s.key] = (s, ref, tree.path(s.partner_id)[-1])
+    return computed, "+".join(digests)
+
+
+def _stored(session: Session, programs, roots) -> dict:
+    query = select(StandingRow)
+    if roots is not None:
+        global_ids = sorted(_global_ids(programs))
+        query = query.where(
+            StandingRow.root_id.in_(sorted(roots)) | StandingRow.program_id.in_(global_ids)
+        )
+    return {(r.program_id, r.partner_id, r.period): r for r in session.scalars(query)}
+
+
+def _brief(detail: dict) -> dict:
+    return {k: detail[k] for k in ("program_version", "status", "tier", "amount", "payout")}
+
+
+def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict:
+    changed, removed = [], []
+    for key, (standing, ref, root) in computed.items():
+        detail = standing_row(standing, ref)
+        text = canonical(detail)
+        row = stored.get(key)
+        if row is not None and row.detail == text:
+            continue
+        before = _brief(json.loads(row.detail)) if row is not None else None
+        changed.append({"key": "/".join(key), "before": before, "after": _brief(detail)})
+        values = {
+            "root_id": root,
+            "version": standing.version,
+            "currency": standing.currency,
+            "status": standing.status,
+            "amount": str(standing.amount),
+            "payout": str(standing.payout),
+            "points": standing.points,
+            "detail": text,
+        }
+        if row is None:
+            session.add(StandingRow(program_id=key[0], partner_id=key[1], period=key[2], **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+    for key in sorted(set(stored) - set(computed)):
+        removed.append({"key": "/".join(key), "before": _brief(json.loads(stored[key].detail))})
+        session.delete(stored[key])
+    session.flush()
+    return {"changed": changed, "removed": removed}
+
+
+def _post(books: Books, session: Session, programs, computed, stored, as_of: date):
+    """Post, for every standing in scope, what its amount differs from what was expensed."""
+    latest = {p.id: p for p in sorted(programs, key=lambda p: p.version)}
+    expense = {pid: p.ledger_accounts.expense for pid, p in latest.items()}
+    partners = {key[1] for key in (*computed, *stored)}
+    posted = accrued(session, expense, partners)
+    closed = Closed(session.scalars(select(ClosedPeriod.label)))
+    targets: dict[tuple[str, str, str], tuple[Decimal, str]] = {
+        key: (ZERO, row.currency) for key, row in stored.items()
+    }
+    for key, (standing, _, _) in computed.items():
+        targets[key] = (_money(standing), standing.currency)
+    first = last = None
+    count = 0
+    for key in sorted(targets):
+        program = latest[key[0]]
+        if program.kind is Kind.POINTS:
+            continue
+        amount, currency = targets[key]
+        delta = amount - posted.get(key, ZERO)
+        if not delta:
+            continue
+        period = Period.parse(key[2])
+        journal = change_journal(
+            program.ledger_accounts,
+            fund=program.kind is Kind.FUND,
+            first=key not in posted,
+            delta=delta,
+            program_id=key[0],
+            partner_id=key[1],
+            period=key[2],
+            booked_period=closed.next_open(period).label,
+            currency=currency,
+        )
+        last = post(session, journal, as_of)
+        first = first or last
+        count += 1
+    return first, last, count
+
+
+def _money(standing: Standing) -> Decimal:
+    return ZERO if standing.kind is Kind.POINTS else standing.amount

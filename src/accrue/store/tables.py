@@ -1,0 +1,224 @@
+"""The records: SQLAlchemy tables, the same on SQLite and PostgreSQL.
+
+Money never passes through a float (SQLAlchemy's Numeric does on SQLite): amounts that are
+summed in SQL are integer minor units with their currency; the others are exact decimal text.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = String(40)  # exact decimal text
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class PartnerRow(Base):
+    __tablename__ = "partners"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100))
+    product_line: Mapped[str] = mapped_column(String(100))
+    uom: Mapped[str] = mapped_column(String(16), default="EA")
+
+
+class RepRow(Base):
+    __tablename__ = "reps"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    partner_ids: Mapped[str] = mapped_column(Text, default="[]")  # sorted JSON list
+
+
+class FxRateRow(Base):
+    __tablename__ = "fx_rates"
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    from_currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    to_currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    rate: Mapped[str] = mapped_column(Money)
+
+
+class MasterChange(Base):
+    """History of master data: every insert or change, with the row before and after."""
+
+    __tablename__ = "master_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+
+
+class ProgramVersionRow(Base):
+    __tablename__ = "program_versions"
+    program_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    takes_effect: Mapped[date | None] = mapped_column(Date)
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON of the program
+    imported_at: Mapped[str] = mapped_column(String(32))
+
+
+class Batch(Base):
+    """One file or payload received, with what became of each of its rows."""
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # lines, partners, products, reps, fx
+    source_name: Mapped[str] = mapped_column(String(500))
+    file_digest: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # loading, committed, refused, interrupted
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    corrected: Mapped[int] = mapped_column(Integer, default=0)  # superseded a stored version
+    outdated: Mapped[int] = mapped_column(Integer, default=0)  # kept as already superseded
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class RejectedRow(Base):
+    """Quarantine: a row that was not accepted, why, and the row itself for correction."""
+
+    __tablename__ = "rejected_rows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    row_no: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    row: Mapped[str] = mapped_column(Text)  # the row as received, JSON
+    line_key: Mapped[str] = mapped_column(String(300), index=True)  # source/document/line
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+
+
+class PendingRecalc(Base):
+    """Partner trees (by top parent; '*' = all) whose standings must be recomputed."""
+
+    __tablename__ = "pending_recalc"
+    root_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StandingRow(Base):
+    __tablename__ = "standings"
+    program_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    root_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[str] = mapped_column(Money)
+    payout: Mapped[str] = mapped_column(Money)
+    points: Mapped[int] = mapped_column(BigInteger)
+    detail: Mapped[str] = mapped_column(Text)  # every other field, canonical JSON
+
+
+class ClosedPeriod(Base):
+    __tablename__ = "closed_periods"
+    label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    closed_at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class SettlementRow(Base):
+    """A period's standing frozen at close, with the program version and the lines as of then."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("program_id", "partner_id", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    program_digest: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    period: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[str] = mapped_column(Money)
+    adjustments: Mapped[str] = mapped_column(Money)
+    carried_in: Mapped[str] = mapped_column(Money)
+    payout: Mapped[str] = mapped_column(Money)
+    carried_out: Mapped[str] = mapped_column(Money)
+    paid: Mapped[str] = mapped_column(Money, default="0")
+    lines_as_of_batch: Mapped[int] = mapped_column(Integer)
+    standing: Mapped[str] = mapped_column(Text)  # the standing as closed, canonical JSON
+    closed_at: Mapped[str] = mapped_column(String(32))
+
+
+class JournalRow(Base):
+    __tablename__ = "journals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    program_id: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    booked_period: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    posted_on: Mapped[date] = mapped_column(Date)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    reverses: Mapped[int | None] = mapped_column(ForeignKey("journals.id"))
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
+    __table_args__ = (Index(None, "program_id", "partner_id", "period"),)
+
+
+class PostingRow(Base):
+    __tablename__ = "postings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
+    account: Mapped[str] = mapped_column(String(100))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # debit +, credit −
+    currency: Mapped[str] = mapped_column(String(3))
+    program_id: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))  # standing period concerned
+    booked_period: Mapped[str] = mapped_column(String(16))
+
+
+class AuditRow(Base):
+    """Append-only, hash-chained: see accrue.domain.audit."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(300))
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    inputs_digest: Mapped[str] = mapped_column(String(80))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
