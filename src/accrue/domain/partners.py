@@ -46,6 +46,13 @@ class PartnerTree:
     def __iter__(self):
         return iter(self._by_id.values())
 
+    def top(self, partner_id: str) -> str:
+        return self._paths[partner_id][-1]
+
+    def members(self, tops: set[str]) -> set[str]:
+        """Every partner whose top parent is one of `tops`: whole trees."""
+        return {pid for pid, path in self._paths.items() if path[-1] in tops}
+
     def path(self, partner_id: str) -> tuple[str, ...]:
         """The partner itself, then its parent, up to the top parent."""
         return self._paths[partner_id]

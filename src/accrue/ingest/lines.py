@@ -60,26 +60,46 @@ CHECKS = (
     ("source", "coalesce(trim(source), '') = ''", "must not be empty"),
     ("document", "coalesce(trim(document), '') = ''", "must not be empty"),
     ("line_no", "try_cast(line_no AS BIGINT) IS NULL", "must be a whole number"),
-    ("kind", "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos')",
-     "must be sale, return or pos"),
+    (
+        "kind",
+        "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos')",
+        "must be sale, return or pos",
+    ),
     ("date", "try_cast(date AS DATE) IS NULL", "must be a date, YYYY-MM-DD"),
-    ("date", "try_cast(date AS DATE) NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
-     "is out of range (1990–2100)"),
-    ("quantity", f"NOT regexp_full_match(trim(quantity), '{QUANTITY}')",
-     "must be a number with at most 3 decimals"),
-    ("amount", f"NOT regexp_full_match(trim(amount), '{AMOUNT}')",
-     "must be a number with at most 6 decimals and 12 digits before the point"),
-    ("currency", "NOT regexp_full_match(coalesce(trim(currency), ''), '[A-Z]{3}')",
-     "must be a 3-letter ISO code such as USD"),
-    ("amount", f"lower(trim(kind)) = 'return' AND ({_positive('amount')} "
-     f"OR {_positive('quantity')})",
-     "a return must have a negative (or zero) quantity and amount"),
-    ("amount", f"lower(trim(kind)) IN ('sale', 'pos') AND ({_negative('amount')} "
-     f"OR {_negative('quantity')})",
-     "a sale must not be negative; record it as a return"),
+    (
+        "date",
+        "try_cast(date AS DATE) NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
+        "is out of range (1990–2100)",
+    ),
+    (
+        "quantity",
+        f"NOT regexp_full_match(trim(quantity), '{QUANTITY}')",
+        "must be a number with at most 3 decimals",
+    ),
+    (
+        "amount",
+        f"NOT regexp_full_match(trim(amount), '{AMOUNT}')",
+        "must be a number with at most 6 decimals and 12 digits before the point",
+    ),
+    (
+        "currency",
+        "NOT regexp_full_match(coalesce(trim(currency), ''), '[A-Z]{3}')",
+        "must be a 3-letter ISO code such as USD",
+    ),
+    (
+        "amount",
+        f"lower(trim(kind)) = 'return' AND ({_positive('amount')} OR {_positive('quantity')})",
+        "a return must have a negative (or zero) quantity and amount",
+    ),
+    (
+        "amount",
+        f"lower(trim(kind)) IN ('sale', 'pos') AND ({_negative('amount')} "
+        f"OR {_negative('quantity')})",
+        "a sale must not be negative; record it as a return",
+    ),
     ("partner_id", "known_partner.id IS NULL", "unknown partner"),
     ("sku", "known_product.sku IS NULL", "unknown SKU"),
-)  # fmt: skip
+)
 
 LIMIT = 200
 

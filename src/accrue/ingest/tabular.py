@@ -128,9 +128,13 @@ def _duckdb_reader(path: Path) -> str:
 
 
 def stage(
-    raw: duckdb.DuckDBPyConnection, path: Path, name: str, required: Sequence[str],
-    optional: dict[str, str] | None = None, table: pa.Table | None = None,
-) -> int:  # fmt: skip
+    raw: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    required: Sequence[str],
+    optional: dict[str, str] | None = None,
+    table: pa.Table | None = None,
+) -> int:
     """Create temp table `name`: `file_line` plus every required and optional column as text
     (an optional column missing from the file gets its default). Returns the row count."""
     optional = optional or {}

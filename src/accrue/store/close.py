@@ -207,9 +207,14 @@ def _settle(books, session, row, program: Program, adjustments, lines_as_of, as_
     if due.carried_out:
         following = Period.parse(row.period).next().label
         journal = carry_forward_journal(
-            accounts, row.program_id, row.partner_id, row.period, following, row.currency,
+            accounts,
+            row.program_id,
+            row.partner_id,
+            row.period,
+            following,
+            row.currency,
             due.carried_out,
-        )  # fmt: skip
+        )
         tally.journals.append(ledger.post(session, journal, as_of, settlement.id))
         tally.carried[row.currency] += due.carried_out
     if due.payout < 0:
@@ -250,9 +255,15 @@ def pay(books: Books, settlement_id: int, method: PayoutMethod, reference: str, 
             )
         program = _version(books, session, settlement)
         journal = payout_journal(
-            program.ledger_accounts, method, settlement.program_id, settlement.partner_id,
-            settlement.period, settlement.currency, remaining, reference,
-        )  # fmt: skip
+            program.ledger_accounts,
+            method,
+            settlement.program_id,
+            settlement.partner_id,
+            settlement.period,
+            settlement.currency,
+            remaining,
+            reference,
+        )
         journal_id = ledger.post(session, journal, on, settlement.id)
         settlement.paid = str(Decimal(settlement.paid) + remaining)
         books.audit(
@@ -260,9 +271,12 @@ def pay(books: Books, settlement_id: int, method: PayoutMethod, reference: str, 
             "pay",
             "settlement",
             str(settlement_id),
-            after={"journal": journal_id, "amount": str(remaining), "method": method.value,
-                   "digest": ledger.journals_digest(session, journal_id, journal_id)},
-        )  # fmt: skip
+            after={
+                "amount": str(remaining),
+                "method": method.value,
+                "journals": _sealed(session, journal_id),
+            },
+        )
     return journal_id
 
 
@@ -289,10 +303,13 @@ def reverse(books: Books, journal_id: int, reason: str, on: date) -> int:
             "reverse",
             "journal",
             str(journal_id),
-            after={"journal": reversal_id, "reason": reason,
-                   "digest": ledger.journals_digest(session, reversal_id, reversal_id)},
-        )  # fmt: skip
+            after={"reason": reason, "journals": _sealed(session, reversal_id)},
+        )
     return reversal_id
+
+
+def _sealed(session: Session, journal_id: int) -> list:
+    return [journal_id, journal_id, ledger.journals_digest(session, journal_id, journal_id)]
 
 
 def _version(books: Books, session: Session, settlement: SettlementRow) -> Program:

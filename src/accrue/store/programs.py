@@ -52,9 +52,12 @@ def import_program(books: Books, program: Program, takes_effect: date | None = N
             closed = Closed(session.scalars(select(ClosedPeriod.label)))
             start = _takes_effect(program, latest, closed, takes_effect or program.takes_effect)
             stored = Program.model_validate(
-                {**program.model_dump(by_alias=True), "version": latest.version + 1,
-                 "takes_effect": start}
-            )  # fmt: skip
+                {
+                    **program.model_dump(by_alias=True),
+                    "version": latest.version + 1,
+                    "takes_effect": start,
+                }
+            )
             status = "new version"
         session.add(
             ProgramVersionRow(
@@ -75,9 +78,12 @@ def import_program(books: Books, program: Program, takes_effect: date | None = N
             before={"version": versions[-1].version, "digest": versions[-1].digest}
             if versions
             else None,
-            after={"digest": stored.digest, "takes_effect": stored.takes_effect,
-                   "document": stored.model_dump(mode="json", by_alias=True)},
-        )  # fmt: skip
+            after={
+                "digest": stored.digest,
+                "takes_effect": stored.takes_effect,
+                "document": stored.model_dump(mode="json", by_alias=True),
+            },
+        )
     return Imported(stored, status)
 
 

@@ -72,7 +72,7 @@ def recalc(books: Books, as_of: date, full: bool = False) -> Recalculated:
     )
 
 
-def _global_ids(programs: list[Program]) -> set[str]:
+def global_program_ids(programs: list[Program]) -> set[str]:
     """Programs computed for every partner: a shared budget, and their exclusive groups."""
     ids = {p.id for p in programs if p.caps.budget_per_period is not None}
     groups = {p.exclusive_group for p in programs if p.id in ids and p.exclusive_group}
@@ -86,8 +86,8 @@ def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[di
     if roots is None:
         runs = [(programs, None)]
     else:
-        global_ids = _global_ids(programs)
-        partners = {p for p in tree if tree.path(p)[-1] in roots}
+        global_ids = global_program_ids(programs)
+        partners = tree.members(roots)
         runs = [
             ([p for p in programs if p.id not in global_ids], partners),
             ([p for p in programs if p.id in global_ids], None),
@@ -101,14 +101,14 @@ def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[di
         for s in result.standings:
             program = result.versions[(s.program_id, s.version)]
             ref = f"{program.ref}#{program.digest[:12]}"
-            computed[s.key] = (s, ref, tree.path(s.partner_id)[-1])
+            computed[s.key] = (s, ref, tree.top(s.partner_id))
     return computed, "+".join(digests)
 
 
 def _stored(session: Session, programs, roots) -> dict:
     query = select(StandingRow)
     if roots is not None:
-        global_ids = sorted(_global_ids(programs))
+        global_ids = sorted(global_program_ids(programs))
         query = query.where(
             StandingRow.root_id.in_(sorted(roots)) | StandingRow.program_id.in_(global_ids)
         )

@@ -1,70 +1,21 @@
-"""The `accrue` command line: calc, explain, validate. Errors are reports, never tracebacks."""
+"""Commands on files alone, no books needed: calc, explain, validate."""
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
 from accrue.domain.program import ProgramError
-from accrue.engine import DataError, Engine
-from accrue.engine.plan import MissingRateError
+from accrue.engine import Engine
 from accrue.explain import explain as explain_program
 from accrue.ingest.dataset import line_files, load_directory
-from accrue.ingest.errors import InputError
 from accrue.ingest.programs import load_program, load_programs
 from accrue.report import FORMATS, attribution_row, standing_row, write_rows
-
-app = typer.Typer(help="Accrue: rebate programs as data, computed exactly.", no_args_is_help=True)
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 150)
-errors = Console(stderr=True, soft_wrap=True)
-
-EXPECTED = (InputError, ProgramError, DataError, MissingRateError, ValueError)
-
-
-def reports_errors(command):
-    """Expected failures print what is wrong and where, and exit 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except EXPECTED as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
-            raise typer.Exit(1) from None
-        except Exception as error:  # a bug: say so briefly; ACCRUE_DEBUG=1 shows the trace
-            if os.environ.get("ACCRUE_DEBUG"):
-                raise
-            errors.print(
-                f"[bold red]internal error:[/] {type(error).__name__}: {error}\n"
-                "This is a bug in Accrue; run again with ACCRUE_DEBUG=1 for the details.",
-                highlight=False,
-            )
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    )
 
 
 @app.command()
@@ -85,9 +36,9 @@ def calc(
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown:
         raise ValueError(f"--format: unknown {', '.join(unknown)}; choose from csv, json, parquet")
-    day = _date(as_of)
+    day = parse_date(as_of)
     loaded = load_programs(programs)
-    with _progress() as progress:
+    with progress_bar() as progress:
         files = progress.add_task("reading lines", total=len(line_files(data)))
         dataset = load_directory(data, progress=lambda _: progress.advance(files))
         task = progress.add_task("computing programs", total=len(loaded))
@@ -109,15 +60,6 @@ def calc(
             ]
             written += write_rows(shares, out / "attributions", chosen)
         console.print("wrote " + ", ".join(str(p) for p in written))
-
-
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"--as-of {text!r} is not a date: write YYYY-MM-DD") from None
 
 
 def _print_summary(result) -> None:

@@ -1,0 +1,442 @@
+"""Commands on the books: init, import, recalc, close, pay, reverse, ledger, audit, trace,
+quarantine. Where the books are comes from ACCRUE_DATA_DIR / ACCRUE_DATABASE_URL or the
+options before the command (`accrue --data-dir books import lines sales.csv`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
+from accrue.domain.ledger import PayoutMethod
+from accrue.ingest.lines import LINE_COLUMNS, OPTIONAL
+from accrue.ingest.programs import load_programs
+from accrue.settings import Settings
+from accrue.store import ledger
+from accrue.store.audit import verify_books
+from accrue.store.books import Books
+from accrue.store.close import close_period, pay, reverse
+from accrue.store.ingest import import_lines
+from accrue.store.master import KINDS, import_master
+from accrue.store.programs import import_program
+from accrue.store.recalc import recalc
+from accrue.store.tables import Batch, RejectedRow, SettlementRow
+from accrue.store.trace import trace
+
+imports = typer.Typer(help="Bring data into the books: master data, lines, programs.")
+ledger_app = typer.Typer(help="The accrual ledger: trial balance, liability, journals.")
+audit_app = typer.Typer(help="The tamper-evident audit trail.")
+quarantine_app = typer.Typer(help="Rejected rows: list them, export them for correction.")
+app.add_typer(imports, name="import")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(audit_app, name="audit")
+app.add_typer(quarantine_app, name="quarantine")
+
+_where: dict[str, object] = {}
+
+AsOf = Annotated[str | None, typer.Option(help="business date YYYY-MM-DD (default: today)")]
+
+
+@app.callback()
+def where(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="folder of the embedded books [env ACCRUE_DATA_DIR]")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="records database URL [env ACCRUE_DATABASE_URL]")
+    ] = None,
+) -> None:
+    """Accrue: rebate programs as data, computed exactly, with books that hold."""
+    _where.clear()
+    _where.update({k: v for k, v in (("data_dir", data_dir), ("database_url", database_url)) if v})
+
+
+def settings() -> Settings:
+    return Settings(**_where)
+
+
+@contextmanager
+def opened() -> Iterator[Books]:
+    books = Books.open(settings())
+    try:
+        yield books
+    finally:
+        books.close()
+
+
+def _day(text: str | None, option: str = "--as-of") -> date:
+    return parse_date(text, option) or date.today()
+
+
+@app.command()
+@reports_errors
+def init() -> None:
+    """Create the books (or bring their schema up to date)."""
+    chosen = settings()
+    Books.init(chosen).close()
+    console.print(f"books ready at {chosen.url.split('@')[-1]}", highlight=False)
+
+
+@imports.command("lines")
+@reports_errors
+def import_lines_command(
+    files: Annotated[list[Path], typer.Argument(help="CSV, Excel, Parquet or JSON files")],
+    as_of: AsOf = None,
+    recalculate: Annotated[bool, typer.Option(help="recompute what the batch touched")] = True,
+) -> None:
+    """Import sales, return and POS lines; bad rows go to quarantine, the rest is kept."""
+    rejected = 0
+    with opened() as books, progress_bar() as bar:
+        task = bar.add_task("importing", total=len(files))
+        for path in files:
+            received = import_lines(books, path)
+            console.print(received.summary, highlight=False)
+            for rejection in received.rejections[:10]:
+                errors.print(f"  rejected {rejection.problem}", highlight=False)
+            if received.batch.rejected:
+                errors.print(
+                    f"  {received.batch.rejected} row(s) kept in quarantine: "
+                    f"accrue quarantine export {received.batch.id} --out fix.csv",
+                    highlight=False,
+                )
+            rejected += received.batch.rejected
+            bar.advance(task)
+        if recalculate:
+            console.print(recalc(books, _day(as_of)).summary, highlight=False)
+    if rejected:
+        raise typer.Exit(1)
+
+
+@imports.command("programs")
+@reports_errors
+def import_programs_command(
+    paths: Annotated[list[Path], typer.Argument(help="program YAML files or folders")],
+    effective: Annotated[
+        str | None, typer.Option("--from", help="a change takes effect from (a period start)")
+    ] = None,
+) -> None:
+    """Import programs; a changed program becomes a new version."""
+    with opened() as books:
+        for program in load_programs(paths):
+            imported = import_program(books, program, parse_date(effective, "--from"))
+            console.print(imported.summary, highlight=False)
+
+
+def _master_command(kind: str):
+    @reports_errors
+    def command(path: Annotated[Path, typer.Argument(help="CSV or Excel file")]) -> None:
+        with opened() as books:
+            batch = import_master(books, kind, path)
+        console.print(
+            f"batch {batch.id}: {batch.received} {kind} rows, {batch.accepted} new or changed, "
+            f"{batch.duplicate} unchanged",
+            highlight=False,
+        )
+
+    command.__doc__ = f"Import {kind} (upsert by key; changes kept in history)."
+    return command
+
+
+for _kind in KINDS:
+    imports.command(_kind)(_master_command(_kind))
+
+
+@app.command("recalc")
+@reports_errors
+def recalc_command(
+    as_of: AsOf = None,
+    full: Annotated[bool, typer.Option(help="recompute everything, not only what changed")] = False,
+) -> None:
+    """Recompute standings that changed and post their deltas to the ledger."""
+    with opened() as books:
+        console.print(recalc(books, _day(as_of), full).summary, highlight=False)
+
+
+@app.command()
+@reports_errors
+def close(
+    period: Annotated[str, typer.Argument(help="2026-Q1, 2026-03, 2026-H1 or 2026")],
+    as_of: AsOf = None,
+) -> None:
+    """Close a period: settle its standings, carry forward, charge back, lock it."""
+    with opened() as books:
+        console.print(close_period(books, period, _day(as_of)).summary, highlight=False)
+
+
+@app.command("pay")
+@reports_errors
+def pay_command(
+    settlement: Annotated[int, typer.Argument(help="settlement id")],
+    method: Annotated[PayoutMethod, typer.Option(help="how it is paid")],
+    reference: Annotated[str, typer.Option(help="memo, transfer or check number")] = "",
+    on: Annotated[str | None, typer.Option(help="payment date (default: today)")] = None,
+) -> None:
+    """Pay a settlement (credit memo, bank transfer or check)."""
+    with opened() as books:
+        journal = pay(books, settlement, method, reference, _day(on, "--on"))
+    console.print(f"settlement {settlement} paid: journal {journal}", highlight=False)
+
+
+@app.command("reverse")
+@reports_errors
+def reverse_command(
+    journal: Annotated[int, typer.Argument(help="payout journal id")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+    on: Annotated[str | None, typer.Option(help="date (default: today)")] = None,
+) -> None:
+    """Reverse a payout (voided check, returned transfer)."""
+    with opened() as books:
+        reversal = reverse(books, journal, reason, _day(on, "--on"))
+    console.print(f"journal {journal} reversed by journal {reversal}", highlight=False)
+
+
+def _table(title: str, columns: list[str], rows, right=()) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    for row in rows:
+        table.add_row(*(str(value) for value in row))
+    return table
+
+
+@ledger_app.command("trial-balance")
+@reports_errors
+def trial_balance() -> None:
+    """Debits and credits by account; they must agree."""
+    with opened() as books, books.session() as session:
+        balances = ledger.trial_balance(session)
+    rows = [(b.account, b.currency, f"{b.debit:,}", f"{b.credit:,}") for b in balances]
+    console.print(
+        _table(
+            "Trial balance",
+            ["account", "currency", "debit", "credit"],
+            rows,
+            right=("debit", "credit"),
+        )
+    )
+    by_currency: dict[str, int] = {}
+    for b in balances:
+        by_currency[b.currency] = by_currency.get(b.currency, 0) + b.net
+    unbalanced = {c: v for c, v in by_currency.items() if v}
+    if unbalanced:
+        errors.print(f"[bold red]the ledger does not balance:[/] {unbalanced}")
+        raise typer.Exit(1)
+    console.print("debits equal credits in every currency", highlight=False)
+
+
+@ledger_app.command("liability")
+@reports_errors
+def liability(
+    by: Annotated[str, typer.Option(help="program_id, partner_id, period, booked_period")] = (
+        "program_id"
+    ),
+) -> None:
+    """Earned and not yet paid, right now, by program, partner or period."""
+    dimensions = tuple(d.strip() for d in by.split(",") if d.strip())
+    allowed = {"program_id", "partner_id", "period", "booked_period"}
+    if not dimensions or set(dimensions) - allowed:
+        raise ValueError(f"--by: choose from {', '.join(sorted(allowed))}")
+    with opened() as books, books.session() as session:
+        accounts = {p.ledger_accounts.accrued for p in books.programs(session)}
+        rows = ledger.liability(session, accounts, dimensions)
+    columns = [*dimensions, "currency", "outstanding"]
+    console.print(
+        _table(
+            "Accrued liability",
+            columns,
+            ([r[c] if c != "outstanding" else f"{r[c]:,}" for c in columns] for r in rows),
+            right=("outstanding",),
+        )
+    )
+
+
+@ledger_app.command("journals")
+@reports_errors
+def journals(out: Annotated[Path | None, typer.Option(help="CSV file (default: stdout)")] = None):
+    """Every journal and posting as exact CSV, in posting order."""
+    with opened() as books, books.session() as session:
+        rows = list(ledger.journal_rows(session))
+    handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
+    writer = csv.DictWriter(handle, fieldnames=ledger.JOURNAL_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    if out:
+        handle.close()
+        console.print(f"wrote {len(rows)} postings to {out}", highlight=False)
+
+
+@ledger_app.command("settlements")
+@reports_errors
+def settlements(period: Annotated[str | None, typer.Option(help="only this period")] = None):
+    """Settlements: what each period settled, paid and carried."""
+    with opened() as books, books.session() as session:
+        query = select(SettlementRow).order_by(SettlementRow.id)
+        if period:
+            query = query.where(SettlementRow.period == period)
+        found = session.scalars(query).all()
+    columns = [
+        "id",
+        "program",
+        "partner",
+        "period",
+        "amount",
+        "adjustments",
+        "carried in",
+        "payout",
+        "carried out",
+        "paid",
+    ]
+    rows = [
+        (
+            s.id,
+            f"{s.program_id} v{s.version}",
+            s.partner_id,
+            s.period,
+            s.amount,
+            s.adjustments,
+            s.carried_in,
+            s.payout,
+            s.carried_out,
+            s.paid,
+        )
+        for s in found
+    ]
+    console.print(_table("Settlements", columns, rows, right=columns[4:]))
+
+
+@audit_app.command("verify")
+@reports_errors
+def audit_verify() -> None:
+    """Check the hash chain and everything it sealed; exit 1 on any break."""
+    with opened() as books:
+        verified = verify_books(books)
+    if not verified.ok:
+        for problem in verified.problems:
+            errors.print(f"[bold red]✗[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    console.print(
+        f"audit trail intact: {verified.entries} entries, head {verified.head[:16]}",
+        highlight=False,
+    )
+
+
+@app.command("trace")
+@reports_errors
+def trace_command(
+    settlement: Annotated[int, typer.Argument(help="settlement id")],
+    lines: Annotated[int, typer.Option(help="lines shown (largest shares first)")] = 20,
+) -> None:
+    """Why this amount: program version, journals and every line's share."""
+    with opened() as books:
+        found = trace(books, settlement)
+    s = found.settlement
+    console.print(
+        f"settlement {s.id}: {s.program_id} · {s.partner_id} · {s.period} · amount "
+        f"{s.currency} {s.amount} (+ adjustments {s.adjustments}, carried in {s.carried_in}) → "
+        f"payout {s.payout}, carried out {s.carried_out}, paid {s.paid}\n"
+        f"program version {found.program_ref}; lines as of batch {s.lines_as_of_batch}; "
+        f"measure {found.standing['measure']} → {found.standing['tier_name'] or 'no tier'}",
+        highlight=False,
+    )
+    verdict = "reproduces" if found.reproduced else "DOES NOT reproduce"
+    console.print(
+        f"recomputed from those lines: {found.recomputed} — {verdict} the settled amount",
+        highlight=False,
+    )
+    rows = [
+        (
+            j["journal"],
+            j["kind"],
+            j["booked_period"],
+            j["account"],
+            j["debit"],
+            j["credit"],
+            j["memo"],
+        )
+        for j in found.journals
+    ]
+    console.print(
+        _table(
+            "Journals",
+            ["journal", "kind", "booked", "account", "debit", "credit", "memo"],
+            rows,
+            right=("debit", "credit"),
+        )
+    )
+    shares = sorted(found.attributions, key=lambda a: -abs(a.share))[:lines]
+    console.print(
+        _table(
+            f"Lines ({len(found.attributions)}; largest shares first)",
+            ["date", "document", "line", "sku", "line amount", "share"],
+            ((a.date, a.document, a.line_no, a.sku, a.line_amount, a.share) for a in shares),
+            right=("line amount", "share"),
+        )
+    )
+    if not found.reproduced:
+        raise typer.Exit(1)
+
+
+@quarantine_app.command("list")
+@reports_errors
+def quarantine_list(
+    batch: Annotated[int | None, typer.Option(help="only this batch")] = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="include resolved rows")] = False,
+) -> None:
+    """Rejected rows with file, row, field, value and reason."""
+    with opened() as books, books.session() as session:
+        query = select(RejectedRow).order_by(RejectedRow.id)
+        if batch is not None:
+            query = query.where(RejectedRow.batch_id == batch)
+        if not all_rows:
+            query = query.where(RejectedRow.resolved_by.is_(None))
+        found = session.scalars(query).all()
+        names = dict(session.execute(select(Batch.id, Batch.source_name)).all())
+    rows = [
+        (
+            r.batch_id,
+            f"{names[r.batch_id]}:{r.row_no}",
+            r.field,
+            r.value,
+            r.message,
+            r.resolved_by or "",
+        )
+        for r in found
+    ]
+    console.print(
+        _table("Quarantine", ["batch", "where", "field", "value", "reason", "resolved by"], rows)
+    )
+
+
+@quarantine_app.command("export")
+@reports_errors
+def quarantine_export(
+    batch: Annotated[int, typer.Argument(help="batch id")],
+    out: Annotated[Path, typer.Option(help="CSV to correct and import again")],
+) -> None:
+    """A batch's open rejected rows as a CSV to fix and import again; `problem` says what."""
+    with opened() as books, books.session() as session:
+        found = session.scalars(
+            select(RejectedRow)
+            .where(RejectedRow.batch_id == batch, RejectedRow.resolved_by.is_(None))
+            .order_by(RejectedRow.row_no, RejectedRow.id)
+        ).all()
+    rows: dict[int, dict] = {}
+    for r in found:
+        row = rows.setdefault(r.row_no, {**json.loads(r.row), "problem": ""})
+        row["problem"] = "; ".join(filter(None, [row["problem"], f"{r.field}: {r.message}"]))
+    columns = [*LINE_COLUMNS, *OPTIONAL, "problem"]
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows.values())
+    console.print(f"wrote {len(rows)} rows to {out}", highlight=False)
