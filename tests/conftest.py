@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+import os
+import uuid
+import warnings
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -69,3 +72,61 @@ def run(programs, lines, as_of: date | None = None, **master) -> Result:
 @pytest.fixture
 def money():
     return Decimal
+
+
+# --- the books, on the embedded default and on PostgreSQL ------------------------------------
+
+POSTGRES = dict(
+    part.split("=", 1)
+    for part in os.environ.get(
+        "ACCRUE_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres database=test"
+    ).split()
+)
+
+
+def postgres_or_skip():
+    """A connection to the test server; without one, skip loudly (fail under CI)."""
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            **{"dbname" if k == "database" else k: v for k, v in POSTGRES.items()}, autocommit=True
+        )
+    except Exception as error:  # any failure to connect means: no server here
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL ({POSTGRES}): {error}")
+        warnings.warn(f"PostgreSQL NOT TESTED: no server at {POSTGRES} ({error})", stacklevel=1)
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES}")
+
+
+@pytest.fixture
+def books_settings(request, tmp_path):
+    """Settings for fresh, empty books: a data folder, or a new PostgreSQL database."""
+    from accrue.settings import Settings
+
+    if getattr(request, "param", "embedded") == "embedded":
+        yield Settings(data_dir=tmp_path / "books", actor="tester")
+        return
+    admin = postgres_or_skip()
+    name = f"accrue_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE DATABASE {name}")
+    user, host, port = POSTGRES.get("user", "postgres"), POSTGRES["host"], POSTGRES["port"]
+    yield Settings(
+        data_dir=tmp_path / "books",
+        database_url=f"postgresql://{user}@{host}:{port}/{name}",
+        actor="tester",
+    )
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+BACKENDS = pytest.mark.parametrize("books_settings", ["embedded", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def books(books_settings):
+    from accrue.store.books import Books
+
+    opened = Books.init(books_settings, clock=lambda: datetime(2026, 11, 24, 12, tzinfo=UTC))
+    yield opened
+    opened.close()

@@ -91,7 +91,7 @@ def change_journal(
     """The journal for a standing whose amount moved by `delta` since it was last posted."""
     if fund:
         kind = JournalKind.FUND_ACCRUAL
-    elif first:
+    elif first and booked_period == period:
         kind = JournalKind.ACCRUAL if delta > 0 else JournalKind.CLAWBACK
     else:
         kind = JournalKind.TRUE_UP
