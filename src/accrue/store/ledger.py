@@ -173,7 +173,7 @@ def liability(session: Session, liability_accounts: set[str], by=("program_id",)
 
 
 def balances_by_dimension(session: Session) -> list[tuple]:
-    """Every account × program × partner × booked period balance, for exact comparison."""
+    """Every non-zero account × program × partner × booked period balance."""
     return [
         tuple(row)
         for row in session.execute(
@@ -192,6 +192,7 @@ def balances_by_dimension(session: Session) -> list[tuple]:
                 PostingRow.booked_period,
                 PostingRow.currency,
             )
+            .having(func.sum(PostingRow.amount_minor) != 0)
             .order_by(
                 PostingRow.account,
                 PostingRow.program_id,
