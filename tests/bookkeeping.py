@@ -66,7 +66,8 @@ def sale(document, day: str, amount: str, partner="CORE", quantity="1", line_no=
 
 
 def lines_file(path: Path, rows: list[dict]) -> Path:
-    header = list(LINE_COLUMNS) + [c for c in rows[0] if c not in LINE_COLUMNS]
+    extra = {c: None for row in rows for c in row if c not in LINE_COLUMNS}
+    header = [*LINE_COLUMNS, *extra]
     return write_csv(path, header, [[row.get(c, "") for c in header] for row in rows])
 
 

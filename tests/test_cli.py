@@ -178,7 +178,7 @@ def _calc_error(tmp_path, data) -> str:
 def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path):
     data = _data(tmp_path, [("sale", "CORE", "2026-01-02", 1, 10)])
     (data / "lines.csv").write_bytes((data / "lines.csv").read_bytes().replace(b"CORE", b"C\xd6RE"))
-    assert "lines.csv: cannot be read" in _calc_error(tmp_path, data)
+    assert "lines.csv:2: cannot be read: Invalid unicode" in _calc_error(tmp_path, data)
 
 
 def test_a_line_given_twice_is_refused(tmp_path):

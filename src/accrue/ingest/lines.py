@@ -59,7 +59,11 @@ def _scaled(column: str, decimals: int) -> str:
 CHECKS = (
     ("source", "coalesce(trim(source), '') = ''", "must not be empty"),
     ("document", "coalesce(trim(document), '') = ''", "must not be empty"),
-    ("line_no", "try_cast(line_no AS BIGINT) IS NULL", "must be a whole number"),
+    (
+        "line_no",
+        "NOT regexp_full_match(coalesce(trim(line_no), ''), '[0-9]{1,18}')",
+        "must be a whole number",
+    ),
     (
         "kind",
         "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos')",
@@ -68,7 +72,8 @@ CHECKS = (
     ("date", "try_cast(date AS DATE) IS NULL", "must be a date, YYYY-MM-DD"),
     (
         "date",
-        "try_cast(date AS DATE) NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
+        "try_cast(date AS DATE) IS NOT NULL "
+        "AND try_cast(date AS DATE) NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
         "is out of range (1990–2100)",
     ),
     (
@@ -88,13 +93,14 @@ CHECKS = (
     ),
     (
         "amount",
-        f"lower(trim(kind)) = 'return' AND ({_positive('amount')} OR {_positive('quantity')})",
+        f"coalesce(lower(trim(kind)) = 'return' "
+        f"AND ({_positive('amount')} OR {_positive('quantity')}), false)",
         "a return must have a negative (or zero) quantity and amount",
     ),
     (
         "amount",
-        f"lower(trim(kind)) IN ('sale', 'pos') AND ({_negative('amount')} "
-        f"OR {_negative('quantity')})",
+        f"coalesce(lower(trim(kind)) IN ('sale', 'pos') "
+        f"AND ({_negative('amount')} OR {_negative('quantity')}), false)",
         "a sale must not be negative; record it as a return",
     ),
     ("partner_id", "known_partner.id IS NULL", "unknown partner"),
@@ -108,7 +114,7 @@ LIMIT = 200
 OPTIONAL = {"revision": "1"}
 REVISION_CHECK = (
     "revision",
-    "coalesce(try_cast(revision AS INTEGER), 0) < 1",
+    "NOT regexp_full_match(coalesce(trim(revision), ''), '0*[1-9][0-9]{0,8}')",
     "must be a whole number from 1 (a correction carries a higher revision)",
 )
 ALL_CHECKS = (*CHECKS, REVISION_CHECK)
@@ -171,7 +177,7 @@ def normalized(name: str) -> str:
     that a correction changes (everything but the line's identity and revision)."""
     return (
         "SELECT file_line, trim(source) AS source, trim(document) AS document, "
-        "CAST(line_no AS BIGINT) AS line_no, CAST(revision AS INTEGER) AS revision, "
+        "CAST(trim(line_no) AS BIGINT) AS line_no, CAST(trim(revision) AS INTEGER) AS revision, "
         "lower(trim(kind)) AS kind, partner_id, sku, CAST(date AS DATE) AS date, "
         f"{_scaled('quantity', 3)} AS quantity_milli, {_scaled('amount', 6)} AS amount_micros, "
         "trim(currency) AS currency "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -121,10 +122,42 @@ def json_rows(document, path: Path | str) -> pa.Table:
     )
 
 
+def _unreadable(path: Path, error: duckdb.Error) -> InputError:
+    """DuckDB's reason in one line, with the file's line when it names one."""
+    text = str(error).splitlines()
+    where = re.search(r"CSV Error on Line: (\d+)", text[0])
+    reasons = [t for t in text[1:] if t.strip() and not t.startswith("Original Line")]
+    reason = reasons[0].strip() if where and reasons else text[0]
+    return refuse(path, f"cannot be read: {reason}", int(where[1]) if where else None)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_reader(path: Path) -> str:
+    """read_csv with the layout fixed from the header line: left to itself, DuckDB's sniffer
+    can take a ragged last row for the header and read a whole file as empty."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = handle.readline()
+    delimiter = max(",;\t|", key=first.count)
+    names = next(csv.reader([first], delimiter=delimiter), [])
+    names = [n.strip() or f"column{i}" for i, n in enumerate(names, 1)]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise refuse(path, "appears more than once in the header", 1, ", ".join(repeated))
+    columns = ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names)
+    return (
+        f"read_csv({_sql_text(str(path))}, auto_detect = false, header = true, skip = 0, "
+        f"delim = {_sql_text(delimiter)}, quote = '\"', escape = '\"', encoding = 'utf-8', "
+        f"columns = {{{columns}}})"
+    )
+
+
 def _duckdb_reader(path: Path) -> str:
     if path.suffix.lower() == ".parquet":
-        return f"read_parquet('{path}')"
-    return f"read_csv('{path}', all_varchar = true, header = true, encoding = 'utf-8')"
+        return f"read_parquet({_sql_text(str(path))})"
+    return _csv_reader(path)
 
 
 def stage(
@@ -136,28 +169,36 @@ def stage(
     table: pa.Table | None = None,
 ) -> int:
     """Create temp table `name`: `file_line` plus every required and optional column as text
-    (an optional column missing from the file gets its default). Returns the row count."""
+    (an optional column missing from the file, or empty in a row, gets its default). Returns
+    the row count."""
     optional = optional or {}
     suffix = path.suffix.lower()
     if table is None and suffix not in FORMATS:
         raise refuse(path, f"not a {', '.join(FORMATS)} file")
+    if table is None and not path.is_file():
+        raise refuse(path, "file not found")
+    if table is None and path.stat().st_size == 0:
+        raise refuse(path, "the file is empty")
     first = 2 if suffix in (".csv", ".txt", ".xlsx") else 1  # after the header row, if any
-    source = _duckdb_reader(path)
     if table is None and suffix in (".xlsx", ".json"):
         table = _excel(path) if suffix == ".xlsx" else _json(path)
-    if table is not None:
+    if table is None:
+        source = _duckdb_reader(path)
+    else:
         source = f"{name}_arrow"
         raw.register(source, table)
     try:
         columns = [c[0] for c in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     except duckdb.Error as error:
-        raise refuse(path, f"cannot be read: {str(error).splitlines()[0]}") from None
+        raise _unreadable(path, error) from None
     missing = [c for c in required if c not in columns]
     if missing:
         raise refuse(path, "missing column", 1, ", ".join(missing))
     selected = [f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in required]
     selected += [
-        f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in columns else f"'{default}' AS \"{c}\""
+        f"coalesce(nullif(trim(CAST(\"{c}\" AS VARCHAR)), ''), '{default}') AS \"{c}\""
+        if c in columns
+        else f"'{default}' AS \"{c}\""
         for c, default in optional.items()
     ]
     try:
@@ -166,5 +207,5 @@ def stage(
             f"AS file_line, {', '.join(selected)} FROM {source}"
         )
     except duckdb.Error as error:
-        raise refuse(path, f"cannot be read: {str(error).splitlines()[0]}") from None
+        raise _unreadable(path, error) from None
     return raw.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
