@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from accrue.domain.program import parse_program
 from accrue.ingest.lines import LINE_COLUMNS
+from accrue.store import ledger
 from accrue.store.close import close_period
 from accrue.store.ingest import import_lines
-from accrue.store.ledger import journal_rows
 from accrue.store.master import import_master
 from accrue.store.programs import import_program
 from accrue.store.recalc import recalc
-from accrue.store.tables import SettlementRow
+from accrue.store.tables import SettlementRow, StandingRow
 
 AS_OF = date(2026, 12, 31)
 
@@ -95,4 +95,14 @@ def settlement(books, program: str, partner: str, period: str) -> SettlementRow:
 
 def journals(books) -> list[dict]:
     with books.session() as session:
-        return list(journal_rows(session))
+        return list(ledger.journal_rows(session))
+
+
+def books_state(books) -> tuple[dict, list]:
+    """Every stored standing and every non-zero ledger balance, for exact comparison."""
+    with books.session() as session:
+        standings = {
+            (r.program_id, r.partner_id, r.period): r.detail
+            for r in session.query(StandingRow).all()
+        }
+        return standings, ledger.balances_by_dimension(session)

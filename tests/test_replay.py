@@ -8,20 +8,18 @@ import random
 import zlib
 from pathlib import Path
 
-from bookkeeping import AS_OF, journals
+from bookkeeping import AS_OF, books_state, journals
 from conftest import BACKENDS
 
 from accrue.engine import Engine
 from accrue.ingest.dataset import load_directory
 from accrue.ingest.programs import load_programs
 from accrue.report import standing_row
-from accrue.store import ledger
 from accrue.store.audit import verify_books
 from accrue.store.ingest import import_lines
 from accrue.store.master import import_master
 from accrue.store.programs import import_program
 from accrue.store.recalc import recalc
-from accrue.store.tables import StandingRow
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 DATA = EXAMPLES / "data"
@@ -51,15 +49,6 @@ def _setup(books):
         import_program(books, program)
 
 
-def _state(books):
-    with books.session() as session:
-        standings = {
-            (r.program_id, r.partner_id, r.period): r.detail
-            for r in session.query(StandingRow).all()
-        }
-        return standings, ledger.balances_by_dimension(session)
-
-
 @BACKENDS
 def test_replaying_every_batch_three_times_changes_nothing(books, tmp_path):
     _setup(books)
@@ -68,7 +57,7 @@ def test_replaying_every_batch_three_times_changes_nothing(books, tmp_path):
         import_lines(books, path)
     recalc(books, AS_OF)
     in_order = journals(books)
-    standings, balances = _state(books)
+    standings, balances = books_state(books)
 
     for _ in range(3):  # re-sending every batch changes nothing at all
         for path in batches:
@@ -77,7 +66,7 @@ def test_replaying_every_batch_three_times_changes_nothing(books, tmp_path):
         assert recalc(books, AS_OF).journals == 0
     assert journals(books) == in_order
     assert recalc(books, AS_OF, full=True).changed == 0
-    assert _state(books) == (standings, balances)
+    assert books_state(books) == (standings, balances)
     assert verify_books(books).ok
 
 
@@ -99,7 +88,7 @@ def test_shuffled_batches_give_byte_identical_ledgers(books_settings, tmp_path):
                     recalc(books, AS_OF)
             recalc(books, AS_OF)
             exports.append((each_batch, journals(books)))
-            states.append(_state(books))
+            states.append(books_state(books))
             books.close()
     for state in states[1:]:
         assert state[1] == states[0][1]
@@ -116,5 +105,5 @@ def test_stored_standings_are_what_the_engine_computes_from_the_files(books, tmp
         recalc(books, AS_OF)
     result = Engine(load_directory(DATA)).run(load_programs([EXAMPLES / "programs"]), AS_OF)
     expected = {s.key: standing_row(s, result.program_refs[s.program_id]) for s in result.standings}
-    standings, _ = _state(books)
+    standings, _ = books_state(books)
     assert {k: json.loads(v) for k, v in standings.items()} == expected
