@@ -2,7 +2,9 @@
 
 Each write that posts journals or settlements records their id range and a digest of their
 content in its audit entry, so an edited posting, a deleted settlement or a journal written
-behind the application's back is found as surely as an edited audit entry.
+behind the application's back is found as surely as an edited audit entry. Every batch, program
+version and closed period must have its audit entry too, so deleting the newest entries (which
+the chain alone cannot show) leaves records that nothing accounts for.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from accrue.domain.audit import Entry, verify
 from accrue.store.books import Books
 from accrue.store.close import settlements_digest
 from accrue.store.ledger import journals_digest
-from accrue.store.tables import AuditRow, JournalRow, SettlementRow
+from accrue.store.tables import (
+    AuditRow,
+    Batch,
+    ClosedPeriod,
+    JournalRow,
+    ProgramVersionRow,
+    SettlementRow,
+)
 
 SEALED = {
     "journals": (JournalRow, journals_digest),
@@ -47,6 +56,7 @@ def verify_books(books: Books) -> Verified:
         problems = [str(b) for b in verify(trail)]
         for name, (table, digest) in SEALED.items():
             problems += _check_sealed(session, trail, name, table, digest)
+        problems += _unaccounted(session, trail)
     return Verified(len(trail), trail[-1].hash if trail else "", problems)
 
 
@@ -68,6 +78,25 @@ def _check_sealed(session: Session, trail: list[Entry], name: str, table, digest
     if missing:
         problems.append(f"{name} {_ranges(missing)} were sealed but are gone")
     return problems
+
+
+def _unaccounted(session: Session, trail: list[Entry]) -> list[str]:
+    recorded = {(e.entity, e.key) for e in trail}
+    batches = session.execute(select(Batch.id, Batch.kind).where(Batch.status != "loading"))
+    versions = session.execute(select(ProgramVersionRow.program_id, ProgramVersionRow.version))
+    expected = {
+        "batch": {str(i): {(kind, str(i)), ("batch", str(i))} for i, kind in batches},
+        "program version": {f"{p}@v{v}": {("program", f"{p}@v{v}")} for p, v in versions},
+        "closed period": {
+            label: {("period", label)} for label in session.scalars(select(ClosedPeriod.label))
+        },
+    }
+    return [
+        f"{name} {key} has no audit entry (entries deleted?)"
+        for name, records in expected.items()
+        for key, entries in records.items()
+        if not entries & recorded
+    ]
 
 
 def _ranges(ids: list[int]) -> str:
