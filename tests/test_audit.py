@@ -20,7 +20,7 @@ TAMPERING = {
         "audit entry 3: altered",
     ),
     "audit entry's figures edited": (
-        "UPDATE audit_log SET after = replace(after, '3000.00', '300.00') WHERE action = 'close'",
+        "UPDATE audit_log SET after = replace(after, '3000.00', '300.00') WHERE action = 'recalc'",
         "altered: its content does not match its hash",
     ),
     "audit entry deleted": (
