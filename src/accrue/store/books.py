@@ -41,6 +41,8 @@ from accrue.store.tables import (
 )
 
 Clock = Callable[[], datetime]
+WRITERS_LOCK = 4242  # PostgreSQL advisory locks: every writing transaction queues on this one
+LOADING_LOCK = 4243  # and a loading batch is held under (this, batch id) by its process
 
 
 class NotInitialised(RuntimeError):
@@ -95,13 +97,50 @@ class Books:
     def recover(self) -> Books:
         """Batches a killed process left half-written are undone, and say so."""
         with self.session() as session:
-            stuck = session.scalars(select(Batch).where(Batch.status == "loading")).all()
+            loading = session.scalars(select(Batch).where(Batch.status == "loading")).all()
+            stuck = [batch for batch in loading if self._abandoned(session, batch.id)]
             self.line_store.discard([batch.id for batch in stuck])
             for batch in stuck:
                 batch.status = "interrupted"
                 batch.message = "the process stopped before the batch committed; nothing kept"
                 self.audit(session, "interrupted", "batch", str(batch.id), after={"id": batch.id})
         return self
+
+    def _abandoned(self, session: Session, batch_id: int) -> bool:
+        """No live process holds the batch (see `loading`); the embedded line store's file
+        lock already keeps any second process out."""
+        if not self.postgres:
+            return True
+        free = text("SELECT pg_try_advisory_xact_lock(:lock, :batch)")
+        return session.scalar(free, {"lock": LOADING_LOCK, "batch": batch_id})
+
+    @contextmanager
+    def loading(self) -> Iterator[Callable[[int], None]]:
+        """A claim on the batches this process loads, held until they are done: call the
+        claim inside the transaction that creates the batch, so no recovery elsewhere ever
+        sees the batch unclaimed while its process lives."""
+        if not self.postgres:
+            yield lambda batch_id: None
+            return
+        with self.engine.connect() as holder:
+            claimed: list[int] = []
+
+            def claim(batch_id: int) -> None:
+                holder.execute(
+                    text("SELECT pg_advisory_lock(:lock, :batch)"),
+                    {"lock": LOADING_LOCK, "batch": batch_id},
+                )
+                claimed.append(batch_id)
+
+            try:
+                yield claim
+            finally:
+                for batch_id in claimed:
+                    holder.execute(
+                        text("SELECT pg_advisory_unlock(:lock, :batch)"),
+                        {"lock": LOADING_LOCK, "batch": batch_id},
+                    )
+                holder.commit()
 
     def close(self) -> None:
         if "line_store" in self.__dict__:
@@ -115,7 +154,7 @@ class Books:
         """One transaction; on PostgreSQL writers also queue on an advisory lock."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             if self.postgres:
-                session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+                session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": WRITERS_LOCK})
             yield session
 
     def now(self) -> str:

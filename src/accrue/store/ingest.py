@@ -66,6 +66,11 @@ def import_payload(books: Books, name: str, document) -> Received:
 
 
 def _receive(books: Books, path: Path, digest: str, table: pa.Table | None) -> Received:
+    with books.loading() as claim:
+        return _load(books, path, digest, table, claim)
+
+
+def _load(books: Books, path: Path, digest: str, table: pa.Table | None, claim) -> Received:
     with books.session() as session:  # the batch exists, as loading, before any line is kept
         batch = Batch(
             kind="lines",
@@ -77,6 +82,7 @@ def _receive(books: Books, path: Path, digest: str, table: pa.Table | None) -> R
         )
         session.add(batch)
         session.flush()
+        claim(batch.id)
         known = (
             session.scalars(select(PartnerRow.id)).all(),
             session.scalars(select(ProductRow.sku)).all(),
