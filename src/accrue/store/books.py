@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 
 import ibis
 from sqlalchemy import Engine, select, text
@@ -72,11 +73,15 @@ class Books:
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = utc_now) -> Books:
+        url = make_url(settings.url)
+        where = url.render_as_string(hide_password=True)
+        missing = NotInitialised(f"no Accrue books at {where}: run `accrue init` first")
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            raise missing  # SQLite would create an empty file; say what is wrong instead
         books = cls(settings, clock)
         if database.current(books.engine) != database.head():
-            where = make_url(settings.url).render_as_string(hide_password=True)
             books.engine.dispose()
-            raise NotInitialised(f"no Accrue books at {where}: run `accrue init` first")
+            raise missing
         return books.recover()
 
     @cached_property

@@ -217,6 +217,8 @@ JOURNAL_COLUMNS = (
     "credit",
     "currency",
     "memo",
+    "settlement",
+    "reverses",
 )
 
 
@@ -247,6 +249,8 @@ def journal_rows(session: Session, first: int | None = None, last: int | None = 
             "credit": str(-amount if amount < 0 else zero),
             "currency": posting.currency,
             "memo": journal.memo,
+            "settlement": journal.settlement_id or "",
+            "reverses": journal.reverses or "",
         }
 
 
