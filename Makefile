@@ -12,8 +12,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO := $(BIN)/accrue --data-dir demo-books
+DAY := --as-of 2026-11-24
+
+# The demo books, seeded afresh: master data, programs, lines, periods closed to Q3, then what is
+# owed right now. (The portal will serve these books; until then the CLI shows them.)
 run: $(STAMP)
-	$(BIN)/accrue calc --data examples/data --programs examples/programs --as-of 2026-11-24
+	rm -rf demo-books
+	$(DEMO) init
+	for kind in partners products reps fx; do $(DEMO) import $$kind examples/data/$$kind.csv; done
+	$(DEMO) import programs examples/programs
+	$(DEMO) import lines examples/data/lines.csv $(DAY)
+	for period in 2025 2026-Q1 2026-Q2 2026-H1 2026-Q3; do $(DEMO) close $$period $(DAY); done
+	$(DEMO) ledger liability --by partner_id
+	$(DEMO) audit verify
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q -n 2
@@ -30,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --lines 1000000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info demo-books

@@ -228,3 +228,19 @@ def test_periods_close_in_order_and_once(books, tmp_path):
     close(books, "2026-Q1")
     with pytest.raises(CloseError, match="already closed"):
         close(books, "2026-Q1")
+
+
+@BACKENDS
+def test_a_longer_period_closes_over_shorter_ones_without_settling_twice(books, tmp_path):
+    with_master(books, tmp_path)
+    add_program(books, E8)
+    add_program(books, E8.replace("id: e8", "id: e8-half\nperiod: half"))
+    for q in range(1, 4):
+        _quarter(books, tmp_path, q)
+    quarters = close(books, "2026-Q1", "2026-Q2")
+    assert [r.settlements for r in quarters] == [1, 1]
+    (half,) = close(books, "2026-H1")
+    assert half.settlements == 1  # the semi-annual standing only: Q1 and Q2 are settled
+    with pytest.raises(CloseError, match="already closed"):
+        close(books, "2026-Q2")
+    assert settlement(books, "e8-half", "CORE", "2026-H1").amount == "3400.00"

@@ -78,7 +78,7 @@ def close_period(books: Books, label: str, as_of: date) -> ClosedReport:
         _refuse_gaps(rows, period, closed)
         versions = {(p.id, p.version): p for p in books.programs(session)}
         due_rows = sorted(
-            (r for r in rows if Period.parse(r.period).within(period)),
+            (r for r in rows if _due(Period.parse(r.period), period, closed)),
             key=lambda r: (r.program_id, r.partner_id, Period.parse(r.period)),
         )
         lines_as_of = session.scalar(
@@ -123,6 +123,11 @@ class _Tally:
             first, last = self.journals[0], self.journals[-1]
             sealed["journals"] = [first, last, ledger.journals_digest(session, first, last)]
         return sealed
+
+
+def _due(standing: Period, closing: Period, closed: Closed) -> bool:
+    """Within the period being closed and not settled already by a shorter period's close."""
+    return standing.within(closing) and standing not in closed
 
 
 def _refuse_gaps(rows, period: Period, closed: Closed) -> None:
