@@ -26,7 +26,7 @@ from accrue.domain.ledger import (
     payout_journal,
     reversal_journal,
 )
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Kind, Program
 from accrue.domain.settlement import settle
@@ -189,6 +189,10 @@ def _settle(books, session, row, program: Program, adjustments, lines_as_of, as_
     carried_in = _carried_in(session, row)
     adjustment = adjustments.get((row.program_id, row.partner_id), ZERO)
     due = settle(carried_in, Decimal(row.amount), program.minimum_payout, adjustment)
+
+    def money(value: Decimal) -> str:  # the same text for the same amount: 0.00, never 0
+        return str(round_money(value, row.currency))
+
     settlement = SettlementRow(
         program_id=row.program_id,
         version=row.version,
@@ -197,11 +201,11 @@ def _settle(books, session, row, program: Program, adjustments, lines_as_of, as_
         period=row.period,
         currency=row.currency,
         amount=row.amount,
-        adjustments=str(adjustment),
-        carried_in=str(carried_in),
-        payout=str(due.payout),
-        carried_out=str(due.carried_out),
-        paid="0",
+        adjustments=money(adjustment),
+        carried_in=money(carried_in),
+        payout=money(due.payout),
+        carried_out=money(due.carried_out),
+        paid=money(ZERO),
         lines_as_of_batch=lines_as_of,
         standing=row.detail,
         closed_at=books.now(),
@@ -270,7 +274,9 @@ def pay(books: Books, settlement_id: int, method: PayoutMethod, reference: str, 
             reference,
         )
         journal_id = ledger.post(session, journal, on, settlement.id)
-        settlement.paid = str(Decimal(settlement.paid) + remaining)
+        settlement.paid = str(
+            round_money(Decimal(settlement.paid) + remaining, settlement.currency)
+        )
         books.audit(
             session,
             "pay",
@@ -302,7 +308,9 @@ def reverse(books: Books, journal_id: int, reason: str, on: date) -> int:
         reversal_id = ledger.post(session, mirror, on, row.settlement_id)
         settlement = session.get(SettlementRow, row.settlement_id)
         paid_back = sum((-p.amount for p in original.postings if p.amount < 0), ZERO)
-        settlement.paid = str(Decimal(settlement.paid) - paid_back)
+        settlement.paid = str(
+            round_money(Decimal(settlement.paid) - paid_back, settlement.currency)
+        )
         books.audit(
             session,
             "reverse",
