@@ -44,7 +44,9 @@ def _required(path, line, row, fields, problems) -> bool:
     return not empty
 
 
-def read_partners(path: Path) -> list[Partner]:
+def read_partners(path: Path, complete: bool = True) -> list[Partner]:
+    """The partners of a file; a `complete` file is the whole tree (the books instead check
+    the tree an update leaves, so an update may name parents it does not list)."""
     problems: list[Problem] = []
     partners = []
     for line, row in _rows(path, PARTNER_COLUMNS, problems):
@@ -62,7 +64,7 @@ def read_partners(path: Path) -> list[Partner]:
             )
     if not problems:
         try:
-            PartnerTree(partners)
+            PartnerTree(partners if complete else [Partner(p.id, p.name) for p in partners])
         except PartnerTreeError as error:
             problems.append(Problem(str(path), None, "parent_id", None, str(error)))
     if problems:

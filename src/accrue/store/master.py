@@ -41,7 +41,7 @@ class Kind:
 
 KINDS = {
     "partners": Kind(
-        read_partners,
+        lambda path: read_partners(path, complete=False),
         PartnerRow,
         lambda p: (p.id,),
         lambda p: {
