@@ -15,6 +15,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("accrue-data")
     database_url: str | None = None
     actor: str = getpass.getuser()
+    # approvals needed by amount (see accrue.domain.approvals): one for any amount, two from
+    # 25,000, three from 250,000 — each by someone other than who prepared the item
+    approval_levels: str = "0:1,25000:2,250000:3"
+    # who pays, for bank transfer files (ISO 20022 pain.001)
+    payer_name: str = "Accrue demo manufacturer"
+    payer_iban: str = "DE89370400440532013000"
+    payer_bic: str = "COBADEFFXXX"
 
     @field_validator("database_url")
     @classmethod

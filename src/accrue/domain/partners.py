@@ -46,12 +46,19 @@ class PartnerTree:
     def __iter__(self):
         return iter(self._by_id.values())
 
+    def __contains__(self, partner_id: object) -> bool:
+        return partner_id in self._by_id
+
     def top(self, partner_id: str) -> str:
         return self._paths[partner_id][-1]
 
     def members(self, tops: set[str]) -> set[str]:
         """Every partner whose top parent is one of `tops`: whole trees."""
         return {pid for pid, path in self._paths.items() if path[-1] in tops}
+
+    def under(self, partner_ids: set[str]) -> set[str]:
+        """The partners themselves and every branch below them, at any depth."""
+        return {pid for pid, path in self._paths.items() if partner_ids.intersection(path)}
 
     def path(self, partner_id: str) -> tuple[str, ...]:
         """The partner itself, then its parent, up to the top parent."""

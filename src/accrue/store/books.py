@@ -8,6 +8,7 @@ its batch commits and is undone at the next opening if that commit never happene
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,6 +111,13 @@ class Books:
                 batch.message = "the process stopped before the batch committed; nothing kept"
                 self.audit(session, "interrupted", "batch", str(batch.id), after={"id": batch.id})
         return self
+
+    def acting_as(self, actor: str) -> Books:
+        """The same books (engine, line store) with another person named in the audit trail."""
+        self.line_store  # opened once, shared by every copy  # noqa: B018
+        other = copy.copy(self)
+        other.settings = self.settings.model_copy(update={"actor": actor})
+        return other
 
     def _abandoned(self, session: Session, batch_id: int) -> bool:
         """No live process holds the batch (see `loading`); the embedded line store's file

@@ -256,38 +256,49 @@ def pay(books: Books, settlement_id: int, method: PayoutMethod, reference: str, 
         settlement = session.get(SettlementRow, settlement_id)
         if settlement is None:
             raise CloseError(f"no settlement {settlement_id}")
-        remaining = Decimal(settlement.payout) - Decimal(settlement.paid)
-        if remaining <= 0:
-            raise CloseError(
-                f"settlement {settlement_id} has nothing to pay (payout {settlement.payout}, "
-                f"paid {settlement.paid})"
-            )
-        program = _version(books, session, settlement)
-        journal = payout_journal(
-            program.ledger_accounts,
-            method,
-            settlement.program_id,
-            settlement.partner_id,
-            settlement.period,
-            settlement.currency,
-            remaining,
-            reference,
+        return pay_settlement(books, session, settlement, method, reference, on)
+
+
+def pay_settlement(
+    books: Books,
+    session: Session,
+    settlement: SettlementRow,
+    method: PayoutMethod,
+    reference: str,
+    on: date,
+) -> int:
+    """The payout journal for what `settlement` still owes, in the caller's transaction."""
+    remaining = Decimal(settlement.payout) - Decimal(settlement.paid)
+    if remaining <= 0:
+        raise CloseError(
+            f"settlement {settlement.id} has nothing to pay (payout {settlement.payout}, "
+            f"paid {settlement.paid})"
         )
-        journal_id = ledger.post(session, journal, on, settlement.id)
-        settlement.paid = str(
-            round_money(Decimal(settlement.paid) + remaining, settlement.currency)
-        )
-        books.audit(
-            session,
-            "pay",
-            "settlement",
-            str(settlement_id),
-            after={
-                "amount": str(remaining),
-                "method": method.value,
-                "journals": _sealed(session, journal_id),
-            },
-        )
+    program = _version(books, session, settlement)
+    journal = payout_journal(
+        program.ledger_accounts,
+        method,
+        settlement.program_id,
+        settlement.partner_id,
+        settlement.period,
+        settlement.currency,
+        remaining,
+        reference,
+    )
+    journal_id = ledger.post(session, journal, on, settlement.id)
+    settlement.paid = str(round_money(Decimal(settlement.paid) + remaining, settlement.currency))
+    books.audit(
+        session,
+        "pay",
+        "settlement",
+        str(settlement.id),
+        after={
+            "amount": str(remaining),
+            "method": method.value,
+            "reference": reference,
+            "journals": _sealed(session, journal_id),
+        },
+    )
     return journal_id
 
 

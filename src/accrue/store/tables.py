@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -222,3 +223,96 @@ class AuditRow(Base):
     inputs_digest: Mapped[str] = mapped_column(String(80))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- people, approvals and payouts --------------------------------------------------------------
+
+
+class UserRow(Base):
+    """A person: staff with a role, or a partner user / sales rep narrowed to their scope."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    partner_id: Mapped[str | None] = mapped_column(String(64))  # partner users
+    rep_id: Mapped[str | None] = mapped_column(String(64))  # sales reps
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class TokenRow(Base):
+    """An API token or a login session; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[str | None] = mapped_column(String(32))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApprovalRow(Base):
+    """A request to approve a settlement or a payout batch, decided level by level."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[str] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    levels_required: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    prepared_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[str | None] = mapped_column(String(32))
+    __table_args__ = (Index(None, "subject", "subject_id"),)
+
+
+class DecisionRow(Base):
+    """One approval or rejection; a level is decided once, by one person, ever."""
+
+    __tablename__ = "approval_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    user: Mapped[str] = mapped_column(String(64))
+    approve: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (
+        UniqueConstraint("request_id", "level"),
+        UniqueConstraint("request_id", "user"),
+    )
+
+
+class PayoutBatchRow(Base):
+    """Settlements paid together by one method in one currency, released once."""
+
+    __tablename__ = "payout_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected, paid
+    total: Mapped[str] = mapped_column(Money)
+    reference: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(32))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PayoutItemRow(Base):
+    """A settlement in a payout batch: a settlement is in at most one batch at a time."""
+
+    __tablename__ = "payout_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payout_batches.id"), index=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), unique=True)
+    amount: Mapped[str] = mapped_column(Money)
+    journal_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"))

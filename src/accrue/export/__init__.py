@@ -1,0 +1,1 @@
+"""Files Accrue hands to other systems: banks, ERPs, spreadsheets."""
