@@ -1,0 +1,120 @@
+"""One error body for every failure: what is wrong, and which field (and file, line) it is.
+
+{"error": {"status": 422, "message": "...", "problems": [{"field": "amount", ...}]}}
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from accrue.domain.approvals import ApprovalError
+from accrue.domain.permissions import Forbidden
+from accrue.domain.program import ProgramError
+from accrue.ingest.errors import InputError
+from accrue.store.close import CloseError
+from accrue.store.payouts import PayoutError
+from accrue.store.people import LoginRefused
+from accrue.store.programs import VersionError
+
+
+class ProblemOut(BaseModel):
+    field: str | None = None
+    message: str
+    file: str | None = None
+    line: int | None = None
+    value: str | None = None
+
+
+class ErrorOut(BaseModel):
+    status: int
+    message: str
+    problems: list[ProblemOut] = []
+
+
+class ErrorBody(BaseModel):
+    error: ErrorOut
+
+
+ERRORS = {
+    401: {"model": ErrorBody, "description": "not signed in"},
+    403: {"model": ErrorBody, "description": "not allowed for this role or partner"},
+    404: {"model": ErrorBody, "description": "not found (or outside the caller's scope)"},
+    409: {"model": ErrorBody, "description": "refused by a business rule"},
+    422: {"model": ErrorBody, "description": "invalid input, naming the field"},
+}
+
+
+class NotSignedIn(PermissionError):
+    """No token, or one that is unknown, expired or revoked."""
+
+
+CONFLICTS = (ApprovalError, PayoutError, CloseError, VersionError)
+
+
+def body(status: int, message: str, problems: list[dict] | None = None) -> JSONResponse:
+    error = ErrorOut(status=status, message=message, problems=problems or [])
+    return JSONResponse(ErrorBody(error=error).model_dump(), status_code=status)
+
+
+def _field(message: str) -> str | None:
+    """Store messages start with the field they are about: "password: use at least …"."""
+    head, _, rest = message.partition(": ")
+    return head if rest and head.isidentifier() else None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(_: Request, error: RequestValidationError):
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")),
+                "message": e["msg"],
+                "value": None if e.get("input") is None else str(e.get("input"))[:200],
+            }
+            for e in error.errors()
+        ]
+        return body(422, "invalid request", problems)
+
+    @app.exception_handler(HTTPException)
+    def http_error(_: Request, error: HTTPException):
+        return body(error.status_code, str(error.detail))
+
+    @app.exception_handler(InputError)
+    def input_error(_: Request, error: InputError):
+        problems = [
+            {"file": p.file, "line": p.line, "field": p.field,
+             "value": None if p.value is None else str(p.value), "message": p.message}
+            for p in error.problems
+        ]  # fmt: skip
+        return body(422, f"{len(problems)} problem(s) in the input", problems)
+
+    @app.exception_handler(ProgramError)
+    def program_error(_: Request, error: ProgramError):
+        return body(422, str(error))
+
+    @app.exception_handler(NotSignedIn)
+    def not_signed_in(_: Request, error: NotSignedIn):
+        return body(401, str(error))
+
+    @app.exception_handler(LoginRefused)
+    def login_refused(_: Request, error: LoginRefused):
+        return body(401, str(error))
+
+    @app.exception_handler(Forbidden)
+    def forbidden(_: Request, error: Forbidden):
+        return body(403, str(error))
+
+    @app.exception_handler(LookupError)
+    def not_found(_: Request, error: LookupError):
+        return body(404, str(error).strip("'\""))
+
+    @app.exception_handler(ValueError)
+    def refused(_: Request, error: ValueError):
+        message = str(error)
+        if isinstance(error, CONFLICTS):
+            return body(409, message, [{"field": _field(message), "message": message}])
+        return body(422, message, [{"field": _field(message), "message": message}])

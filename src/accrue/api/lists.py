@@ -1,0 +1,127 @@
+"""Lists: pagination, sorting and exports, the same for every list the API serves.
+
+`?limit=&offset=&sort=-id` pages a list; `?format=csv` or `?format=xlsx` returns all of it
+(filters applied) as a file instead. Money is exact text in every format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from fastapi.responses import Response
+from openpyxl import Workbook
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+Item = TypeVar("Item", bound=BaseModel)
+MAX_LIMIT = 500
+
+
+class Format(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class Page(BaseModel, Generic[Item]):
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+
+class Paging:
+    """The query parameters every list takes."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        sort: Annotated[
+            str | None, Query(max_length=40, description="column, -column for descending")
+        ] = None,
+        format: Annotated[
+            Format, Query(description="json (a page), or csv/xlsx (everything)")
+        ] = Format.JSON,
+    ):
+        self.limit, self.offset, self.sort, self.format = limit, offset, sort, format
+
+
+def _ordering(model, paging: Paging, sortable: Sequence[str]):
+    name = (paging.sort or "").lstrip("-") or sortable[0]
+    if name not in sortable:
+        raise ValueError(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
+    column = getattr(model, name)
+    return column.desc() if (paging.sort or "").startswith("-") else column.asc()
+
+
+def listing(
+    session: Session,
+    query: Select,
+    model,
+    paging: Paging,
+    sortable: Sequence[str],
+    out: Callable[[object], BaseModel],
+    name: str,
+):
+    """A page of `query`'s rows as `out` models, or the whole list as a file."""
+    ordered = query.order_by(_ordering(model, paging, sortable))
+    if paging.format is not Format.JSON:
+        return export((out(r) for r in session.scalars(ordered)), name, paging.format)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(ordered.limit(paging.limit).offset(paging.offset)).all()
+    return {
+        "items": [out(r) for r in rows],
+        "total": total,
+        "limit": paging.limit,
+        "offset": paging.offset,
+    }
+
+
+def paged(items: list[BaseModel], paging: Paging, name: str):
+    """The same for a list already in memory (computed reports)."""
+    if paging.format is not Format.JSON:
+        return export(items, name, paging.format)
+    if paging.sort:
+        key = paging.sort.lstrip("-")
+        if items and key not in type(items[0]).model_fields:
+            raise ValueError(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
+        items = sorted(
+            items, key=lambda i: str(getattr(i, key)), reverse=paging.sort.startswith("-")
+        )
+    window = items[paging.offset : paging.offset + paging.limit]
+    return {"items": window, "total": len(items), "limit": paging.limit, "offset": paging.offset}
+
+
+def export(items: Iterable[BaseModel], name: str, format: Format) -> Response:
+    rows = [i.model_dump(mode="json") for i in items]
+    columns = list(rows[0]) if rows else []
+    if format is Format.CSV:
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
+        content, media = text.getvalue().encode(), "text/csv"
+    else:
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(name[:31])
+        sheet.append(columns)
+        for r in rows:
+            sheet.append([_cell(v) for v in r.values()])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        content = buffer.getvalue()
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    disposition = f'attachment; filename="{name}.{format.value}"'
+    return Response(content, media_type=media, headers={"Content-Disposition": disposition})
+
+
+def _cell(value):
+    """Nested values as text; money stays text (exact), never a float."""
+    return value if isinstance(value, str | int | type(None)) else str(value)
