@@ -19,14 +19,14 @@ from accrue.engine.runner import Attribution
 FORMATS = ("csv", "json", "parquet")
 
 
-def _text(value: Decimal | None) -> str | None:
+def quantity_text(value: Decimal | None) -> str | None:
     """Quantities leave as exact text without trailing zeros; never as a float."""
     if value is None:
         return None
     return format(value.normalize(), "f")
 
 
-def _money(value: Decimal | None, currency: str) -> str | None:
+def money_text(value: Decimal | None, currency: str) -> str | None:
     """Money leaves as exact text in the currency's minor unit (5050.00, not 5050)."""
     return None if value is None else format(round_money(value, currency), "f")
 
@@ -41,25 +41,25 @@ def standing_row(s: Standing, program_ref: str) -> dict:
         "currency": s.currency,
         "kind": s.kind.value,
         "status": s.status,
-        "measure": _text(s.measure),
-        "baseline": _text(s.baseline),
+        "measure": quantity_text(s.measure),
+        "baseline": quantity_text(s.baseline),
         "tier": s.tier,
         "tier_name": s.tier_name,
-        "earned": _money(s.earned, s.currency),
-        "increment": _money(s.increment, s.currency),
-        "cap_excess": _money(s.cap_excess, s.currency),
-        "amount": _money(s.amount, s.currency),
-        "carried_in": _money(s.carried_in, s.currency),
-        "payout": _money(s.payout, s.currency),
-        "carried_out": _money(s.carried_out, s.currency),
+        "earned": money_text(s.earned, s.currency),
+        "increment": money_text(s.increment, s.currency),
+        "cap_excess": money_text(s.cap_excess, s.currency),
+        "amount": money_text(s.amount, s.currency),
+        "carried_in": money_text(s.carried_in, s.currency),
+        "payout": money_text(s.payout, s.currency),
+        "carried_out": money_text(s.carried_out, s.currency),
         "points": s.points,
-        "gap_needed": _text(gap.needed) if gap else None,
+        "gap_needed": quantity_text(gap.needed) if gap else None,
         "gap_unit": gap.unit if gap else None,
         "gap_detail": gap.detail if gap else None,
         "next_tier_pays": _next_tier_pays(s),
-        "projected_measure": _text(projection.measure) if projection else None,
+        "projected_measure": quantity_text(projection.measure) if projection else None,
         "projected_tier": projection.tier if projection else None,
-        "projected_amount": _money(projection.amount, s.currency) if projection else None,
+        "projected_amount": money_text(projection.amount, s.currency) if projection else None,
         "note": s.note,
     }
 
@@ -68,14 +68,14 @@ def _next_tier_pays(s: Standing) -> str | None:
     if s.gap is None or s.gap.would_pay is None:
         return None
     if s.kind is Kind.POINTS:
-        return _text(s.gap.would_pay)
-    return _money(s.gap.would_pay, s.currency)
+        return quantity_text(s.gap.would_pay)
+    return money_text(s.gap.would_pay, s.currency)
 
 
 def attribution_row(a: Attribution) -> dict:
     row = asdict(a)
     row["date"] = a.date.isoformat()
-    row["line_amount"], row["share"] = _text(a.line_amount), format(a.share, "f")
+    row["line_amount"], row["share"] = quantity_text(a.line_amount), format(a.share, "f")
     return row
 
 

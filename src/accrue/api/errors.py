@@ -86,15 +86,28 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     def input_error(_: Request, error: InputError):
         problems = [
-            {"file": p.file, "line": p.line, "field": p.field,
-             "value": None if p.value is None else str(p.value), "message": p.message}
+            {
+                "file": p.file,
+                "line": p.line,
+                "field": p.field,
+                "value": None if p.value is None else str(p.value),
+                "message": p.message,
+            }
             for p in error.problems
-        ]  # fmt: skip
+        ]
         return body(422, f"{len(problems)} problem(s) in the input", problems)
 
     @app.exception_handler(ProgramError)
     def program_error(_: Request, error: ProgramError):
-        return body(422, str(error))
+        problems = [
+            {
+                "file": error.source,
+                "field": field or None,
+                "message": message + (f" — {hint}" if hint else ""),
+            }
+            for field, message, hint in error.problems
+        ]
+        return body(422, f"{len(problems)} problem(s) in the program", problems)
 
     @app.exception_handler(NotSignedIn)
     def not_signed_in(_: Request, error: NotSignedIn):

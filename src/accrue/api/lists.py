@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 from openpyxl import Workbook
 from pydantic import BaseModel
@@ -125,3 +125,6 @@ def export(items: Iterable[BaseModel], name: str, format: Format) -> Response:
 def _cell(value):
     """Nested values as text; money stays text (exact), never a float."""
     return value if isinstance(value, str | int | type(None)) else str(value)
+
+
+Listed = Annotated[Paging, Depends()]

@@ -1,17 +1,18 @@
 """Who is calling and what they may do: a bearer token names a user, the route names one
 permission, and `accrue.domain.permissions.POLICY` decides. Every route is declared through
-`Routes`, which records its permission where the tests can enumerate it.
+`Routes`, which records its permission (x-permission in OpenAPI, where the tests enumerate it)
+and checks it before the handler runs; handlers take the checked caller as `Caller`.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Select
 
 from accrue.api.errors import ERRORS, NotSignedIn
 from accrue.domain.permissions import Forbidden, allows
@@ -21,9 +22,6 @@ from accrue.store.people import Principal, authenticate
 PUBLIC = "public"
 bearer = HTTPBearer(auto_error=False, description="a login session or an API token")
 
-# The embedded line store is one DuckDB connection: requests touching the books take turns.
-BOOKS_LOCK = threading.Lock()
-
 
 @dataclass(frozen=True)
 class Context:
@@ -32,36 +30,44 @@ class Context:
     user: Principal
     books: Books
 
-    def check_partner(self, partner_id: str) -> None:
+    def check_partner(self, partner_id: str, what: str = "partner") -> None:
         """A partner outside the caller's scope does not exist, as far as they can tell."""
         if not self.user.scope.sees(partner_id):
-            raise LookupError(f"no partner {partner_id}")
+            raise LookupError(f"no {what} {partner_id}")
+
+    def visible(self, query: Select, partner_column) -> Select:
+        """`query` narrowed to the partners the caller may see."""
+        partners = self.user.scope.partners
+        return query if partners is None else query.where(partner_column.in_(sorted(partners)))
 
 
-def _books(request: Request) -> Books:
+async def _one_at_a_time(request: Request) -> AsyncIterator[None]:
+    """Requests use the books in turn: the line store is one connection per process. They
+    wait here, on the event loop, so no worker thread is held while waiting."""
+    async with request.app.state.books_lock:
+        yield
+
+
+def public_books(request: Request, _: Annotated[None, Depends(_one_at_a_time)]) -> Books:
     return request.app.state.books
 
 
-def guard(permission: str) -> Callable[..., Iterator[Context]]:
-    def context(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Iterator[Context]:
-        books = _books(request)
-        with BOOKS_LOCK:
-            user = authenticate(books, credentials.credentials) if credentials else None
-            if user is None:
-                raise NotSignedIn("sign in: send Authorization: Bearer <token>")
-            if not allows(user.role, permission):
-                raise Forbidden(f"{user.role.value} users may not do this ({permission})")
-            yield Context(user, books.acting_as(user.username))
-
-    return context
+def authorize(
+    request: Request,
+    books: Annotated[Books, Depends(public_books)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Context:
+    """The caller, if the route's permission (see `Routes`) allows their role."""
+    permission = permission_of(request.scope["route"])
+    user = authenticate(books, credentials.credentials) if credentials else None
+    if user is None:
+        raise NotSignedIn("sign in: send Authorization: Bearer <token>")
+    if not allows(user.role, permission):
+        raise Forbidden(f"{user.role.value} users may not do this ({permission})")
+    return Context(user, books.acting_as(user.username))
 
 
-def public_books(request: Request) -> Iterator[Books]:
-    with BOOKS_LOCK:
-        yield _books(request)
+Caller = Annotated[Context, Depends(authorize)]
 
 
 class Routes(APIRouter):
@@ -70,6 +76,8 @@ class Routes(APIRouter):
     def route_with(self, method: str, path: str, permission: str, **options):
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
         responses = {**ERRORS, **options.pop("responses", {})}
+        if permission != PUBLIC:  # checked even if the handler never asks who is calling
+            options["dependencies"] = [Depends(authorize), *options.get("dependencies", [])]
         return self.api_route(
             path, methods=[method], openapi_extra=extra, responses=responses, **options
         )

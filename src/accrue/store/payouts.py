@@ -110,7 +110,7 @@ def create_batch(
                 "method": method.value,
                 "currency": currency,
                 "total": str(total),
-                "settlements": wanted,
+                "settlement_ids": wanted,
             },
         )
         request = submit(books, session, Subject.PAYOUT_BATCH, batch.id)

@@ -1,0 +1,50 @@
+"""The application: the books opened once per process, every router, one error body."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from accrue import __version__
+from accrue.api import errors
+from accrue.api.routes import audit, books, catalog, lines, money_out, people
+from accrue.settings import Settings
+from accrue.store.books import Books, Clock, utc_now
+
+DESCRIPTION = """
+Accrue's REST API: programs, master data, lines, standings, the ledger, settlements, approvals,
+payouts and the audit trail.
+
+Sign in with `POST /auth/login` (or use an API token) and send `Authorization: Bearer <token>`.
+Each operation names the permission it needs (`x-permission`); partner users and sales reps
+see only their own partners. Lists take `limit`, `offset`, `sort` and `format=csv|xlsx`.
+Money is exact decimal text. Errors look alike: `{"error": {"status", "message", "problems":
+[{"field", "message", "file", "line", "value"}]}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FastAPI:
+    chosen = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.books = Books.open(chosen, clock)
+        app.state.books_lock = anyio.Lock()
+        try:
+            yield
+        finally:
+            app.state.books.close()
+
+    app = FastAPI(
+        title="Accrue",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (people, catalog, lines, books, money_out, audit):
+        app.include_router(module.routes, prefix="/api")
+    return app

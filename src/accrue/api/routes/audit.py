@@ -1,0 +1,47 @@
+"""The audit trail: read it, and check that nothing in it or under its seals was changed."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from accrue.api.lists import Listed, Page, listing
+from accrue.api.schemas import AuditEntryOut, VerifiedOut
+from accrue.api.security import Caller, Routes
+from accrue.store.audit import verify_books
+from accrue.store.tables import AuditRow
+
+routes = Routes(tags=["audit"])
+
+
+@routes.read("/audit", "audit:read", response_model=Page[AuditEntryOut])
+def entries(
+    context: Caller,
+    paging: Listed,
+    entity: str | None = None,
+    key: str | None = None,
+    actor: str | None = None,
+):
+    """Every entry, newest last unless sorted otherwise (sort=-seq for newest first)."""
+    query = select(AuditRow)
+    for column, value in ((AuditRow.entity, entity), (AuditRow.key, key), (AuditRow.actor, actor)):
+        if value is not None:
+            query = query.where(column == value)
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            AuditRow,
+            paging,
+            ("seq", "at", "actor", "entity"),
+            AuditEntryOut.model_validate,
+            "audit",
+        )
+
+
+@routes.read("/audit/verify", "audit:read", response_model=VerifiedOut)
+def verify(context: Caller):
+    """Recompute the hash chain and every seal; `ok` is false with the breaks listed."""
+    verified = verify_books(context.books)
+    return VerifiedOut(
+        ok=verified.ok, entries=verified.entries, head=verified.head, problems=verified.problems
+    )

@@ -1,0 +1,203 @@
+"""Programs (list, read, validate, explain, import) and master data (partners, products, reps)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Body, Query, UploadFile
+from sqlalchemy import select
+
+from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.schemas import (
+    BatchOut,
+    ExplainOut,
+    ImportedProgramOut,
+    PartnerOut,
+    ProductOut,
+    ProgramDetailOut,
+    ProgramOut,
+    RepOut,
+    ValidatedOut,
+)
+from accrue.api.security import Caller, Routes
+from accrue.api.uploads import received_file
+from accrue.domain.program import Program, parse_program
+from accrue.explain import summary, worked_example
+from accrue.store.master import KINDS, import_master
+from accrue.store.programs import import_program
+from accrue.store.tables import PartnerRow, ProductRow, ProgramVersionRow, RepRow
+
+routes = Routes(tags=["programs and master data"])
+
+YAML = Body(
+    media_type="application/yaml",
+    description="a program in the program language (YAML)",
+    examples=["id: volume-2026\nname: Volume 2026\n..."],
+)
+
+
+MasterKind = StrEnum("MasterKind", {kind: kind for kind in KINDS})
+
+
+def _program_out(row: ProgramVersionRow) -> ProgramOut:
+    """As stored: the version's effective date is the one it was imported with."""
+    stored = _summary(Program.model_validate_json(row.document))
+    return stored.model_copy(update={"takes_effect": row.takes_effect, "digest": row.digest})
+
+
+def _summary(program: Program) -> ProgramOut:
+    return ProgramOut(
+        id=program.id,
+        version=program.version,
+        name=program.name,
+        kind=program.kind.value,
+        period=program.period.value,
+        currency=program.currency,
+        takes_effect=program.takes_effect,
+        digest=program.digest,
+    )
+
+
+def _versions(context: Caller, program_id: str) -> list[ProgramVersionRow]:
+    with context.books.session() as session:
+        rows = session.scalars(
+            select(ProgramVersionRow)
+            .where(ProgramVersionRow.program_id == program_id)
+            .order_by(ProgramVersionRow.version)
+        ).all()
+    if not rows:
+        raise LookupError(f"no program {program_id}")
+    return list(rows)
+
+
+@routes.read("/programs", "programs:read", response_model=Page[ProgramOut])
+def programs(context: Caller, paging: Listed):
+    """The newest version of every program."""
+    with context.books.session() as session:
+        rows = session.scalars(select(ProgramVersionRow).order_by(ProgramVersionRow.version))
+        newest = {row.program_id: row for row in rows}
+    items = [_program_out(newest[key]) for key in sorted(newest)]
+    return paged(items, paging, "programs")
+
+
+@routes.read("/programs/{program_id}", "programs:read", response_model=ProgramDetailOut)
+def program(
+    program_id: str,
+    context: Caller,
+    version: Annotated[int | None, Query(ge=1, description="default: the newest")] = None,
+):
+    rows = _versions(context, program_id)
+    chosen = rows[-1] if version is None else next((r for r in rows if r.version == version), None)
+    if chosen is None:
+        raise LookupError(f"no version {version} of program {program_id}")
+    return ProgramDetailOut(
+        **_program_out(chosen).model_dump(),
+        document=json.loads(chosen.document),
+        versions=[r.version for r in rows],
+    )
+
+
+@routes.read("/programs/{program_id}/explain", "programs:read", response_model=ExplainOut)
+def explain(program_id: str, context: Caller):
+    """The program in plain language, with a worked example computed by the engine."""
+    program = Program.model_validate_json(_versions(context, program_id)[-1].document)
+    return ExplainOut(
+        summary=summary(program),
+        example=[f"{s.label}: {s.result}" for s in worked_example(program)],
+    )
+
+
+@routes.write("/programs/validate", "programs:write", response_model=ValidatedOut)
+def validate(context: Caller, document: Annotated[str, YAML]):
+    """Check a program without importing it: 422 names every bad field."""
+    return ValidatedOut(program=_summary(parse_program(document, "program")))
+
+
+@routes.write("/programs", "programs:write", response_model=ImportedProgramOut)
+def import_program_route(
+    context: Caller,
+    document: Annotated[str, YAML],
+    takes_effect: Annotated[
+        date | None, Query(description="a changed program takes effect from (a period start)")
+    ] = None,
+):
+    """Import a program; a changed program becomes a new version."""
+    imported = import_program(context.books, parse_program(document, "program"), takes_effect)
+    return ImportedProgramOut(program=_summary(imported.program), status=imported.status)
+
+
+@routes.read("/partners", "partners:read", response_model=Page[PartnerOut])
+def partners(
+    context: Caller,
+    paging: Listed,
+    parent_id: str | None = None,
+    segment: str | None = None,
+    region: str | None = None,
+):
+    query = context.visible(select(PartnerRow), PartnerRow.id)
+    for column, value in (
+        (PartnerRow.parent_id, parent_id),
+        (PartnerRow.segment, segment),
+        (PartnerRow.region, region),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            PartnerRow,
+            paging,
+            ("id", "name", "parent_id", "segment", "region"),
+            PartnerOut.model_validate,
+            "partners",
+        )
+
+
+@routes.read("/partners/{partner_id}", "partners:read", response_model=PartnerOut)
+def partner(partner_id: str, context: Caller):
+    context.check_partner(partner_id)
+    with context.books.session() as session:
+        row = session.get(PartnerRow, partner_id)
+    if row is None:
+        raise LookupError(f"no partner {partner_id}")
+    return PartnerOut.model_validate(row)
+
+
+@routes.read("/products", "catalog:read", response_model=Page[ProductOut])
+def products(
+    context: Caller,
+    paging: Listed,
+    category: str | None = None,
+    product_line: str | None = None,
+):
+    query = select(ProductRow)
+    if category is not None:
+        query = query.where(ProductRow.category == category)
+    if product_line is not None:
+        query = query.where(ProductRow.product_line == product_line)
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            ProductRow,
+            paging,
+            ("sku", "name", "category", "product_line"),
+            ProductOut.model_validate,
+            "products",
+        )
+
+
+@routes.read("/reps", "master:read", response_model=Page[RepOut])
+def reps(context: Caller, paging: Listed):
+    with context.books.session() as session:
+        return listing(session, select(RepRow), RepRow, paging, ("id", "name"), RepOut.of, "reps")
+
+
+@routes.write("/master/{kind}", "master:write", response_model=BatchOut)
+def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
+    """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history."""
+    return import_master(context.books, kind.value, received_file(context.books, file))

@@ -1,0 +1,156 @@
+"""Lines in (file upload or JSON push), the batches they made, their rejected rows, and the
+lines themselves."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Query, UploadFile
+from sqlalchemy import select
+
+from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.schemas import BatchOut, LineOut, LinesIn, ReceivedOut, RejectionOut
+from accrue.api.security import Caller, Routes
+from accrue.api.uploads import received_file
+from accrue.report import money_text, quantity_text
+from accrue.store.ingest import Received, import_lines, import_payload
+from accrue.store.tables import Batch, RejectedRow
+
+routes = Routes(tags=["lines and batches"])
+SHOWN_REJECTIONS = 100
+
+
+def _received(context: Caller, received: Received) -> ReceivedOut:
+    with context.books.session() as session:
+        rejected = session.scalars(
+            select(RejectedRow)
+            .where(RejectedRow.batch_id == received.batch.id)
+            .order_by(RejectedRow.row_no, RejectedRow.id)
+            .limit(SHOWN_REJECTIONS)
+        )
+        return ReceivedOut(
+            batch=BatchOut.model_validate(received.batch),
+            rejections=[RejectionOut.of(row) for row in rejected],
+        )
+
+
+@routes.write("/batches", "lines:write", response_model=ReceivedOut, status_code=201)
+def upload(file: UploadFile, context: Caller):
+    """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
+    lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
+    return _received(context, import_lines(context.books, received_file(context.books, file)))
+
+
+@routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)
+def push(payload: LinesIn, context: Caller):
+    """Lines as JSON, judged exactly like a file: replaying a payload changes nothing."""
+    return _received(context, import_payload(context.books, payload.name, {"lines": payload.lines}))
+
+
+@routes.read("/batches", "batches:read", response_model=Page[BatchOut])
+def batches(
+    context: Caller,
+    paging: Listed,
+    kind: str | None = None,
+    status: str | None = None,
+):
+    query = select(Batch)
+    if kind is not None:
+        query = query.where(Batch.kind == kind)
+    if status is not None:
+        query = query.where(Batch.status == status)
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            Batch,
+            paging,
+            ("id", "kind", "status", "received_at", "rejected"),
+            BatchOut.model_validate,
+            "batches",
+        )
+
+
+@routes.read("/batches/{batch_id}", "batches:read", response_model=BatchOut)
+def batch(batch_id: int, context: Caller):
+    with context.books.session() as session:
+        row = session.get(Batch, batch_id)
+    if row is None:
+        raise LookupError(f"no batch {batch_id}")
+    return row
+
+
+@routes.read("/batches/{batch_id}/rejections", "batches:read", response_model=Page[RejectionOut])
+def rejections(
+    batch_id: int,
+    context: Caller,
+    paging: Listed,
+    unresolved: Annotated[bool, Query(description="only rows not yet corrected")] = False,
+):
+    """The rows refused, with row number, field, value and reason, and the row as received:
+    export them (format=csv), correct them and send them again."""
+    query = select(RejectedRow).where(RejectedRow.batch_id == batch_id)
+    if unresolved:
+        query = query.where(RejectedRow.resolved_by.is_(None))
+    with context.books.session() as session:
+        if session.get(Batch, batch_id) is None:
+            raise LookupError(f"no batch {batch_id}")
+        return listing(
+            session,
+            query,
+            RejectedRow,
+            paging,
+            ("row_no", "id", "field"),
+            RejectionOut.of,
+            f"batch-{batch_id}-rejections",
+        )
+
+
+@routes.read("/lines", "lines:read", response_model=Page[LineOut])
+def lines(
+    context: Caller,
+    paging: Listed,
+    partner_id: str | None = None,
+    sku: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+):
+    """The current lines (corrections applied), newest first unless sorted otherwise."""
+    table = context.books.line_store.lines()
+    partners = context.user.scope.partners
+    if partner_id is not None:
+        context.check_partner(partner_id)
+        table = table.filter(table.partner_id == partner_id)
+    elif partners is not None:
+        table = table.filter(table.partner_id.isin(sorted(partners)))
+    if sku is not None:
+        table = table.filter(table.sku == sku)
+    if date_from is not None:
+        table = table.filter(table.date >= date_from)
+    if date_to is not None:
+        table = table.filter(table.date <= date_to)
+    order = paging.sort or "-date"
+    key = order.lstrip("-")
+    if key not in ("date", "document", "partner_id", "sku", "amount_micros"):
+        raise ValueError("sort: choose from date, document, partner_id, sku, amount_micros")
+    column = table[key].desc() if order.startswith("-") else table[key].asc()
+    table = table.order_by([column, "source", "document", "line_no"])
+    everything = paging.format.value != "json"
+    window = table if everything else table.limit(paging.limit, offset=paging.offset)
+    items = [_line(row) for row in window.to_pyarrow().to_pylist()]
+    if everything:
+        return paged(items, paging, "lines")
+    total = table.count().to_pyarrow().as_py()
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+def _line(row: dict) -> LineOut:
+    return LineOut(
+        **{k: row[k] for k in ("source", "document", "line_no", "kind", "partner_id", "sku")},
+        date=row["date"],
+        quantity=quantity_text(Decimal(row["quantity_milli"]).scaleb(-3)),
+        amount=money_text(Decimal(row["amount_micros"]).scaleb(-6), row["currency"]),
+        currency=row["currency"],
+    )

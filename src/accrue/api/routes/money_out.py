@@ -1,0 +1,206 @@
+"""Approvals (submit, approve, reject) and payouts (batches, files, paid): money leaves only
+after someone other than who prepared it has approved it, and leaves once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.schemas import (
+    ApprovalDetailOut,
+    ApprovalOut,
+    BatchIn,
+    DecideIn,
+    DecisionOut,
+    PaidIn,
+    PayoutBatchDetailOut,
+    PayoutBatchOut,
+    PayoutItemOut,
+    SettlementOut,
+)
+from accrue.api.security import Caller, Context, Routes
+from accrue.domain.approvals import Status, Subject
+from accrue.store import payouts
+from accrue.store.approvals import decide_request, submit_settlement
+from accrue.store.tables import ApprovalRow, DecisionRow, PayoutBatchRow
+
+routes = Routes(tags=["approvals and payouts"])
+
+
+def _approval(context: Context, request_id: int) -> ApprovalDetailOut:
+    with context.books.session() as session:
+        request = session.get(ApprovalRow, request_id)
+        if request is None:
+            raise LookupError(f"no approval request {request_id}")
+        decisions = session.scalars(
+            select(DecisionRow)
+            .where(DecisionRow.request_id == request_id)
+            .order_by(DecisionRow.level)
+        )
+        return ApprovalDetailOut(
+            **ApprovalOut.model_validate(request).model_dump(),
+            decisions=[DecisionOut.model_validate(d) for d in decisions],
+        )
+
+
+@routes.write(
+    "/settlements/{settlement_id}/submit",
+    "approvals:submit",
+    response_model=ApprovalDetailOut,
+    status_code=201,
+)
+def submit(settlement_id: int, context: Caller):
+    """Ask for a settlement's payout to be approved; the levels needed follow its amount."""
+    return _approval(context, submit_settlement(context.books, settlement_id).id)
+
+
+@routes.read("/approvals", "approvals:read", response_model=Page[ApprovalOut])
+def approvals(
+    context: Caller,
+    paging: Listed,
+    status: Status | None = None,
+    subject: Subject | None = None,
+):
+    query = select(ApprovalRow)
+    if status is not None:
+        query = query.where(ApprovalRow.status == status.value)
+    if subject is not None:
+        query = query.where(ApprovalRow.subject == subject.value)
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            ApprovalRow,
+            paging,
+            ("id", "status", "subject", "submitted_at"),
+            ApprovalOut.model_validate,
+            "approvals",
+        )
+
+
+@routes.read("/approvals/{request_id}", "approvals:read", response_model=ApprovalDetailOut)
+def approval(request_id: int, context: Caller):
+    return _approval(context, request_id)
+
+
+@routes.write(
+    "/approvals/{request_id}/approve", "approvals:decide", response_model=ApprovalDetailOut
+)
+def approve(request_id: int, context: Caller, decision: DecideIn):
+    """Approve the next level; never your own item, never twice the same request."""
+    decide_request(context.books, request_id, True, decision.reason)
+    return _approval(context, request_id)
+
+
+@routes.write(
+    "/approvals/{request_id}/reject", "approvals:decide", response_model=ApprovalDetailOut
+)
+def reject(request_id: int, context: Caller, decision: DecideIn):
+    """Reject, with a reason; a rejected payout batch frees its settlements."""
+    decide_request(context.books, request_id, False, decision.reason)
+    return _approval(context, request_id)
+
+
+@routes.read("/payouts/payable", "payouts:read", response_model=Page[SettlementOut])
+def payable(
+    context: Caller,
+    paging: Listed,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+):
+    """Approved settlements with something left to pay, in no batch yet."""
+    with context.books.session() as session:
+        rows = payouts.payable(session, currency)
+    return paged([SettlementOut.model_validate(r) for r in rows], paging, "payable")
+
+
+def _batch(context: Context, batch_id: int) -> PayoutBatchDetailOut:
+    with context.books.session() as session:
+        batch = session.get(PayoutBatchRow, batch_id)
+        if batch is None:
+            raise LookupError(f"no payout batch {batch_id}")
+        items = [
+            PayoutItemOut(
+                settlement_id=settlement.id,
+                partner_id=settlement.partner_id,
+                program_id=settlement.program_id,
+                period=settlement.period,
+                amount=item.amount,
+                journal_id=item.journal_id,
+            )
+            for item, settlement in payouts.items(session, batch_id)
+        ]
+    released = batch.status in (Status.APPROVED, payouts.PAID)
+    names = [f.name for f in payouts.files(context.books, batch_id)] if released else []
+    return PayoutBatchDetailOut(
+        **PayoutBatchOut.model_validate(batch).model_dump(), items=items, files=names
+    )
+
+
+@routes.write(
+    "/payout-batches", "payouts:write", response_model=PayoutBatchDetailOut, status_code=201
+)
+def create_batch(context: Caller, asked: BatchIn):
+    """Batch approved settlements for one method and currency; the batch goes for approval."""
+    batch = payouts.create_batch(context.books, asked.method, asked.currency, asked.settlement_ids)
+    return _batch(context, batch.id)
+
+
+@routes.read("/payout-batches", "payouts:read", response_model=Page[PayoutBatchOut])
+def batches(context: Caller, paging: Listed, status: str | None = None):
+    query = select(PayoutBatchRow)
+    if status is not None:
+        query = query.where(PayoutBatchRow.status == status)
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            PayoutBatchRow,
+            paging,
+            ("id", "status", "created_at", "total"),
+            PayoutBatchOut.model_validate,
+            "payout-batches",
+        )
+
+
+@routes.read("/payout-batches/{batch_id}", "payouts:read", response_model=PayoutBatchDetailOut)
+def batch(batch_id: int, context: Caller):
+    return _batch(context, batch_id)
+
+
+@routes.read(
+    "/payout-batches/{batch_id}/files/{name}",
+    "payouts:read",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
+)
+def download(
+    batch_id: int,
+    name: str,
+    context: Caller,
+    on: Annotated[date | None, Query(description="execution date before payment")] = None,
+):
+    """A released batch's file: the pain.001 bank file, the credit memo or check list, and
+    once paid the journals for the ERP."""
+    for found in payouts.files(context.books, batch_id, on or context.books.clock().date()):
+        if found.name == name:
+            disposition = f'attachment; filename="{found.name}"'
+            return Response(
+                found.content,
+                media_type=found.media_type,
+                headers={"Content-Disposition": disposition},
+            )
+    raise LookupError(f"no file {name} for payout batch {batch_id}")
+
+
+@routes.write(
+    "/payout-batches/{batch_id}/paid", "payouts:write", response_model=PayoutBatchDetailOut
+)
+def paid(batch_id: int, context: Caller, asked: PaidIn):
+    """Mark an approved batch paid: one payout journal per settlement, once."""
+    payouts.mark_paid(context.books, batch_id, asked.on or context.books.clock().date())
+    return _batch(context, batch_id)

@@ -1,0 +1,67 @@
+"""Signing in and out, who am I, users and their API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from accrue.api.lists import Listed, Page, listing
+from accrue.api.schemas import LoginIn, MeOut, TokenIn, TokenOut, UserIn, UserOut
+from accrue.api.security import PUBLIC, Caller, Routes, public_books
+from accrue.store import people
+from accrue.store.books import Books
+from accrue.store.tables import UserRow
+
+routes = Routes(tags=["people"])
+
+
+@routes.write("/auth/login", PUBLIC, response_model=TokenOut)
+def login(credentials: LoginIn, books: Annotated[Books, Depends(public_books)]):
+    """A session token for 12 hours; five wrong passwords lock the account for 15 minutes."""
+    return TokenOut(token=people.login(books, credentials.username, credentials.password))
+
+
+@routes.write("/auth/logout", "self:read", status_code=204)
+def logout(request: Request, context: Caller):
+    """Revoke the token this request was made with."""
+    people.revoke(context.books, request.headers["authorization"].partition(" ")[2])
+
+
+@routes.read("/me", "self:read", response_model=MeOut)
+def me(context: Caller):
+    user = context.user
+    partners = user.scope.partners
+    return MeOut(
+        username=user.username,
+        role=user.role,
+        partner_id=user.partner_id,
+        rep_id=user.rep_id,
+        partners=None if partners is None else sorted(partners),
+    )
+
+
+@routes.read("/users", "users:read", response_model=Page[UserOut])
+def users(context: Caller, paging: Listed):
+    with context.books.session() as session:
+        return listing(
+            session,
+            select(UserRow),
+            UserRow,
+            paging,
+            ("username", "role", "created_at"),
+            UserOut.model_validate,
+            "users",
+        )
+
+
+@routes.write("/users", "users:write", response_model=UserOut, status_code=201)
+def create_user(user: UserIn, context: Caller):
+    return people.create_user(context.books, **user.model_dump())
+
+
+@routes.write("/users/{username}/tokens", "users:write", response_model=TokenOut, status_code=201)
+def issue_token(username: str, token: TokenIn, context: Caller):
+    """An API token for an integration acting as this user; shown once, stored as a hash."""
+    return TokenOut(token=people.issue_token(context.books, username, token.name))

@@ -1,0 +1,424 @@
+"""What the API returns and takes. Money is exact decimal text ("1234.50"), never a float."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from accrue.domain.ledger import PayoutMethod
+from accrue.domain.permissions import Role
+
+Money = Annotated[str, Field(description="exact decimal text", examples=["1234.50"])]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+class LoginIn(BaseModel):
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=200)]
+
+
+class TokenOut(Out):
+    token: str = Field(description="send as Authorization: Bearer <token>; shown once")
+
+
+class MeOut(Out):
+    username: str
+    role: Role
+    partner_id: str | None
+    rep_id: str | None
+    partners: list[str] | None = Field(description="the partners visible to you; null = all")
+
+
+class UserIn(BaseModel):
+    username: Name
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: Role
+    password: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    partner_id: str | None = Field(None, description="for partner users", max_length=64)
+    rep_id: str | None = Field(None, description="for sales reps", max_length=64)
+
+
+class UserOut(Out):
+    username: str
+    name: str
+    role: str
+    partner_id: str | None
+    rep_id: str | None
+    active: bool
+    created_at: str
+
+
+class TokenIn(BaseModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="what the token is for, e.g. the ERP integration"
+    )
+
+
+# --- programs and master data ----------------------------------------------------------------
+
+
+class ProgramOut(Out):
+    id: str
+    version: int
+    name: str
+    kind: str
+    period: str
+    currency: str
+    takes_effect: date | None
+    digest: str
+
+
+class ProgramDetailOut(ProgramOut):
+    document: dict = Field(description="the program as stored (the program language)")
+    versions: list[int]
+
+
+class ExplainOut(Out):
+    summary: list[str]
+    example: list[str]
+
+
+class ValidatedOut(Out):
+    program: ProgramOut
+
+
+class ImportedProgramOut(Out):
+    program: ProgramOut
+    status: str = Field(description="new, unchanged or new version")
+
+
+class PartnerOut(Out):
+    id: str
+    name: str
+    parent_id: str | None
+    segment: str | None
+    region: str | None
+
+
+class ProductOut(Out):
+    sku: str
+    name: str
+    category: str
+    product_line: str
+    uom: str
+
+
+class RepOut(Out):
+    id: str
+    name: str
+    partner_ids: list[str]
+
+    @classmethod
+    def of(cls, row) -> RepOut:
+        return cls(id=row.id, name=row.name, partner_ids=json.loads(row.partner_ids))
+
+
+# --- lines and batches -------------------------------------------------------------------------
+
+
+class BatchOut(Out):
+    id: int
+    kind: str
+    source_name: str
+    status: str
+    received: int
+    accepted: int
+    duplicate: int
+    corrected: int
+    outdated: int
+    rejected: int
+    message: str
+    received_at: str
+    actor: str
+
+
+class RejectionOut(Out):
+    id: int
+    batch_id: int
+    row_no: int
+    field: str
+    value: str | None
+    message: str
+    row: dict
+    resolved_by: int | None
+
+    @classmethod
+    def of(cls, row) -> RejectionOut:
+        fields = {k: getattr(row, k) for k in cls.model_fields if k != "row"}
+        return cls(**fields, row=json.loads(row.row))
+
+
+class ReceivedOut(Out):
+    batch: BatchOut
+    rejections: list[RejectionOut] = Field(description="the first 100; page the batch for all")
+
+
+class LinesIn(BaseModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="what the payload is called in batches and errors, e.g. erp-2026-11-24"
+    )
+    lines: list[dict] = Field(
+        description="line objects with the columns of a lines file", max_length=100_000
+    )
+
+
+class LineOut(Out):
+    source: str
+    document: str
+    line_no: int
+    kind: str
+    partner_id: str
+    sku: str
+    date: date
+    quantity: Money
+    amount: Money
+    currency: str
+
+
+# --- standings, ledger, settlements ------------------------------------------------------------
+
+
+class StandingOut(Out):
+    program: str
+    program_version: str
+    partner: str
+    period: str
+    currency: str
+    kind: str
+    status: str
+    measure: str | None
+    baseline: str | None
+    tier: int
+    tier_name: str | None
+    earned: Money
+    amount: Money
+    carried_in: Money
+    payout: Money
+    carried_out: Money
+    points: int
+    gap_needed: str | None
+    gap_unit: str | None
+    gap_detail: str | None
+    next_tier_pays: str | None
+    projected_measure: str | None
+    projected_tier: int | None
+    projected_amount: Money | None
+    note: str
+
+
+class AsOfIn(BaseModel):
+    as_of: date | None = Field(None, description="business date (default: today)")
+
+
+class RecalcIn(AsOfIn):
+    full: bool = Field(False, description="recompute everything, not only what changed")
+
+
+class RecalculatedOut(Out):
+    scope: str
+    standings: int
+    changed: int
+    removed: int
+    journals: int
+
+
+class ClosedOut(Out):
+    label: str
+    settlements: int
+    payable: dict[str, Money]
+    carried: dict[str, Money]
+    charged: dict[str, Money]
+
+
+class PeriodOut(Out):
+    label: str
+    closed_at: str
+    actor: str
+
+
+class BalanceOut(Out):
+    account: str
+    currency: str
+    debit: Money
+    credit: Money
+
+
+class LiabilityOut(Out):
+    program_id: str | None = None
+    partner_id: str | None = None
+    period: str | None = None
+    booked_period: str | None = None
+    currency: str
+    outstanding: Money
+
+
+class PostingOut(Out):
+    journal: int
+    kind: str
+    program: str
+    partner: str
+    period: str
+    booked_period: str
+    posted_on: date
+    account: str
+    currency: str
+    debit: Money
+    credit: Money
+    memo: str
+    settlement: int | None
+    reverses: int | None
+
+    @classmethod
+    def of(cls, row: dict) -> PostingOut:
+        """A row of the journals export ("" for no settlement or reversal)."""
+        return cls(
+            **{
+                k: (None if v == "" and k in ("settlement", "reverses") else v)
+                for k, v in row.items()
+            }
+        )
+
+
+class SettlementOut(Out):
+    id: int
+    program_id: str
+    version: int
+    partner_id: str
+    period: str
+    currency: str
+    amount: Money
+    adjustments: Money
+    carried_in: Money
+    payout: Money
+    carried_out: Money
+    paid: Money
+    lines_as_of_batch: int
+    closed_at: str
+    approval: str | None = Field(None, description="status of the latest approval request")
+
+
+class ShareOut(Out):
+    date: date
+    document: str
+    line_no: int
+    sku: str
+    line_amount: Money
+    share: Money
+
+
+class TraceOut(Out):
+    settlement: SettlementOut
+    program_version: str
+    measure: str | None
+    tier_name: str | None
+    recomputed: Money
+    reproduced: bool
+    journals: list[PostingOut]
+    lines: list[ShareOut]
+
+
+class ReverseIn(AsOfIn):
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=500)]
+
+
+# --- approvals and payouts ---------------------------------------------------------------------
+
+
+class DecisionOut(Out):
+    level: int
+    user: str
+    approve: bool
+    reason: str
+    at: str
+
+
+class ApprovalOut(Out):
+    id: int
+    subject: str
+    subject_id: int
+    amount: Money
+    currency: str
+    levels_required: int
+    status: str
+    prepared_by: str
+    submitted_at: str
+    decided_at: str | None
+
+
+class ApprovalDetailOut(ApprovalOut):
+    decisions: list[DecisionOut]
+
+
+class DecideIn(BaseModel):
+    reason: Annotated[str, StringConstraints(max_length=500)] = Field(
+        "", description="required to reject"
+    )
+
+
+class BatchIn(BaseModel):
+    method: PayoutMethod
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    settlement_ids: list[int] | None = Field(None, description="default: every payable one")
+
+
+class PayoutBatchOut(Out):
+    id: int
+    method: str
+    currency: str
+    status: str
+    total: Money
+    reference: str
+    created_by: str
+    created_at: str
+    paid_on: date | None
+
+
+class PayoutItemOut(Out):
+    settlement_id: int
+    partner_id: str
+    program_id: str
+    period: str
+    amount: Money
+    journal_id: int | None
+
+
+class PayoutBatchDetailOut(PayoutBatchOut):
+    items: list[PayoutItemOut]
+    files: list[str]
+
+
+class PaidIn(BaseModel):
+    on: date | None = Field(None, description="payment date (default: today)")
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+class AuditEntryOut(Out):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    key: str
+    before: str
+    after: str
+    inputs_digest: str
+    hash: str
+
+
+class VerifiedOut(Out):
+    ok: bool
+    entries: int
+    head: str
+    problems: list[str]

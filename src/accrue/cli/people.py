@@ -1,0 +1,67 @@
+"""People and the server: users, API tokens, `accrue serve`."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from accrue.cli.app import app, console, reports_errors
+from accrue.cli.books import opened, settings
+from accrue.domain.permissions import Role
+from accrue.store import people
+
+users = typer.Typer(help="Users of the API and portal, and their API tokens.")
+app.add_typer(users, name="user")
+
+
+@users.command("add")
+@reports_errors
+def add_user(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[Role, typer.Option(help="what they may do")],
+    name: Annotated[str, typer.Option(help="full name")] = "",
+    partner: Annotated[str | None, typer.Option(help="partner id, for partner users")] = None,
+    rep: Annotated[str | None, typer.Option(help="rep id, for sales reps")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="at least 10 characters [env ACCRUE_NEW_PASSWORD; else asked]"),
+    ] = None,
+) -> None:
+    """Add a user (passwords are kept only as argon2id hashes)."""
+    chosen = password or os.environ.get("ACCRUE_NEW_PASSWORD")
+    if chosen is None:
+        chosen = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with opened() as books:
+        people.create_user(books, username, name or username, role, chosen, partner, rep)
+    console.print(f"user {username} ({role.value}) added", highlight=False)
+
+
+@users.command("token")
+@reports_errors
+def token(
+    username: Annotated[str, typer.Argument(help="the user the integration acts as")],
+    name: Annotated[str, typer.Option(help="what the token is for, e.g. erp")],
+) -> None:
+    """Issue an API token; it is printed once and stored only as a hash."""
+    with opened() as books:
+        issued = people.issue_token(books, username, name)
+    console.print(issued, highlight=False)
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) over these books."""
+    import uvicorn
+
+    from accrue.api import create_app
+
+    with opened():  # says clearly when the books are not there, before the server starts
+        pass
+    console.print(f"Accrue API on http://{host}:{port}/docs", highlight=False)
+    uvicorn.run(create_app(settings()), host=host, port=port, log_level="warning")

@@ -1,0 +1,157 @@
+"""An Accrue API over fresh books, with a user of every role signed in."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from conftest import PARTNERS, PRODUCTS
+from fastapi.testclient import TestClient
+
+from accrue.api import create_app
+from accrue.domain.permissions import Role
+from accrue.store import people
+from accrue.store.books import Books
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+PROGRAM = """
+id: volume-q
+name: Quarterly volume
+effective: {from: 2026-01-01, to: 2026-12-31}
+period: quarter
+measure: amount
+method: retroactive
+tiers:
+  - {name: Silver, from: 10000, rate: 2%}
+  - {name: Gold, from: 50000, rate: 4%}
+"""
+
+# username → (role, partner, rep). ACME's user sees ACME and its branches; the rep is assigned
+# BOLT only; two of each approving role, so segregation of duties can be shown.
+USERS = {
+    "ada": (Role.ADMIN, None, None),
+    "pam": (Role.PROGRAM_MANAGER, None, None),
+    "fin": (Role.FINANCE, None, None),
+    "fay": (Role.FINANCE, None, None),
+    "abe": (Role.APPROVER, None, None),
+    "amy": (Role.APPROVER, None, None),
+    "aud": (Role.AUDITOR, None, None),
+    "acme": (Role.PARTNER, "ACME", None),
+    "acme1": (Role.PARTNER, "ACME-1", None),
+    "bolt": (Role.PARTNER, "BOLT", None),
+    "rita": (Role.REP, None, "R1"),
+}
+
+IBANS = {"ACME": "DE02120300000000202051", "BOLT": "FR1420041010050500013M02606"}
+
+
+def csv_bytes(header, rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def partners_csv() -> bytes:
+    return csv_bytes(
+        ("id", "name", "parent_id", "segment", "region", "iban", "bic"),
+        [
+            (
+                p.id,
+                p.name,
+                p.parent_id or "",
+                p.segment or "",
+                p.region or "",
+                IBANS.get(p.id, ""),
+                "DEUTDEFFXXX" if p.id in IBANS else "",
+            )
+            for p in PARTNERS
+        ],
+    )
+
+
+def products_csv() -> bytes:
+    return csv_bytes(
+        ("sku", "name", "category", "product_line"),
+        [(p.sku, p.name, p.category, p.product_line) for p in PRODUCTS],
+    )
+
+
+def reps_csv() -> bytes:
+    return csv_bytes(("rep_id", "name", "partner_id"), [("R1", "Rita Alvarez", "BOLT")])
+
+
+def line_rows(partner: str, amounts: list[str], day: str = "2026-02-10", prefix: str = "INV"):
+    return [
+        {
+            "source": "erp",
+            "document": f"{prefix}-{partner}-{n}",
+            "line_no": 1,
+            "kind": "sale",
+            "partner_id": partner,
+            "sku": "V-100",
+            "date": day,
+            "quantity": "1",
+            "amount": amount,
+            "currency": "USD",
+        }
+        for n, amount in enumerate(amounts, 1)
+    ]
+
+
+def lines_csv(rows: list[dict]) -> bytes:
+    return csv_bytes(list(rows[0]), [list(r.values()) for r in rows])
+
+
+@dataclass
+class Api:
+    """A TestClient and a bearer header per username."""
+
+    client: TestClient
+    books: Books
+    headers: dict[str, dict] = field(default_factory=dict)
+
+    def as_(self, username: str) -> dict:
+        return self.headers[username]
+
+    def get(self, username: str, path: str, **options):
+        return self.client.get(path, headers=self.as_(username), **options)
+
+    def post(self, username: str, path: str, headers: dict | None = None, **options):
+        return self.client.post(path, headers={**self.as_(username), **(headers or {})}, **options)
+
+    def yaml(self, username: str, path: str, text: str):
+        return self.post(username, path, content=text, headers={"Content-Type": "application/yaml"})
+
+    def ok(self, response, status: int = 200):
+        assert response.status_code == status, response.text
+        return response.json() if "json" in response.headers.get("content-type", "") else response
+
+
+def open_api(settings, master: bool = True):
+    """Fresh books with every user; master data and the program imported when `master`."""
+    books = Books.init(settings, clock=lambda: NOW)
+    for username, (role, partner, rep) in USERS.items():
+        people.create_user(books, username, username.title(), role, PASSWORD, partner, rep)
+    books.close()
+    client = TestClient(create_app(settings, clock=lambda: NOW))
+    client.__enter__()
+    api = Api(client, client.app.state.books)
+    for username in USERS:
+        response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        token = api.ok(response)["token"]
+        api.headers[username] = {"Authorization": f"Bearer {token}"}
+    if master:
+        for kind, content in (
+            ("partners", partners_csv()),
+            ("products", products_csv()),
+            ("reps", reps_csv()),
+        ):
+            api.ok(api.post("ada", f"/api/master/{kind}", files={"file": (f"{kind}.csv", content)}))
+        api.ok(api.yaml("pam", "/api/programs", PROGRAM))
+    return api
