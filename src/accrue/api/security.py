@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 
@@ -91,3 +92,8 @@ class Routes(APIRouter):
 
 def permission_of(route) -> str | None:
     return (getattr(route, "openapi_extra", None) or {}).get("x-permission")
+
+
+def declared_routes(app: FastAPI) -> list[RouteContext]:
+    """Every operation the app serves, as mounted (path with its prefix, methods)."""
+    return [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from accrue.domain.partners import PartnerTree
+from accrue.domain.program import Program
 
 
 class Role(StrEnum):
@@ -82,6 +83,18 @@ class Scope:
 
     def only(self, partner_ids: Iterable[str]) -> list[str]:
         return [p for p in partner_ids if self.sees(p)]
+
+    def program(self, program: Program) -> Program | None:
+        """A program as this scope may see it: one naming its partners is shown only to them,
+        and other partners' names (enrolled or excluded) are left out."""
+        if self.partners is None:
+            return program
+        rules = program.eligibility
+        if rules.partners and not self.only(rules.partners):
+            return None
+        exclude = rules.exclude.model_copy(update={"partners": self.only(rules.exclude.partners)})
+        seen = rules.model_copy(update={"partners": self.only(rules.partners), "exclude": exclude})
+        return program.model_copy(update={"eligibility": seen})
 
 
 def scope_of(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
@@ -22,7 +21,7 @@ from accrue.api.schemas import (
     RepOut,
     ValidatedOut,
 )
-from accrue.api.security import Caller, Routes
+from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received_file
 from accrue.domain.program import Program, parse_program
 from accrue.explain import summary, worked_example
@@ -42,9 +41,9 @@ YAML = Body(
 MasterKind = StrEnum("MasterKind", {kind: kind for kind in KINDS})
 
 
-def _program_out(row: ProgramVersionRow) -> ProgramOut:
+def _program_out(row: ProgramVersionRow, program: Program) -> ProgramOut:
     """As stored: the version's effective date is the one it was imported with."""
-    stored = _summary(Program.model_validate_json(row.document))
+    stored = _summary(program)
     return stored.model_copy(update={"takes_effect": row.takes_effect, "digest": row.digest})
 
 
@@ -61,26 +60,32 @@ def _summary(program: Program) -> ProgramOut:
     )
 
 
-def _versions(context: Caller, program_id: str) -> list[ProgramVersionRow]:
+def _seen(context: Context, row: ProgramVersionRow) -> Program | None:
+    return context.user.scope.program(Program.model_validate_json(row.document))
+
+
+def _versions(context: Context, program_id: str) -> list[tuple[ProgramVersionRow, Program]]:
+    """The versions of a program the caller may see, oldest first."""
     with context.books.session() as session:
         rows = session.scalars(
             select(ProgramVersionRow)
             .where(ProgramVersionRow.program_id == program_id)
             .order_by(ProgramVersionRow.version)
         ).all()
-    if not rows:
+    seen = [(row, program) for row in rows if (program := _seen(context, row))]
+    if not seen:
         raise LookupError(f"no program {program_id}")
-    return list(rows)
+    return seen
 
 
 @routes.read("/programs", "programs:read", response_model=Page[ProgramOut])
 def programs(context: Caller, paging: Listed):
-    """The newest version of every program."""
+    """The newest version of every program the caller may see."""
     with context.books.session() as session:
         rows = session.scalars(select(ProgramVersionRow).order_by(ProgramVersionRow.version))
         newest = {row.program_id: row for row in rows}
-    items = [_program_out(newest[key]) for key in sorted(newest)]
-    return paged(items, paging, "programs")
+    seen = ((newest[key], _seen(context, newest[key])) for key in sorted(newest))
+    return paged([_program_out(row, p) for row, p in seen if p], paging, "programs")
 
 
 @routes.read("/programs/{program_id}", "programs:read", response_model=ProgramDetailOut)
@@ -89,21 +94,24 @@ def program(
     context: Caller,
     version: Annotated[int | None, Query(ge=1, description="default: the newest")] = None,
 ):
-    rows = _versions(context, program_id)
-    chosen = rows[-1] if version is None else next((r for r in rows if r.version == version), None)
+    seen = _versions(context, program_id)
+    chosen = (
+        seen[-1] if version is None else next((v for v in seen if v[0].version == version), None)
+    )
     if chosen is None:
         raise LookupError(f"no version {version} of program {program_id}")
+    row, program = chosen
     return ProgramDetailOut(
-        **_program_out(chosen).model_dump(),
-        document=json.loads(chosen.document),
-        versions=[r.version for r in rows],
+        **_program_out(row, program).model_dump(),
+        document=program.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+        versions=[r.version for r, _ in seen],
     )
 
 
 @routes.read("/programs/{program_id}/explain", "programs:read", response_model=ExplainOut)
 def explain(program_id: str, context: Caller):
     """The program in plain language, with a worked example computed by the engine."""
-    program = Program.model_validate_json(_versions(context, program_id)[-1].document)
+    program = _versions(context, program_id)[-1][1]
     return ExplainOut(
         summary=summary(program),
         example=[f"{s.label}: {s.result}" for s in worked_example(program)],
