@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import FastAPI
 
 from accrue import __version__
@@ -27,12 +27,10 @@ Money is exact decimal text. Errors look alike: `{"error": {"status", "message",
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FastAPI:
-    chosen = settings or Settings()
+    """The app over the books `settings` name (opened now, closed when the server stops)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.books = Books.open(chosen, clock)
-        app.state.books_lock = anyio.Lock()
         try:
             yield
         finally:
@@ -44,6 +42,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.books = Books.open(settings or Settings(), clock)
+    app.state.books_lock = threading.Lock()
     errors.install(app)
     for module in (people, catalog, lines, books, money_out, audit):
         app.include_router(module.routes, prefix="/api")

@@ -21,6 +21,11 @@ from sqlalchemy.orm import Session
 
 Item = TypeVar("Item", bound=BaseModel)
 MAX_LIMIT = 500
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORTED = {
+    "description": "a page of the list; with format=csv or xlsx, all of it as a file",
+    "content": {"text/csv": {}, XLSX: {}},
+}
 
 
 class Format(StrEnum):
@@ -117,7 +122,7 @@ def export(items: Iterable[BaseModel], name: str, format: Format) -> Response:
         buffer = io.BytesIO()
         book.save(buffer)
         content = buffer.getvalue()
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        media = XLSX
     disposition = f'attachment; filename="{name}.{format.value}"'
     return Response(content, media_type=media, headers={"Content-Disposition": disposition})
 

@@ -6,12 +6,17 @@ import json
 from datetime import date
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
 
 Money = Annotated[str, Field(description="exact decimal text", examples=["1234.50"])]
+# record ids are 32-bit integers on every backend
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]
 
 
@@ -368,7 +373,7 @@ class DecideIn(BaseModel):
 class BatchIn(BaseModel):
     method: PayoutMethod
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    settlement_ids: list[int] | None = Field(None, description="default: every payable one")
+    settlement_ids: list[Id] | None = Field(None, description="default: every payable one")
 
 
 class PayoutBatchOut(Out):

@@ -10,17 +10,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 
 from accrue.api.errors import ERRORS, NotSignedIn
+from accrue.api.lists import EXPORTED, Page
 from accrue.domain.permissions import Forbidden, allows
 from accrue.store.books import Books
 from accrue.store.people import Principal, authenticate
 
 PUBLIC = "public"
+WAIT = 0.002  # seconds between looks at a busy line store
 bearer = HTTPBearer(auto_error=False, description="a login session or an API token")
 
 
@@ -44,9 +47,14 @@ class Context:
 
 async def _one_at_a_time(request: Request) -> AsyncIterator[None]:
     """Requests use the books in turn: the line store is one connection per process. They
-    wait here, on the event loop, so no worker thread is held while waiting."""
-    async with request.app.state.books_lock:
+    wait here, on whichever event loop serves them, without holding a worker thread."""
+    lock = request.app.state.books_lock
+    while not lock.acquire(blocking=False):
+        await anyio.sleep(WAIT)
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def public_books(request: Request, _: Annotated[None, Depends(_one_at_a_time)]) -> Books:
@@ -77,6 +85,9 @@ class Routes(APIRouter):
     def route_with(self, method: str, path: str, permission: str, **options):
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
         responses = {**ERRORS, **options.pop("responses", {})}
+        model = options.get("response_model")
+        if isinstance(model, type) and issubclass(model, Page):
+            responses[200] = EXPORTED
         if permission != PUBLIC:  # checked even if the handler never asks who is calling
             options["dependencies"] = [Depends(authorize), *options.get("dependencies", [])]
         return self.api_route(

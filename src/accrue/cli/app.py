@@ -23,7 +23,15 @@ app = typer.Typer(help="Accrue: rebate programs as data, computed exactly.", no_
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True, soft_wrap=True)
 
-EXPECTED = (InputError, ProgramError, DataError, MissingRateError, ValueError, NotInitialised)
+EXPECTED = (
+    InputError,
+    ProgramError,
+    DataError,
+    MissingRateError,
+    ValueError,
+    LookupError,
+    NotInitialised,
+)
 
 
 def reports_errors(command):

@@ -117,6 +117,8 @@ def json_rows(document, path: Path | str) -> pa.Table:
         if not isinstance(item, dict):
             raise refuse(path, f"item {n} is not an object", n)
         names.update(dict.fromkeys(item))
+    if not names:
+        raise refuse(path, "no lines: expected objects with the columns of a lines file")
     return pa.table(
         {name: pa.array([_text(item.get(name)) for item in items], pa.string()) for name in names}
     )

@@ -71,7 +71,7 @@ def post(
 def load(session: Session, journal_id: int) -> Journal:
     row = session.get(JournalRow, journal_id)
     if row is None:
-        raise ValueError(f"no journal {journal_id}")
+        raise LookupError(f"no journal {journal_id}")
     postings = session.scalars(
         select(PostingRow).where(PostingRow.journal_id == journal_id).order_by(PostingRow.id)
     )

@@ -40,7 +40,7 @@ def trace(books: Books, settlement_id: int) -> Trace:
     with books.session() as session:
         settlement = session.get(SettlementRow, settlement_id)
         if settlement is None:
-            raise ValueError(f"no settlement {settlement_id} (see `accrue ledger settlements`)")
+            raise LookupError(f"no settlement {settlement_id} (see `accrue ledger settlements`)")
         programs = books.programs(session)
         tree = books.tree(session)
         partners = None

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing, paged
 from accrue.api.schemas import (
+    MAX_ID,
     AsOfIn,
     BalanceOut,
     ClosedOut,
     LiabilityOut,
+    PathId,
     PeriodOut,
     PostingOut,
     RecalcIn,
@@ -112,8 +114,8 @@ def liability(
 def journals(
     context: Caller,
     paging: Listed,
-    first: Annotated[int | None, Query(ge=1, description="from journal id")] = None,
-    last: Annotated[int | None, Query(ge=1, description="to journal id")] = None,
+    first: Annotated[int | None, Query(ge=1, le=MAX_ID, description="from journal id")] = None,
+    last: Annotated[int | None, Query(ge=1, le=MAX_ID, description="to journal id")] = None,
 ):
     """Every posting, as exact text, in posting order (format=csv for the ERP)."""
     with context.books.session() as session:
@@ -177,7 +179,7 @@ def _settlement(session, row: SettlementRow) -> SettlementOut:
     return out.model_copy(update={"approval": request.status if request else None})
 
 
-def _visible_settlement(context: Context, session, settlement_id: int) -> SettlementRow:
+def _visible_settlement(context: Context, session, settlement_id: PathId) -> SettlementRow:
     row = session.get(SettlementRow, settlement_id)
     if row is None or not context.user.scope.sees(row.partner_id):
         raise LookupError(f"no settlement {settlement_id}")
@@ -185,14 +187,14 @@ def _visible_settlement(context: Context, session, settlement_id: int) -> Settle
 
 
 @routes.read("/settlements/{settlement_id}", "settlements:read", response_model=SettlementOut)
-def settlement(settlement_id: int, context: Caller):
+def settlement(settlement_id: PathId, context: Caller):
     with context.books.session() as session:
         return _settlement(session, _visible_settlement(context, session, settlement_id))
 
 
 @routes.read("/settlements/{settlement_id}/trace", "settlements:read", response_model=TraceOut)
 def why(
-    settlement_id: int,
+    settlement_id: PathId,
     context: Caller,
     lines: Annotated[int, Query(ge=0, le=10_000, description="lines, largest shares first")] = 100,
 ):
@@ -216,7 +218,7 @@ def why(
 
 
 @routes.write("/journals/{journal_id}/reverse", "payouts:write", response_model=list[PostingOut])
-def reverse_payout(journal_id: int, context: Caller, asked: ReverseIn):
+def reverse_payout(journal_id: PathId, context: Caller, asked: ReverseIn):
     """Reverse a payout (voided check, returned transfer): the reversing journal's postings;
     the reason stays in the audit trail."""
     reversal = reverse(context.books, journal_id, asked.reason, _today(context, asked.as_of))

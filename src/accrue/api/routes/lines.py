@@ -11,7 +11,7 @@ from fastapi import Query, UploadFile
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing, paged
-from accrue.api.schemas import BatchOut, LineOut, LinesIn, ReceivedOut, RejectionOut
+from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received_file
 from accrue.report import money_text, quantity_text
@@ -74,7 +74,7 @@ def batches(
 
 
 @routes.read("/batches/{batch_id}", "batches:read", response_model=BatchOut)
-def batch(batch_id: int, context: Caller):
+def batch(batch_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(Batch, batch_id)
     if row is None:
@@ -84,7 +84,7 @@ def batch(batch_id: int, context: Caller):
 
 @routes.read("/batches/{batch_id}/rejections", "batches:read", response_model=Page[RejectionOut])
 def rejections(
-    batch_id: int,
+    batch_id: PathId,
     context: Caller,
     paging: Listed,
     unresolved: Annotated[bool, Query(description="only rows not yet corrected")] = False,

@@ -18,6 +18,7 @@ from accrue.api.schemas import (
     DecideIn,
     DecisionOut,
     PaidIn,
+    PathId,
     PayoutBatchDetailOut,
     PayoutBatchOut,
     PayoutItemOut,
@@ -32,7 +33,7 @@ from accrue.store.tables import ApprovalRow, DecisionRow, PayoutBatchRow
 routes = Routes(tags=["approvals and payouts"])
 
 
-def _approval(context: Context, request_id: int) -> ApprovalDetailOut:
+def _approval(context: Context, request_id: PathId) -> ApprovalDetailOut:
     with context.books.session() as session:
         request = session.get(ApprovalRow, request_id)
         if request is None:
@@ -54,7 +55,7 @@ def _approval(context: Context, request_id: int) -> ApprovalDetailOut:
     response_model=ApprovalDetailOut,
     status_code=201,
 )
-def submit(settlement_id: int, context: Caller):
+def submit(settlement_id: PathId, context: Caller):
     """Ask for a settlement's payout to be approved; the levels needed follow its amount."""
     return _approval(context, submit_settlement(context.books, settlement_id).id)
 
@@ -84,14 +85,14 @@ def approvals(
 
 
 @routes.read("/approvals/{request_id}", "approvals:read", response_model=ApprovalDetailOut)
-def approval(request_id: int, context: Caller):
+def approval(request_id: PathId, context: Caller):
     return _approval(context, request_id)
 
 
 @routes.write(
     "/approvals/{request_id}/approve", "approvals:decide", response_model=ApprovalDetailOut
 )
-def approve(request_id: int, context: Caller, decision: DecideIn):
+def approve(request_id: PathId, context: Caller, decision: DecideIn):
     """Approve the next level; never your own item, never twice the same request."""
     decide_request(context.books, request_id, True, decision.reason)
     return _approval(context, request_id)
@@ -100,7 +101,7 @@ def approve(request_id: int, context: Caller, decision: DecideIn):
 @routes.write(
     "/approvals/{request_id}/reject", "approvals:decide", response_model=ApprovalDetailOut
 )
-def reject(request_id: int, context: Caller, decision: DecideIn):
+def reject(request_id: PathId, context: Caller, decision: DecideIn):
     """Reject, with a reason; a rejected payout batch frees its settlements."""
     decide_request(context.books, request_id, False, decision.reason)
     return _approval(context, request_id)
@@ -118,7 +119,7 @@ def payable(
     return paged([SettlementOut.model_validate(r) for r in rows], paging, "payable")
 
 
-def _batch(context: Context, batch_id: int) -> PayoutBatchDetailOut:
+def _batch(context: Context, batch_id: PathId) -> PayoutBatchDetailOut:
     with context.books.session() as session:
         batch = session.get(PayoutBatchRow, batch_id)
         if batch is None:
@@ -168,7 +169,7 @@ def batches(context: Caller, paging: Listed, status: str | None = None):
 
 
 @routes.read("/payout-batches/{batch_id}", "payouts:read", response_model=PayoutBatchDetailOut)
-def batch(batch_id: int, context: Caller):
+def batch(batch_id: PathId, context: Caller):
     return _batch(context, batch_id)
 
 
@@ -179,7 +180,7 @@ def batch(batch_id: int, context: Caller):
     responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
 )
 def download(
-    batch_id: int,
+    batch_id: PathId,
     name: str,
     context: Caller,
     on: Annotated[date | None, Query(description="execution date before payment")] = None,
@@ -200,7 +201,7 @@ def download(
 @routes.write(
     "/payout-batches/{batch_id}/paid", "payouts:write", response_model=PayoutBatchDetailOut
 )
-def paid(batch_id: int, context: Caller, asked: PaidIn):
+def paid(batch_id: PathId, context: Caller, asked: PaidIn):
     """Mark an approved batch paid: one payout journal per settlement, once."""
     payouts.mark_paid(context.books, batch_id, asked.on or context.books.clock().date())
     return _batch(context, batch_id)

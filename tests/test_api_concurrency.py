@@ -1,0 +1,138 @@
+"""Two servers on one PostgreSQL, two people pressing the same button at the same moment: an
+approval is given once, a batch is made once, a payment is released once.
+
+Real `accrue serve` processes, real HTTP, requests released together by a barrier."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+from apiclient import PASSWORD, line_rows, open_api
+from sqlalchemy import func, select
+
+from accrue.store.tables import DecisionRow, JournalRow, PayoutItemRow
+
+ROUNDS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(settings) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "ACCRUE_DATA_DIR": str(settings.data_dir)}
+    env["ACCRUE_DATABASE_URL"] = settings.database_url
+    command = [sys.executable, "-m", "accrue", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"accrue serve did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def _together(*calls):
+    """Run the calls at the same instant, each on its own thread; their responses in order."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+class Person:
+    def __init__(self, url: str, username: str):
+        self.client = httpx.Client(base_url=url, timeout=60)
+        login = {"username": username, "password": PASSWORD}
+        token = self.client.post("/api/auth/login", json=login).json()["token"]
+        self.client.headers["Authorization"] = f"Bearer {token}"
+
+    def post(self, path: str, **options):
+        return lambda: self.client.post(path, **options)
+
+
+@pytest.mark.parametrize("books_settings", ["postgres"], indirect=True)
+def test_simultaneous_decisions_release_money_once(books_settings):
+    api = open_api(books_settings)
+    partners = ["ACME", "BOLT", "CORE"]
+    lines = [row for p in partners for row in line_rows(p, ["20000.00"])]
+    api.ok(api.post("fin", "/api/lines", json={"name": "q1", "lines": lines}), 201)
+    api.ok(api.post("fin", "/api/recalc", json={}))
+    api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+    settled = api.ok(api.get("fin", "/api/settlements", params={"period": "2026-Q1"}))["items"]
+    requests = [api.ok(api.post("fin", f"/api/settlements/{s['id']}/submit"), 201) for s in settled]
+    books = api.books
+    api.client.__exit__(None, None, None)
+
+    servers = [_serve(books_settings), _serve(books_settings)]
+    try:
+        (_, one), (_, two) = servers
+        abe, amy = Person(one, "abe"), Person(two, "amy")
+        fin, fay = Person(one, "fin"), Person(two, "fay")
+
+        # each settlement's one approval, asked of two servers by two approvers at once
+        for request in requests:
+            path = f"/api/approvals/{request['id']}/approve"
+            answers = _together(abe.post(path, json={}), amy.post(path, json={}))
+            assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        with books.session() as session:
+            decisions = session.scalar(select(func.count()).select_from(DecisionRow))
+        assert decisions == len(requests)
+
+        # two people batching the same settlements at once: one batch
+        batch = {"method": "check", "currency": "USD"}
+        made = _together(
+            fin.post("/api/payout-batches", json=batch), fay.post("/api/payout-batches", json=batch)
+        )
+        assert sorted(m.status_code for m in made) == [201, 409], [m.text for m in made]
+        created = next(m.json() for m in made if m.status_code == 201)
+        maker = fin if made[0].status_code == 201 else fay
+        assert len(created["items"]) == len(settled)
+
+        # the batch's release approved once, then marked paid by two people at once, ROUNDS times
+        pending = maker.client.get("/api/approvals", params={"status": "pending"}).json()["items"]
+        release = f"/api/approvals/{pending[0]['id']}/approve"
+        answers = _together(abe.post(release, json={}), amy.post(release, json={}))
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        paid_path = f"/api/payout-batches/{created['id']}/paid"
+        for _ in range(ROUNDS):
+            _together(*(p.post(paid_path, json={}) for p in (fin, fay, fin, fay)))
+        with books.session() as session:
+            payouts = session.scalar(
+                select(func.count()).select_from(JournalRow).where(JournalRow.kind == "payout")
+            )
+            items = session.scalars(select(PayoutItemRow)).all()
+        assert payouts == len(settled) and all(i.journal_id for i in items)
+        final = fin.client.get("/api/settlements", params={"period": "2026-Q1"}).json()["items"]
+        assert all(Decimal(s["paid"]) == Decimal(s["payout"]) == Decimal("400.00") for s in final)
+        owed = fin.client.get("/api/ledger/liability", params={"by": "period"}).json()["items"]
+        assert not [o for o in owed if o["period"] == "2026-Q1" and Decimal(o["outstanding"])]
+        assert fin.client.get("/api/payout-batches").json()["items"][0]["status"] == "paid"
+    finally:
+        for process, _ in servers:
+            process.terminate()
+            process.wait(timeout=30)
+        books.close()
