@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 DEMO := $(BIN)/accrue --data-dir demo-books
 DAY := --as-of 2026-11-24
 
-# The demo books, seeded afresh: master data, programs, lines, periods closed to Q3, then what is
-# owed right now. (The portal will serve these books; until then the CLI shows them.)
+# The demo books, seeded afresh: master data, programs, lines, periods closed to Q3, what is
+# owed right now; then a user of every role, and the API served over them (the portal is next).
+DEMO_PASSWORD := demo-password
+DEMO_USERS := admin:admin finance:finance approver:approver auditor:auditor \
+	manager:program_manager
 run: $(STAMP)
 	rm -rf demo-books
 	$(DEMO) init
@@ -26,6 +29,12 @@ run: $(STAMP)
 	for period in 2025 2026-Q1 2026-Q2 2026-H1 2026-Q3; do $(DEMO) close $$period $(DAY); done
 	$(DEMO) ledger liability --by partner_id
 	$(DEMO) audit verify
+	for user in $(DEMO_USERS); do \
+	  ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add $${user%%:*} --role $${user#*:}; done
+	ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add d01 --role partner --partner D01
+	ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add rita --role rep --rep R1
+	@echo "Logins (password $(DEMO_PASSWORD)): admin, finance, approver, auditor, manager, d01 (partner D01), rita (rep)"
+	$(DEMO) serve
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q -n 2

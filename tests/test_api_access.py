@@ -221,3 +221,14 @@ def test_nobody_approves_their_own_work_or_the_same_item_twice(tmp_path):
         assert api.post("amy", f"{decide}/approve", json={}).status_code == 409
     finally:
         api.client.__exit__(None, None, None)
+
+
+def test_the_api_documents_itself_without_the_internet(api):
+    page = api.client.get("/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    script = api.client.get("/static/swagger/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text[:2000]
+    spec = api.client.get("/openapi.json").json()
+    assert spec["paths"]["/api/settlements/{settlement_id}/submit"]["post"]["x-permission"] == (
+        "approvals:submit"
+    )

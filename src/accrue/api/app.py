@@ -5,8 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+import swagger_ui
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from accrue import __version__
 from accrue.api import errors
@@ -41,10 +46,30 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    _serve_docs(app)
     app.state.books = Books.open(settings or Settings(), clock)
     app.state.books_lock = threading.Lock()
     errors.install(app)
     for module in (people, catalog, lines, books, money_out, audit):
         app.include_router(module.routes, prefix="/api")
     return app
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from files shipped in a package, never from a CDN."""
+    files = Path(swagger_ui.__file__).parent / "static"
+    app.mount("/static/swagger", StaticFiles(directory=files), name="swagger")
+
+    def docs(_: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="Accrue API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    app.add_route("/docs", docs, include_in_schema=False)

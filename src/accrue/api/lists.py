@@ -58,6 +58,14 @@ class Paging:
         self.limit, self.offset, self.sort, self.format = limit, offset, sort, format
 
 
+def where_given(query: Select, *conditions: tuple) -> Select:
+    """`query` narrowed by each (column, value) filter the caller gave (None: not given)."""
+    for column, value in conditions:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def _ordering(model, paging: Paging, sortable: Sequence[str]):
     name = (paging.sort or "").lstrip("-") or sortable[0]
     if name not in sortable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing
+from accrue.api.lists import Listed, Page, listing, where_given
 from accrue.api.schemas import AuditEntryOut, VerifiedOut
 from accrue.api.security import Caller, Routes
 from accrue.store.audit import verify_books
@@ -22,10 +22,9 @@ def entries(
     actor: str | None = None,
 ):
     """Every entry, newest last unless sorted otherwise (sort=-seq for newest first)."""
-    query = select(AuditRow)
-    for column, value in ((AuditRow.entity, entity), (AuditRow.key, key), (AuditRow.actor, actor)):
-        if value is not None:
-            query = query.where(column == value)
+    query = where_given(
+        select(AuditRow), (AuditRow.entity, entity), (AuditRow.key, key), (AuditRow.actor, actor)
+    )
     with context.books.session() as session:
         return listing(
             session,

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Query
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import (
     MAX_ID,
     AsOfIn,
@@ -57,15 +57,13 @@ def standings(
 ):
     """Where every partner stands in every program and period: measure, tier, amount, the gap
     to the next tier and what reaching it would pay, and the projection to period end."""
-    query = context.visible(select(StandingRow), StandingRow.partner_id)
-    for column, value in (
+    query = where_given(
+        context.visible(select(StandingRow), StandingRow.partner_id),
         (StandingRow.program_id, program_id),
         (StandingRow.partner_id, partner_id),
         (StandingRow.period, period),
         (StandingRow.status, status),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    )
     with context.books.session() as session:
         return listing(
             session,
@@ -153,14 +151,12 @@ def settlements(
     partner_id: str | None = None,
     period: str | None = None,
 ):
-    query = context.visible(select(SettlementRow), SettlementRow.partner_id)
-    for column, value in (
+    query = where_given(
+        context.visible(select(SettlementRow), SettlementRow.partner_id),
         (SettlementRow.program_id, program_id),
         (SettlementRow.partner_id, partner_id),
         (SettlementRow.period, period),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    )
     with context.books.session() as session:
         return listing(
             session,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Body, Query, UploadFile
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import (
     BatchOut,
     ExplainOut,
@@ -145,14 +145,12 @@ def partners(
     segment: str | None = None,
     region: str | None = None,
 ):
-    query = context.visible(select(PartnerRow), PartnerRow.id)
-    for column, value in (
+    query = where_given(
+        context.visible(select(PartnerRow), PartnerRow.id),
         (PartnerRow.parent_id, parent_id),
         (PartnerRow.segment, segment),
         (PartnerRow.region, region),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    )
     with context.books.session() as session:
         return listing(
             session,
@@ -182,11 +180,11 @@ def products(
     category: str | None = None,
     product_line: str | None = None,
 ):
-    query = select(ProductRow)
-    if category is not None:
-        query = query.where(ProductRow.category == category)
-    if product_line is not None:
-        query = query.where(ProductRow.product_line == product_line)
+    query = where_given(
+        select(ProductRow),
+        (ProductRow.category, category),
+        (ProductRow.product_line, product_line),
+    )
     with context.books.session() as session:
         return listing(
             session,

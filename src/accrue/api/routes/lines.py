@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Query, UploadFile
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received_file
@@ -56,11 +56,7 @@ def batches(
     kind: str | None = None,
     status: str | None = None,
 ):
-    query = select(Batch)
-    if kind is not None:
-        query = query.where(Batch.kind == kind)
-    if status is not None:
-        query = query.where(Batch.status == status)
+    query = where_given(select(Batch), (Batch.kind, kind), (Batch.status, status))
     with context.books.session() as session:
         return listing(
             session,

@@ -10,7 +10,7 @@ from fastapi import Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged
+from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import (
     ApprovalDetailOut,
     ApprovalOut,
@@ -67,11 +67,9 @@ def approvals(
     status: Status | None = None,
     subject: Subject | None = None,
 ):
-    query = select(ApprovalRow)
-    if status is not None:
-        query = query.where(ApprovalRow.status == status.value)
-    if subject is not None:
-        query = query.where(ApprovalRow.subject == subject.value)
+    query = where_given(
+        select(ApprovalRow), (ApprovalRow.status, status), (ApprovalRow.subject, subject)
+    )
     with context.books.session() as session:
         return listing(
             session,
@@ -153,9 +151,7 @@ def create_batch(context: Caller, asked: BatchIn):
 
 @routes.read("/payout-batches", "payouts:read", response_model=Page[PayoutBatchOut])
 def batches(context: Caller, paging: Listed, status: str | None = None):
-    query = select(PayoutBatchRow)
-    if status is not None:
-        query = query.where(PayoutBatchRow.status == status)
+    query = where_given(select(PayoutBatchRow), (PayoutBatchRow.status, status))
     with context.books.session() as session:
         return listing(
             session,
