@@ -16,6 +16,8 @@ from enum import StrEnum
 class Subject(StrEnum):
     SETTLEMENT = "settlement"
     PAYOUT_BATCH = "payout_batch"
+    CLAIM = "claim"
+    DISPUTE = "dispute"  # a resolution that adjusts an amount
 
 
 class Status(StrEnum):

@@ -24,6 +24,14 @@ class JournalKind(StrEnum):
     PAYOUT = "payout"  # credit memo, bank transfer or check
     REVERSAL = "reversal"  # the mirror of an earlier journal, with a reason
     FUND_ACCRUAL = "fund_accrual"  # market development funds credited to a partner's fund
+    FUND_CLAIM = "fund_claim"  # a fund spent on an approved marketing claim
+    FUND_EXPIRY = "fund_expiry"  # unused funds past their last day, written back
+    SHIP_AND_DEBIT = "ship_and_debit"  # an approved ship-and-debit claim
+    ADJUSTMENT = "adjustment"  # a resolved dispute's correction, approved
+
+
+SHIP_AND_DEBIT_EXPENSE = "5300 Ship and debit"
+SHIP_AND_DEBIT_RECEIVABLE = "1200 Accounts receivable"
 
 
 class PayoutMethod(StrEnum):
@@ -189,4 +197,88 @@ def reversal_journal(original: Journal, original_id: int, reason: str) -> Journa
         tuple(Posting(p.account, -p.amount, p.period) for p in original.postings),
         f"reverses journal {original_id}: {reason.strip()}",
         reverses=original_id,
+    )
+
+
+def ship_and_debit_journal(
+    agreement_id: str, partner_id: str, period: str, currency: str, amount: Decimal, claim: str
+) -> Journal:
+    """E13: the price concession is a cost; the distributor deducts it from what it owes."""
+    return Journal(
+        JournalKind.SHIP_AND_DEBIT,
+        agreement_id,
+        partner_id,
+        period,
+        period,
+        currency,
+        _pair(SHIP_AND_DEBIT_EXPENSE, SHIP_AND_DEBIT_RECEIVABLE, amount),
+        f"ship and debit claim {claim}",
+    )
+
+
+def fund_claim_journal(
+    accounts: Accounts,
+    program_id: str,
+    partner_id: str,
+    period: str,
+    currency: str,
+    amount: Decimal,
+    claim: str,
+) -> Journal:
+    """E14: funds spent on an approved claim leave the fund, credited to the partner."""
+    return Journal(
+        JournalKind.FUND_CLAIM,
+        program_id,
+        partner_id,
+        period,
+        period,
+        currency,
+        _pair(accounts.accrued, accounts.receivable, amount),
+        f"market development claim {claim}",
+    )
+
+
+def fund_expiry_journal(
+    accounts: Accounts,
+    program_id: str,
+    partner_id: str,
+    period: str,
+    currency: str,
+    amount: Decimal,
+) -> Journal:
+    """E14: funds nobody used in time leave the liability and reduce the expense."""
+    return Journal(
+        JournalKind.FUND_EXPIRY,
+        program_id,
+        partner_id,
+        period,
+        period,
+        currency,
+        _pair(accounts.accrued, accounts.expense, amount),
+        f"unused funds of {period} expired",
+    )
+
+
+def adjustment_journal(
+    debit: str,
+    credit: str,
+    program_id: str,
+    partner_id: str,
+    period: str,
+    booked_period: str,
+    currency: str,
+    amount: Decimal,
+    memo: str,
+) -> Journal:
+    """A resolved dispute's correction (negative: in the manufacturer's favour), settled with
+    the period it is booked in."""
+    return Journal(
+        JournalKind.ADJUSTMENT,
+        program_id,
+        partner_id,
+        period,
+        booked_period,
+        currency,
+        _pair(debit, credit, amount),
+        memo,
     )

@@ -349,6 +349,12 @@ class Program(Model):
         None, description="unit of measure for units; products' own units if missing"
     )
     accounts: Accounts = Field(default_factory=Accounts, description="ledger accounts posted to")
+    expires_after: int | None = Field(
+        None,
+        ge=1,
+        description="kind fund: unused funds expire this many periods after the one they "
+        "accrue in (2: Q1's funds can be used until the end of Q3)",
+    )
 
     @field_validator("tiers")
     @classmethod
@@ -389,12 +395,18 @@ class Program(Model):
 
     @property
     def digest(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """The program's fingerprint; fields added to the language later are left out while
+        unset, so a stored version keeps the digest it was imported with."""
+        unset = {name for name in ADDED_LATER if getattr(self, name) is None}
+        document = self.model_dump(mode="json", by_alias=True, exclude=unset)
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
     @property
     def ref(self) -> str:
         return f"{self.id}@v{self.version}"
+
+
+ADDED_LATER = ("expires_after",)
 
 
 def _inconsistencies(p: Program):
@@ -425,6 +437,8 @@ def _inconsistencies(p: Program):
             )
         if not p.effective.contains(p.takes_effect):
             yield f"takes_effect {p.takes_effect} is outside the program's effective dates"
+    if p.expires_after is not None and p.kind is not Kind.FUND:
+        yield "expires_after is for funds (kind: fund): other programs settle instead"
     if p.kind is Kind.POINTS and p.points is None and not any(t.points for t in p.tiers):
         yield "kind points needs `points: {per_amount: 100}` or tiers with points"
     if p.kind is not Kind.POINTS and (p.points or any(t.points for t in p.tiers)):

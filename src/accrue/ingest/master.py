@@ -20,7 +20,7 @@ FX_COLUMNS = ("valid_from", "from_currency", "to_currency", "rate")
 REP_COLUMNS = ("rep_id", "name", "partner_id")
 
 
-def _rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
+def table_rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
     """(line number, row) for each data row; a missing column is one problem for the file."""
     try:
         for line, row in records(path):
@@ -37,7 +37,7 @@ def _rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
         problems.extend(error.problems)
 
 
-def _required(path, line, row, fields, problems) -> bool:
+def filled(path, line, row, fields, problems) -> bool:
     empty = [f for f in fields if not row.get(f)]
     for name in empty:
         problems.append(Problem(str(path), line, name, "", "must not be empty"))
@@ -49,8 +49,8 @@ def read_partners(path: Path, complete: bool = True) -> list[Partner]:
     the tree an update leaves, so an update may name parents it does not list)."""
     problems: list[Problem] = []
     partners = []
-    for line, row in _rows(path, PARTNER_COLUMNS, problems):
-        if _required(path, line, row, ("id", "name"), problems):
+    for line, row in table_rows(path, PARTNER_COLUMNS, problems):
+        if filled(path, line, row, ("id", "name"), problems):
             extra = {k: v for k, v in row.items() if k not in PARTNER_COLUMNS and v}
             partners.append(
                 Partner(
@@ -75,8 +75,8 @@ def read_partners(path: Path, complete: bool = True) -> list[Partner]:
 def read_products(path: Path) -> list[Product]:
     problems: list[Problem] = []
     products, seen = [], set()
-    for line, row in _rows(path, PRODUCT_COLUMNS, problems):
-        if not _required(path, line, row, PRODUCT_COLUMNS, problems):
+    for line, row in table_rows(path, PRODUCT_COLUMNS, problems):
+        if not filled(path, line, row, PRODUCT_COLUMNS, problems):
             continue
         if row["sku"] in seen:
             problems.append(Problem(str(path), line, "sku", row["sku"], "listed twice"))
@@ -98,8 +98,8 @@ def read_products(path: Path) -> list[Product]:
 def read_fx(path: Path) -> list[FxRate]:
     problems: list[Problem] = []
     rates = []
-    for line, row in _rows(path, FX_COLUMNS, problems):
-        if not _required(path, line, row, FX_COLUMNS, problems):
+    for line, row in table_rows(path, FX_COLUMNS, problems):
+        if not filled(path, line, row, FX_COLUMNS, problems):
             continue
         try:
             valid_from = date.fromisoformat(row["valid_from"])
@@ -128,8 +128,8 @@ def read_reps(path: Path) -> list[SalesRep]:
     problems: list[Problem] = []
     names: dict[str, str] = {}
     assigned: dict[str, set[str]] = defaultdict(set)
-    for line, row in _rows(path, REP_COLUMNS, problems):
-        if _required(path, line, row, ("rep_id", "name"), problems):
+    for line, row in table_rows(path, REP_COLUMNS, problems):
+        if filled(path, line, row, ("rep_id", "name"), problems):
             names[row["rep_id"]] = row["name"]
             if row["partner_id"]:
                 assigned[row["rep_id"]].add(row["partner_id"])

@@ -16,7 +16,9 @@ from accrue.domain.approvals import ApprovalError, Decision, Levels, Status, Sub
 from accrue.store.books import Books
 from accrue.store.tables import (
     ApprovalRow,
+    ClaimRow,
     DecisionRow,
+    DisputeRow,
     PayoutBatchRow,
     PayoutItemRow,
     SettlementRow,
@@ -24,15 +26,20 @@ from accrue.store.tables import (
 
 
 def _amount(session: Session, subject: Subject, subject_id: int) -> tuple[Decimal, str]:
-    if subject is Subject.SETTLEMENT:
-        row = session.get(SettlementRow, subject_id)
-        if row is None:
-            raise LookupError(f"no settlement {subject_id}")
-        return Decimal(row.payout) - Decimal(row.paid), row.currency
-    batch = session.get(PayoutBatchRow, subject_id)
-    if batch is None:
-        raise LookupError(f"no payout batch {subject_id}")
-    return Decimal(batch.total), batch.currency
+    """What the item would pay out, and in which currency."""
+    table, money = SUBJECTS[subject]
+    row = session.get(table, subject_id)
+    if row is None:
+        raise LookupError(f"no {subject.value.replace('_', ' ')} {subject_id}")
+    return money(row), row.currency
+
+
+SUBJECTS = {
+    Subject.SETTLEMENT: (SettlementRow, lambda r: Decimal(r.payout) - Decimal(r.paid)),
+    Subject.PAYOUT_BATCH: (PayoutBatchRow, lambda r: Decimal(r.total)),
+    Subject.CLAIM: (ClaimRow, lambda r: Decimal(r.approved)),
+    Subject.DISPUTE: (DisputeRow, lambda r: abs(Decimal(r.adjustment or 0))),
+}
 
 
 def latest(session: Session, subject: Subject, subject_id: int) -> ApprovalRow | None:
@@ -123,7 +130,7 @@ def decide_request(books: Books, request_id: int, approve: bool, reason: str = "
         request.status = status.value
         if status is not Status.PENDING:
             request.decided_at = books.now()
-            _settle_subject(session, request, status)
+            _settle_subject(books, session, request, status)
         session.flush()  # a second decision for this level fails here, not later
         books.audit(
             session,
@@ -141,9 +148,17 @@ def decide_request(books: Books, request_id: int, approve: bool, reason: str = "
     return request
 
 
-def _settle_subject(session: Session, request: ApprovalRow, status: Status) -> None:
-    """A decided payout batch is released, or dissolved so its settlements can be batched
-    again."""
+def _settle_subject(books: Books, session: Session, request: ApprovalRow, status: Status) -> None:
+    """What a decision does to its item: a claim or dispute is posted (or refused); a payout
+    batch released (or dissolved, so its settlements can be batched again)."""
+    if request.subject in (Subject.CLAIM, Subject.DISPUTE):
+        # these modules submit through this one: imported here, when a decision needs them
+        from accrue.store.claims import settle_claim
+        from accrue.store.disputes import settle_dispute
+
+        settle = settle_claim if request.subject == Subject.CLAIM else settle_dispute
+        settle(books, session, request.subject_id, status)
+        return
     if request.subject != Subject.PAYOUT_BATCH:
         return
     batch = session.get(PayoutBatchRow, request.subject_id)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
 from accrue.domain.ledger import (
+    JournalKind,
     PayoutMethod,
     carry_forward_journal,
     debit_memo_journal,
@@ -32,6 +33,7 @@ from accrue.domain.program import Kind, Program
 from accrue.domain.settlement import settle
 from accrue.store import ledger
 from accrue.store.books import Books
+from accrue.store.funds import expire_funds
 from accrue.store.ingest import failpoint
 from accrue.store.recalc import recalc
 from accrue.store.tables import (
@@ -90,6 +92,7 @@ def close_period(books: Books, label: str, as_of: date) -> ClosedReport:
             program = versions[(row.program_id, row.version)]
             if program.kind is Kind.REBATE:
                 _settle(books, session, row, program, adjustments, lines_as_of or 0, as_of, tally)
+        tally.journals += expire_funds(books, session, period.end + timedelta(days=1), as_of)
         failpoint("close:settlements-written")
         session.add(
             ClosedPeriod(label=period.label, closed_at=books.now(), actor=books.settings.actor)
@@ -145,7 +148,8 @@ def _refuse_gaps(rows, period: Period, closed: Closed) -> None:
 
 
 def _adjustments(session: Session, period: Period, versions) -> dict:
-    """(program, partner) → late adjustments for earlier, closed periods booked into this one."""
+    """(program, partner) → what is booked into this period for others: late data for earlier,
+    closed periods, and approved dispute adjustments."""
     expense = {pid: p.ledger_accounts.expense for (pid, _), p in versions.items()}
     rows = session.execute(
         select(
@@ -157,9 +161,12 @@ def _adjustments(session: Session, period: Period, versions) -> dict:
         )
         .join(JournalRow, JournalRow.id == PostingRow.journal_id)
         .where(
-            JournalRow.kind.in_([k.value for k in ledger.CHANGE_KINDS]),
             PostingRow.booked_period == period.label,
-            PostingRow.period != period.label,
+            or_(
+                JournalRow.kind.in_([k.value for k in ledger.CHANGE_KINDS])
+                & (PostingRow.period != period.label),
+                JournalRow.kind == JournalKind.ADJUSTMENT.value,
+            ),
         )
         .group_by(
             PostingRow.program_id, PostingRow.partner_id, PostingRow.account, PostingRow.currency
@@ -296,7 +303,7 @@ def pay_settlement(
             "amount": str(remaining),
             "method": method.value,
             "reference": reference,
-            "journals": _sealed(session, journal_id),
+            "journals": ledger.seal(session, journal_id, journal_id),
         },
     )
     return journal_id
@@ -327,13 +334,9 @@ def reverse(books: Books, journal_id: int, reason: str, on: date) -> int:
             "reverse",
             "journal",
             str(journal_id),
-            after={"reason": reason, "journals": _sealed(session, reversal_id)},
+            after={"reason": reason, "journals": ledger.seal(session, reversal_id, reversal_id)},
         )
     return reversal_id
-
-
-def _sealed(session: Session, journal_id: int) -> list:
-    return [journal_id, journal_id, ledger.journals_digest(session, journal_id, journal_id)]
 
 
 def _version(books: Books, session: Session, settlement: SettlementRow) -> Program:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from accrue.domain.audit import canonical
 from accrue.domain.ledger import Journal, JournalKind, Posting
 from accrue.domain.money import minor_unit
-from accrue.store.tables import JournalRow, PostingRow
+from accrue.domain.periods import Closed, Period, PeriodKind
+from accrue.store.tables import ClosedPeriod, JournalRow, PostingRow
 
 CHANGE_KINDS = (
     JournalKind.ACCRUAL,
@@ -260,3 +261,17 @@ def journals_digest(session: Session, first: int, last: int) -> str:
     for row in journal_rows(session, first, last):
         digest.update(canonical(row).encode())
     return digest.hexdigest()
+
+
+def seal(session: Session, first: int, last: int) -> list:
+    """What an audit entry records of the journals it wrote: their id range and digest."""
+    return [first, last, journals_digest(session, first, last)]
+
+
+def closed(session: Session) -> Closed:
+    return Closed(session.scalars(select(ClosedPeriod.label)))
+
+
+def booked_in(session: Session, day: date) -> str:
+    """Where a posting made on `day` is booked: its quarter, or the next open one (rule 11)."""
+    return closed(session).next_open(Period.containing(PeriodKind.QUARTER, day)).label

@@ -316,3 +316,116 @@ class PayoutItemRow(Base):
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), unique=True)
     amount: Mapped[str] = mapped_column(Money)
     journal_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"))
+
+
+# --- claims: ship and debit, market development funds, disputes ---------------------------------
+
+
+class AgreementRow(Base):
+    """A ship-and-debit agreement (special pricing authorization), one row per version."""
+
+    __tablename__ = "agreements"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    end_customer: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    claim_window_days: Mapped[int] = mapped_column(Integer)
+    products: Mapped[str] = mapped_column(Text)  # canonical JSON: sku → prices and limit
+    exclusive_of: Mapped[str] = mapped_column(Text, default="[]")  # program ids, JSON
+    digest: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+
+
+class ClaimRow(Base):
+    """A claim as received: ship and debit (lines against agreements) or a fund claim."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("kind", "partner_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ship_and_debit, fund
+    number: Mapped[str] = mapped_column(String(64))  # the partner's own claim number
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    program_id: Mapped[str | None] = mapped_column(String(64))  # the fund, for fund claims
+    claimed_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    requested: Mapped[str] = mapped_column(Money)
+    approved: Mapped[str] = mapped_column(Money)
+    prevented: Mapped[str] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected, answered
+    description: Mapped[str] = mapped_column(Text, default="")
+    source_name: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class ClaimLineRow(Base):
+    """One claimed invoice line and its answer (accepted, adjusted, rejected, with a reason)."""
+
+    __tablename__ = "claim_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    agreement_version: Mapped[int | None] = mapped_column(Integer)
+    end_customer: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(64))
+    invoice: Mapped[str] = mapped_column(String(100))
+    invoice_line: Mapped[str] = mapped_column(String(32))
+    invoice_key: Mapped[str] = mapped_column(String(300), index=True)
+    quantity: Mapped[str] = mapped_column(Money)
+    sold_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16))
+    approved_quantity: Mapped[str] = mapped_column(Money)
+    amount: Mapped[str] = mapped_column(Money)
+    prevented: Mapped[str] = mapped_column(Money)
+    reason: Mapped[str | None] = mapped_column(String(4))
+
+
+class ProofRow(Base):
+    """Proof of performance for a fund claim: the file is kept by its SHA-256."""
+
+    __tablename__ = "proofs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class FundDrawRow(Base):
+    """What a fund claim takes from one period's funds (oldest first); gone if rejected."""
+
+    __tablename__ = "fund_draws"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    program_id: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[str] = mapped_column(Money)
+
+
+class DisputeRow(Base):
+    """A partner's challenge of a standing, settlement or claim line, and how it ended."""
+
+    __tablename__ = "disputes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(16))  # standing, settlement, claim_line
+    subject_key: Mapped[str] = mapped_column(String(200))  # program/partner/period, or an id
+    program_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open, proposed, resolved, dismissed
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[str] = mapped_column(String(32))
+    adjustment: Mapped[str | None] = mapped_column(Money)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[str | None] = mapped_column(String(32))
+    journal_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"))

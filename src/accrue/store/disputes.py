@@ -1,0 +1,169 @@
+"""Disputes: a partner challenges a standing, a settlement or a claim line; the manufacturer
+sees the calculation behind it and resolves it — dismissed with a reason, or with an
+adjustment that goes through approval and is then posted to the ledger, to be settled with
+the next close. Every step is in the audit trail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from accrue.domain.approvals import Status, Subject
+from accrue.domain.ledger import (
+    SHIP_AND_DEBIT_EXPENSE,
+    SHIP_AND_DEBIT_RECEIVABLE,
+    adjustment_journal,
+)
+from accrue.domain.money import round_money
+from accrue.domain.periods import Period
+from accrue.store import ledger
+from accrue.store.approvals import submit
+from accrue.store.books import Books
+from accrue.store.tables import ClaimLineRow, ClaimRow, DisputeRow, SettlementRow, StandingRow
+
+
+class About(StrEnum):
+    STANDING = "standing"
+    SETTLEMENT = "settlement"
+    CLAIM_LINE = "claim_line"
+
+
+class DisputeError(ValueError):
+    """A dispute that cannot be opened or resolved; the message says why."""
+
+
+OPEN, PROPOSED, RESOLVED, DISMISSED = "open", "proposed", "resolved", "dismissed"
+
+
+def _subject(session: Session, about: About, key: str) -> tuple[str, str, str, str]:
+    """(partner, program, period, currency) of what is disputed, or LookupError."""
+    if about is About.STANDING:
+        parts = key.split("/")
+        row = session.get(StandingRow, tuple(parts)) if len(parts) == 3 else None
+        if row is None:
+            raise LookupError(f"no standing {key} (program/partner/period)")
+        return row.partner_id, row.program_id, row.period, row.currency
+    if about is About.SETTLEMENT:
+        row = session.get(SettlementRow, int(key)) if key.isdigit() else None
+        if row is None:
+            raise LookupError(f"no settlement {key}")
+        return row.partner_id, row.program_id, row.period, row.currency
+    line = session.get(ClaimLineRow, int(key)) if key.isdigit() else None
+    if line is None:
+        raise LookupError(f"no claim line {key}")
+    claim = session.get(ClaimRow, line.claim_id)
+    return claim.partner_id, line.agreement_id, str(claim.claimed_on), claim.currency
+
+
+def open_dispute(books: Books, about: About, key: str, reason: str, visible=None) -> DisputeRow:
+    """`visible(partner_id)` says whether the person opening it may see that partner."""
+    if len(reason.strip()) < 3:
+        raise DisputeError("reason: say what is wrong")
+    with books.session() as session:
+        partner, program, period, currency = _subject(session, about, key)
+        if visible is not None and not visible(partner):
+            raise LookupError(f"no {about.value.replace('_', ' ')} {key}")
+        row = DisputeRow(
+            partner_id=partner,
+            subject=about.value,
+            subject_key=key,
+            program_id=program,
+            period=period,
+            currency=currency,
+            reason=reason.strip(),
+            status=OPEN,
+            opened_by=books.settings.actor,
+            opened_at=books.now(),
+            resolution="",
+        )
+        session.add(row)
+        session.flush()
+        books.audit(
+            session,
+            "open",
+            "dispute",
+            str(row.id),
+            after={"about": f"{about}:{key}", "reason": reason},
+        )
+    return row
+
+
+def resolve(
+    books: Books, dispute_id: int, resolution: str, adjustment: Decimal | None
+) -> DisputeRow:
+    """Dismiss (no adjustment) or propose an adjustment, which needs approval to be posted."""
+    if len(resolution.strip()) < 3:
+        raise DisputeError("resolution: say why")
+    with books.session() as session:
+        row = session.get(DisputeRow, dispute_id)
+        if row is None:
+            raise LookupError(f"no dispute {dispute_id}")
+        if row.status != OPEN:
+            raise DisputeError(f"dispute {dispute_id} is {row.status}, not open")
+        row.resolution, row.resolved_by = resolution.strip(), books.settings.actor
+        if not adjustment:
+            row.status, row.resolved_at = DISMISSED, books.now()
+        else:
+            row.adjustment = str(round_money(adjustment, row.currency))
+            if round_money(adjustment, row.currency) != adjustment:
+                raise DisputeError(
+                    f"adjustment: {adjustment} is not whole {row.currency} minor units"
+                )
+            row.status = PROPOSED
+        books.audit(
+            session,
+            "resolve",
+            "dispute",
+            str(dispute_id),
+            after={
+                "status": row.status,
+                "adjustment": row.adjustment,
+                "resolution": row.resolution,
+            },
+        )
+        if row.status == PROPOSED:
+            request = submit(books, session, Subject.DISPUTE, row.id)
+            if request.status == Status.APPROVED:
+                _post(books, session, row)
+    return row
+
+
+def settle_dispute(books: Books, session: Session, dispute_id: int, status: Status) -> None:
+    row = session.get(DisputeRow, dispute_id)
+    if status is Status.APPROVED:
+        _post(books, session, row)
+    else:
+        row.status, row.adjustment = OPEN, None  # back to whoever resolves disputes
+
+
+def _post(books: Books, session: Session, row: DisputeRow) -> None:
+    today = books.clock().date()
+    amount = Decimal(row.adjustment)
+    if row.subject == About.CLAIM_LINE:
+        debit, credit = SHIP_AND_DEBIT_EXPENSE, SHIP_AND_DEBIT_RECEIVABLE
+        period = booked = ledger.booked_in(session, today)
+    else:
+        accounts = _program(books, session, row.program_id).ledger_accounts
+        debit, credit = accounts.expense, accounts.accrued
+        period = row.period
+        booked = ledger.closed(session).next_open(Period.parse(period)).label
+    memo = f"dispute {row.id}: {row.resolution}"
+    journal = adjustment_journal(
+        debit, credit, row.program_id, row.partner_id, period, booked, row.currency, amount, memo
+    )
+    row.journal_id = ledger.post(session, journal, today)
+    row.status, row.resolved_at = RESOLVED, books.now()
+    books.audit(
+        session,
+        "post",
+        "dispute",
+        str(row.id),
+        after={"journals": ledger.seal(session, row.journal_id, row.journal_id)},
+    )
+
+
+def _program(books: Books, session: Session, program_id: str):
+    versions = [p for p in books.programs(session) if p.id == program_id]
+    return max(versions, key=lambda p: p.version)
