@@ -3,7 +3,8 @@ manufacturer authorized, and claims back the difference, line by line.
 
 Every claim line is answered — accepted, adjusted (fewer units than claimed) or rejected — with
 a two-letter reason code that travels back in the EDI 849 (AAA03). The checks run in a fixed
-order, so a line has one reason: the first rule it breaks.
+order, so a line has one reason: the first rule it breaks (a line claimed before is a
+duplicate, whatever else is wrong with it).
 """
 
 from __future__ import annotations
@@ -142,11 +143,11 @@ _DIGITS = re.compile(r"\d+")
 
 
 def invoice_key(partner_id: str, invoice: str, line: str) -> str:
-    """One invoice line however it is written: case, spaces and leading zeros do not matter
-    ("inv 009001" line "01" is "INV9001" line "1")."""
+    """One invoice line however it is written: case, spaces, punctuation and leading zeros do
+    not matter ("inv 009001" line "01" is "INV-9001" line "1")."""
 
     def canonical(text: str) -> str:
-        squeezed = re.sub(r"\s+", "", text).upper()
+        squeezed = re.sub(r"[\W_]+", "", text).upper()
         return _DIGITS.sub(lambda m: str(int(m.group())), squeezed)
 
     return f"{partner_id.strip().upper()}|{canonical(invoice)}|{canonical(line)}"
@@ -197,12 +198,12 @@ def _refusal(line: ClaimLine, agreement: Agreement | None, history: History) -> 
         return Reason.UNKNOWN_AGREEMENT
     window = timedelta(days=agreement.claim_window_days)
     checks = (
+        (line.key not in history.claimed, Reason.DUPLICATE),
         (line.partner_id == agreement.partner_id, Reason.DISTRIBUTOR),
         (line.sku in agreement.products, Reason.PRODUCT),
         (same_customer(line.end_customer, agreement.end_customer), Reason.CUSTOMER),
         (agreement.covers(line.sold_on), Reason.DATES),
         (line.claimed_on <= line.sold_on + window, Reason.LATE),
-        (line.key not in history.claimed, Reason.DUPLICATE),
         (
             not set(agreement.exclusive_of) & history.paid_elsewhere.get(line.key, set()),
             Reason.EXCLUSIVE,
