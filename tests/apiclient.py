@@ -155,3 +155,57 @@ def open_api(settings, master: bool = True):
             api.ok(api.post("ada", f"/api/master/{kind}", files={"file": (f"{kind}.csv", content)}))
         api.ok(api.yaml("pam", "/api/programs", PROGRAM))
     return api
+
+
+AGREEMENT_COLUMNS = (
+    "agreement_id",
+    "partner_id",
+    "end_customer",
+    "sku",
+    "book_cost",
+    "authorized_cost",
+    "max_quantity",
+    "valid_from",
+    "valid_to",
+    "claim_window_days",
+)
+
+
+def agreements_csv(partners=("ACME", "BOLT", "CORE")) -> bytes:
+    """SPA-<partner>: V-100 for Acme Hospital at $62 instead of $80, up to 500 units."""
+    return csv_bytes(
+        AGREEMENT_COLUMNS,
+        [
+            (
+                f"SPA-{p}",
+                p,
+                "Acme Hospital",
+                "V-100",
+                "80.00",
+                "62.00",
+                "500",
+                "2026-01-01",
+                "2026-06-30",
+                "60",
+            )
+            for p in partners
+        ],
+    )
+
+
+def claim_lines(partner: str, number: str = "C-1", units=("200",), claimed_on="2026-03-01"):
+    return [
+        {
+            "claim_number": number,
+            "partner_id": partner,
+            "agreement_id": f"SPA-{partner}",
+            "end_customer": "Acme Hospital",
+            "sku": "V-100",
+            "invoice": f"{9000 + n}",
+            "invoice_line": "1",
+            "quantity": quantity,
+            "sold_on": "2026-02-10",
+            "claimed_on": claimed_on,
+        }
+        for n, quantity in enumerate(units, 1)
+    ]

@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from apiclient import PROGRAM, USERS, line_rows, lines_csv, open_api
+from apiclient import (
+    PROGRAM,
+    USERS,
+    agreements_csv,
+    claim_lines,
+    line_rows,
+    lines_csv,
+    open_api,
+)
 from fastapi.routing import RouteContext
 
 from accrue.api.security import PUBLIC, declared_routes, permission_of
@@ -54,6 +62,14 @@ def api(tmp_path_factory):
         api.post("fin", "/api/payout-batches", json={"method": "check", "currency": "USD"}), 201
     )
     api.batch = batch["id"]
+    api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", agreements_csv())}), 201)
+    api.claims, api.disputes = {}, {}
+    for partner in ("ACME", "BOLT", "CORE"):
+        pushed = api.post("fin", "/api/claims/lines", json={"lines": claim_lines(partner)})
+        api.claims[partner] = api.ok(pushed, 201)[0]["id"]
+        settlement = str(api.settlements[("volume-q", partner)])
+        about = {"about": "settlement", "key": settlement, "reason": "an invoice is missing"}
+        api.disputes[partner] = api.ok(api.post("fin", "/api/disputes", json=about), 201)["id"]
     yield api
     api.client.__exit__(None, None, None)
 
@@ -67,6 +83,9 @@ def _values(api, partner: str = "ACME") -> dict:
     return {
         "partner_id": partner,
         "settlement_id": api.settlements.get(("volume-q", partner), 999999),
+        "claim_id": api.claims.get(partner, 999999),
+        "dispute_id": api.disputes.get(partner, 999999),
+        "digest": "0" * 64,
         "program_id": "volume-q",
         "batch_id": 1,
         "request_id": 1,
@@ -127,6 +146,13 @@ def test_each_role_is_refused_exactly_where_the_policy_says(api):
                 assert permission in response.json()["error"]["message"]
 
 
+def _named(response) -> set[str]:
+    """The partners a response names: in its JSON, or anywhere in a file's text."""
+    if "json" in response.headers["content-type"]:
+        return _partners_in(response.json())
+    return set(re.findall(r"\b(ACME(?:-\d)?|BOLT|CORE)\b", response.text))
+
+
 def _partners_in(document) -> set[str]:
     """Every partner a response names, at any depth."""
     found = set()
@@ -143,7 +169,7 @@ def _partners_in(document) -> set[str]:
 
 
 HOME = {"acme": "ACME", "acme1": "ACME-1", "rita": "BOLT"}
-SCOPED_PARAMETERS = {"partner_id", "settlement_id"}
+SCOPED_PARAMETERS = {"partner_id", "settlement_id", "claim_id", "dispute_id"}
 
 
 @pytest.mark.parametrize("username", ["acme", "acme1", "rita"])
@@ -159,7 +185,7 @@ def test_partner_users_and_reps_see_nothing_outside_their_scope(api, username):
                 response = api.get(username, path, params=params)
                 assert response.status_code in (200, 404, 422), (path, response.text[:200])
                 if response.status_code == 200:
-                    named = _partners_in(response.json())
+                    named = _named(response)
                     assert named <= scope, f"{username} saw {named - scope} at {path} {params}"
             if scoped and partner == "CORE":
                 assert api.get(username, path).status_code == 404, path

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from accrue.domain.approvals import ApprovalError
@@ -127,6 +127,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ValueError)
     def refused(_: Request, error: ValueError):
+        if isinstance(error, ValidationError):  # our own model broken: a bug, not bad input
+            raise error
         message = str(error)
         if isinstance(error, CONFLICTS):
             return body(409, message, [{"field": _field(message), "message": message}])

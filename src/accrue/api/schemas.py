@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -404,6 +405,132 @@ class PayoutBatchDetailOut(PayoutBatchOut):
 
 class PaidIn(BaseModel):
     on: date | None = Field(None, description="payment date (default: today)")
+
+
+# --- claims, funds, disputes ---------------------------------------------------------------------
+
+
+class AgreementProductOut(Out):
+    sku: str
+    book_cost: Money
+    authorized_cost: Money
+    max_quantity: str
+
+
+class AgreementOut(Out):
+    id: str
+    version: int
+    partner_id: str
+    end_customer: str
+    currency: str
+    valid_from: date
+    valid_to: date
+    claim_window_days: int
+    products: list[AgreementProductOut]
+    exclusive_of: list[str]
+
+
+class ClaimLineOut(Out):
+    id: int
+    line_no: int
+    agreement_id: str
+    sku: str
+    end_customer: str
+    invoice: str
+    invoice_line: str
+    quantity: str
+    sold_on: date
+    outcome: str = Field(description="accepted, adjusted or rejected")
+    approved_quantity: str
+    amount: Money
+    prevented: Money
+    reason: str | None = Field(description="code sent back in the 849 (AAA03)")
+    reason_text: str | None = None
+
+
+class ClaimOut(Out):
+    id: int
+    kind: str = Field(description="ship_and_debit or fund")
+    number: str
+    partner_id: str
+    program_id: str | None
+    claimed_on: date
+    currency: str
+    requested: Money
+    approved: Money
+    prevented: Money
+    status: str = Field(description="pending (approval), approved, rejected, or answered")
+    description: str
+    received_at: str
+    actor: str
+
+
+class ClaimDetailOut(ClaimOut):
+    lines: list[ClaimLineOut]
+    proofs: list[str] = Field(description="proof of performance files, by SHA-256")
+
+
+class ClaimLinesIn(BaseModel):
+    lines: list[dict] = Field(
+        description="claim line objects with the columns of a claims file", max_length=10_000
+    )
+
+
+class FundOut(Out):
+    program_id: str
+    partner_id: str
+    currency: str
+    accrued: Money
+    used: Money
+    expired: Money
+    available: Money
+
+
+class LeakageOut(Out):
+    kind: str
+    reason: str
+    reason_text: str
+    lines: int
+    prevented: Money
+    currency: str
+
+
+class DisputeIn(BaseModel):
+    about: Literal["standing", "settlement", "claim_line"]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="program/partner/period for a standing; the id of a settlement or claim line"
+    )
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
+
+
+class ResolveIn(BaseModel):
+    resolution: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
+    adjustment: Decimal | None = Field(
+        None,
+        description="amount to add (negative: to take back); none dismisses the dispute",
+        allow_inf_nan=False,
+        max_digits=18,
+        decimal_places=4,
+    )
+
+
+class DisputeOut(Out):
+    id: int
+    partner_id: str
+    subject: str
+    subject_key: str
+    program_id: str
+    period: str
+    currency: str
+    reason: str
+    status: str = Field(description="open, proposed (awaiting approval), resolved, dismissed")
+    opened_by: str
+    opened_at: str
+    adjustment: Money | None
+    resolution: str
+    resolved_by: str | None
+    resolved_at: str | None
+    journal_id: int | None
 
 
 # --- audit -------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ is answered the same way and changes nothing.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections import defaultdict
 from dataclasses import asdict
@@ -27,11 +29,13 @@ from accrue.domain.shipdebit import (
     ClaimLine,
     History,
     Pricing,
+    Reason,
     Verdict,
     invoice_key,
     judge,
 )
 from accrue.ingest.claims import ClaimIn, read_agreements
+from accrue.ingest.edi import Answer, build_849
 from accrue.store import ledger
 from accrue.store.approvals import submit
 from accrue.store.books import Books
@@ -41,6 +45,7 @@ from accrue.store.tables import (
     Batch,
     ClaimLineRow,
     ClaimRow,
+    PartnerRow,
     SettlementRow,
 )
 from accrue.store.trace import trace
@@ -386,3 +391,85 @@ def settle_claim(books: Books, session: Session, claim_id: int, status: Status) 
         post_claim(books, session, claim)
     elif claim.kind != SHIP_AND_DEBIT:
         release(session, claim)
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def answers(session: Session, claim_id: int) -> list[Answer]:
+    rows = session.scalars(
+        select(ClaimLineRow).where(ClaimLineRow.claim_id == claim_id).order_by(ClaimLineRow.line_no)
+    )
+    return [
+        Answer(
+            r.line_no,
+            r.agreement_id,
+            r.sku,
+            r.invoice,
+            r.invoice_line,
+            Decimal(r.quantity),
+            r.outcome,
+            Decimal(r.approved_quantity),
+            Decimal(r.amount),
+            r.reason,
+        )
+        for r in rows
+    ]
+
+
+def response_849(books: Books, claim_id: int) -> str:
+    """The EDI 849 answering a ship-and-debit claim, line by line."""
+    with books.session() as session:
+        claim = session.get(ClaimRow, claim_id)
+        if claim is None or claim.kind != SHIP_AND_DEBIT:
+            raise LookupError(f"no ship-and-debit claim {claim_id}")
+        partner = session.get(PartnerRow, claim.partner_id)
+        found = answers(session, claim_id)
+    name = partner.name if partner else claim.partner_id
+    return build_849(claim.number, claim.partner_id, name, claim.claimed_on, found, claim_id)
+
+
+RESPONSE_COLUMNS = (
+    "claim_number",
+    "line_no",
+    "agreement_id",
+    "sku",
+    "invoice",
+    "invoice_line",
+    "quantity",
+    "outcome",
+    "approved_quantity",
+    "amount",
+    "reason_code",
+    "reason",
+)
+
+
+def response_csv(books: Books, claim_id: int) -> str:
+    with books.session() as session:
+        claim = session.get(ClaimRow, claim_id)
+        if claim is None:
+            raise LookupError(f"no claim {claim_id}")
+        found = answers(session, claim_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(RESPONSE_COLUMNS)
+    for a in found:
+        reason = Reason(a.reason).text if a.reason else ""
+        writer.writerow(
+            [
+                claim.number,
+                a.line_no,
+                a.agreement_id,
+                a.sku,
+                a.invoice,
+                a.invoice_line,
+                a.quantity,
+                a.outcome,
+                a.approved_quantity,
+                a.amount,
+                a.reason or "",
+                reason,
+            ]
+        )
+    return out.getvalue()

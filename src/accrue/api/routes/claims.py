@@ -1,0 +1,324 @@
+"""Ship-and-debit agreements and claims (files, JSON or X12 844 in; 849 or CSV answers out),
+market development funds and their claims, the leakage report, and disputes."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Form, Query, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from accrue.api.lists import Listed, Page, listing, paged, where_given
+from accrue.api.schemas import (
+    AgreementOut,
+    AgreementProductOut,
+    BatchOut,
+    ClaimDetailOut,
+    ClaimLineOut,
+    ClaimLinesIn,
+    ClaimOut,
+    DisputeIn,
+    DisputeOut,
+    FundOut,
+    LeakageOut,
+    PathId,
+    ResolveIn,
+)
+from accrue.api.security import Caller, Context, Routes
+from accrue.api.uploads import received_file
+from accrue.domain.shipdebit import Reason
+from accrue.ingest.claims import ClaimIn, claims_from_rows, json_claim_rows, read_claims
+from accrue.ingest.edi import claims_from_844
+from accrue.ingest.errors import InputError, Problem
+from accrue.store import claims as store
+from accrue.store import disputes, funds
+from accrue.store.tables import AgreementRow, ClaimLineRow, ClaimRow, DisputeRow, ProofRow
+
+routes = Routes(tags=["claims, funds and disputes"])
+EDI = "application/edi-x12"
+
+
+def _agreement(row: AgreementRow) -> AgreementOut:
+    products = [
+        AgreementProductOut(sku=sku, **prices)
+        for sku, prices in sorted(json.loads(row.products).items())
+    ]
+    fields = {
+        k: getattr(row, k)
+        for k in AgreementOut.model_fields
+        if k not in ("products", "exclusive_of")
+    }
+    return AgreementOut(**fields, products=products, exclusive_of=json.loads(row.exclusive_of))
+
+
+@routes.write("/agreements", "agreements:write", response_model=BatchOut, status_code=201)
+def import_agreements(file: UploadFile, context: Caller):
+    """Ship-and-debit agreements from CSV or Excel, one row per product; a changed agreement
+    becomes a new version."""
+    return store.import_agreements(context.books, received_file(context.books, file))
+
+
+@routes.read("/agreements", "agreements:read", response_model=Page[AgreementOut])
+def agreements(context: Caller, paging: Listed, partner_id: str | None = None):
+    """Every version of every agreement the caller may see."""
+    query = where_given(
+        context.visible(select(AgreementRow), AgreementRow.partner_id),
+        (AgreementRow.partner_id, partner_id),
+    )
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            AgreementRow,
+            paging,
+            ("id", "version", "partner_id"),
+            _agreement,
+            "agreements",
+        )
+
+
+def _received(context: Context, found: list[ClaimIn]) -> list[ClaimDetailOut]:
+    for claim in found:
+        context.check_partner(claim.partner_id)
+    return [_claim(context, row.id) for row in store.receive_claims(context.books, found)]
+
+
+@routes.write("/claims", "claims:write", response_model=list[ClaimDetailOut], status_code=201)
+def submit_claims(file: UploadFile, context: Caller):
+    """Ship-and-debit claims as an X12 844, CSV, Excel or JSON file. Each line is answered
+    (accepted, adjusted or rejected, with a reason); sending the same claim again changes
+    nothing. The answers: /claims/{id}/response (849 or CSV)."""
+    path = received_file(context.books, file)
+    head = path.read_bytes()[:3]
+    if head in (b"ISA", b"ST*"):
+        found = claims_from_844(path.read_text(encoding="utf-8", errors="replace"), path.name)
+    else:
+        found = read_claims(path, context.books.clock().date())
+    return _received(context, found)
+
+
+@routes.write("/claims/lines", "claims:write", response_model=list[ClaimDetailOut], status_code=201)
+def push_claims(payload: ClaimLinesIn, context: Caller):
+    """Ship-and-debit claim lines as JSON, judged like a file."""
+    problems: list[Problem] = []
+    rows = json_claim_rows({"lines": payload.lines}, "payload", problems)
+    found = claims_from_rows("payload", rows, problems, context.books.clock().date())
+    if problems:
+        raise InputError(problems)
+    return _received(context, found)
+
+
+@routes.read("/claims", "claims:read", response_model=Page[ClaimOut])
+def claims(
+    context: Caller,
+    paging: Listed,
+    kind: str | None = None,
+    status: str | None = None,
+    partner_id: str | None = None,
+):
+    query = where_given(
+        context.visible(select(ClaimRow), ClaimRow.partner_id),
+        (ClaimRow.kind, kind),
+        (ClaimRow.status, status),
+        (ClaimRow.partner_id, partner_id),
+    )
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            ClaimRow,
+            paging,
+            ("id", "received_at", "status", "partner_id"),
+            ClaimOut.model_validate,
+            "claims",
+        )
+
+
+def _claim(context: Context, claim_id: int) -> ClaimDetailOut:
+    with context.books.session() as session:
+        row = session.get(ClaimRow, claim_id)
+        if row is None or not context.user.scope.sees(row.partner_id):
+            raise LookupError(f"no claim {claim_id}")
+        lines = session.scalars(
+            select(ClaimLineRow)
+            .where(ClaimLineRow.claim_id == claim_id)
+            .order_by(ClaimLineRow.line_no)
+        )
+        proofs = session.scalars(select(ProofRow.digest).where(ProofRow.claim_id == claim_id))
+        return ClaimDetailOut(
+            **ClaimOut.model_validate(row).model_dump(),
+            lines=[_line(line) for line in lines],
+            proofs=list(proofs),
+        )
+
+
+def _line(row: ClaimLineRow) -> ClaimLineOut:
+    reason = Reason(row.reason).text if row.reason else None
+    return ClaimLineOut.model_validate(row).model_copy(update={"reason_text": reason})
+
+
+@routes.read("/claims/{claim_id}", "claims:read", response_model=ClaimDetailOut)
+def claim(claim_id: PathId, context: Caller):
+    return _claim(context, claim_id)
+
+
+@routes.read(
+    "/claims/{claim_id}/response",
+    "claims:read",
+    response_class=Response,
+    responses={200: {"content": {EDI: {}, "text/csv": {}}}},
+)
+def response(
+    claim_id: PathId,
+    context: Caller,
+    format: Annotated[str, Query(pattern="^(x12|csv)$", description="x12 (an 849) or csv")] = "x12",
+):
+    """The answer to a ship-and-debit claim, line by line: an X12 849, or CSV."""
+    _claim(context, claim_id)  # scope
+    if format == "csv":
+        content, media, name = store.response_csv(context.books, claim_id), "text/csv", "csv"
+    else:
+        content, media, name = store.response_849(context.books, claim_id), EDI, "849.edi"
+    disposition = f'attachment; filename="claim-{claim_id}.{name}"'
+    return Response(content, media_type=media, headers={"Content-Disposition": disposition})
+
+
+@routes.read(
+    "/claims/{claim_id}/proofs/{digest}",
+    "claims:read",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in funds.PROOF_TYPES.values()}}},
+)
+def proof(claim_id: PathId, digest: str, context: Caller):
+    """A fund claim's proof of performance, as received."""
+    _claim(context, claim_id)
+    with context.books.session() as session:
+        row = session.scalar(
+            select(ProofRow).where(ProofRow.claim_id == claim_id, ProofRow.digest == digest)
+        )
+    if row is None:
+        raise LookupError(f"no proof {digest} for claim {claim_id}")
+    return Response(funds.proof_file(context.books, digest), media_type=row.media_type)
+
+
+@routes.write("/funds/claims", "claims:write", response_model=ClaimDetailOut, status_code=201)
+def fund_claim(
+    context: Caller,
+    partner_id: Annotated[str, Form(max_length=64)],
+    program_id: Annotated[str, Form(max_length=64)],
+    number: Annotated[str, Form(min_length=1, max_length=64)],
+    amount: Annotated[Decimal, Form(gt=0, max_digits=18, decimal_places=2)],
+    description: Annotated[str, Form(min_length=3, max_length=2000)],
+    proof: UploadFile,
+):
+    """Spend market development funds: approved up to what is available (oldest funds first),
+    the rest refused; the proof of performance (PDF, PNG or JPEG, ≤ 10 MiB) is kept."""
+    context.check_partner(partner_id)
+    content = proof.file.read(funds.MAX_PROOF_BYTES + 1)
+    row = funds.receive_fund_claim(
+        context.books,
+        partner_id=partner_id,
+        program_id=program_id,
+        number=number,
+        amount=amount,
+        description=description,
+        proof=funds.Proof(proof.filename or "proof", content),
+    )
+    return _claim(context, row.id)
+
+
+@routes.read("/funds", "funds:read", response_model=Page[FundOut])
+def fund_balances(context: Caller, paging: Listed, partner_id: str | None = None):
+    """Each partner's funds: accrued, used, expired, and available today."""
+    partners = context.user.scope.partners
+    wanted = [partner_id] if partner_id else (sorted(partners) if partners is not None else None)
+    if partner_id:
+        context.check_partner(partner_id)
+    with context.books.session() as session:
+        rows = funds.balances(session, context.books, wanted, context.books.clock().date())
+    return paged([FundOut(**{k: str(v) for k, v in r.items()}) for r in rows], paging, "funds")
+
+
+@routes.read("/leakage", "leakage:read", response_model=Page[LeakageOut])
+def leakage(context: Caller, paging: Listed):
+    """What claims asked for and did not get, by kind and reason: the leakage prevented."""
+    with context.books.session() as session:
+        lines = session.execute(
+            select(ClaimRow.kind, ClaimLineRow.reason, ClaimRow.currency, ClaimLineRow.prevented)
+            .join(ClaimRow, ClaimRow.id == ClaimLineRow.claim_id)
+            .where(ClaimLineRow.reason.is_not(None))
+        ).all()
+        refused_funds = session.execute(
+            select(ClaimRow.kind, ClaimRow.currency, ClaimRow.prevented).where(
+                ClaimRow.kind == funds.FUND
+            )
+        ).all()
+    found = [*lines, *((kind, "NF", currency, p) for kind, currency, p in refused_funds)]
+    return paged(_leakage(found), paging, "leakage")
+
+
+def _leakage(found) -> list[LeakageOut]:
+    """(kind, reason, currency, prevented) rows, totalled by kind, reason and currency."""
+    totals: dict[tuple[str, str, str], list] = {}
+    for kind, reason, currency, prevented in found:
+        if Decimal(prevented):
+            entry = totals.setdefault((kind, reason, currency), [0, Decimal(0)])
+            entry[0] += 1
+            entry[1] += Decimal(prevented)
+    texts = {r.value: r.text for r in Reason} | {"NF": "insufficient funds"}
+    return [
+        LeakageOut(
+            kind=kind,
+            reason=reason,
+            reason_text=texts[reason],
+            lines=n,
+            prevented=str(amount),
+            currency=currency,
+        )
+        for (kind, reason, currency), (n, amount) in sorted(totals.items())
+    ]
+
+
+@routes.write("/disputes", "disputes:open", response_model=DisputeOut, status_code=201)
+def open_dispute(asked: DisputeIn, context: Caller):
+    """Challenge a standing, a settlement or a claim line; the manufacturer sees its trace."""
+    about = disputes.About(asked.about)
+    return disputes.open_dispute(
+        context.books, about, asked.key, asked.reason, visible=context.user.scope.sees
+    )
+
+
+@routes.read("/disputes", "disputes:read", response_model=Page[DisputeOut])
+def dispute_list(context: Caller, paging: Listed, status: str | None = None):
+    query = where_given(
+        context.visible(select(DisputeRow), DisputeRow.partner_id), (DisputeRow.status, status)
+    )
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            DisputeRow,
+            paging,
+            ("id", "status", "opened_at"),
+            DisputeOut.model_validate,
+            "disputes",
+        )
+
+
+@routes.read("/disputes/{dispute_id}", "disputes:read", response_model=DisputeOut)
+def dispute(dispute_id: PathId, context: Caller):
+    with context.books.session() as session:
+        row = session.get(DisputeRow, dispute_id)
+    if row is None or not context.user.scope.sees(row.partner_id):
+        raise LookupError(f"no dispute {dispute_id}")
+    return row
+
+
+@routes.write("/disputes/{dispute_id}/resolve", "disputes:resolve", response_model=DisputeOut)
+def resolve(dispute_id: PathId, asked: ResolveIn, context: Caller):
+    """Dismiss with a reason, or propose an adjustment: it is posted once approved (by someone
+    else), and settled with the period it is booked in."""
+    return disputes.resolve(context.books, dispute_id, asked.resolution, asked.adjustment)

@@ -1,0 +1,365 @@
+"""X12 transaction sets as Accrue reads and writes them (ECIA layouts, see
+`../shared/edi/NOTES.md`): 844 claims in, 849 answers out, 867 resale reports in as
+point-of-sale lines. Qualifiers that would change the meaning are checked: an unknown one is
+an error naming its segment and element, never a guess.
+
+844:  BAA*00*<type>*<claim date>**<claim number>  N1*DS*<name>*91*<partner id>
+      CON*AU*<agreement>*<status>  N1*EN*<end customer>
+      PAD*<line>*SD  LIN**VP*<sku>  QTY*39*<units>*EA  REF*IV*<invoice>  REF*LI*<invoice line>
+      DTM*003*<invoice date>  [AMT*CL*<amount claimed>]
+849:  BRC*00*<date>*<claim number>  N1*DS  CON*AU*<agreement>*<status>
+      PAD*<line>*SD  LIN  AAA*<Y|N>**<reason>  QTY*39*<units approved>*EA  AMT*AP*<amount>
+      REF*IV  REF*LI  … CTT*<CON count>*<units approved>
+867:  BPT*00*<report>*<date>*<type>  N1*DS|BY*<name>*91*<partner id>
+      PTD*<transfer type>  REF*DI*<invoice>  DTM*003*<date>
+      QTY*<q>*<units>*EA  LIN*<n>*VP*<sku>  UIT*EA*<price>  (or SII*VP*<sku>*<units>*EA*<price>)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from accrue.domain.shipdebit import ClaimLine
+from accrue.ingest.claims import ClaimIn
+from accrue.ingest.x12 import Segment, Transaction, X12Error, build, parse
+
+PARTNER_ENTITIES = ("DS", "BY", "DB")  # distributor, buying party, distributor branch
+END_CUSTOMER_ENTITIES = ("EN", "ST", "EU")  # end user, ship to, end customer
+INVOICE_QUALIFIERS = ("IV", "DI")
+SALE_TYPES = {"SD": "pos", "SS": "pos", "DS": "pos", "SH": "pos", "BP": "pos", "PT": "pos"}
+RETURN_TYPES = {"RP": "return", "RB": "return", "RV": "return"}
+
+
+@dataclass
+class _Reader:
+    """Checked access to one transaction's segments, for errors that name the element."""
+
+    source: str
+    transaction: Transaction
+
+    def fail(self, segment: Segment, element: int, message: str) -> X12Error:
+        name = f"{segment.id}{element:02d}"
+        return X12Error(
+            f"{self.source} line {segment.line}: segment {segment.id}, element {name}: "
+            f"{message} ({segment.get(element)!r})",
+            source=self.source,
+            line=segment.line,
+            segment=segment.id,
+            element=name,
+        )
+
+    def one_of(self, segment: Segment, element: int, allowed) -> str:
+        value = segment.get(element)
+        if value not in allowed:
+            raise self.fail(segment, element, f"expected one of {', '.join(allowed)}")
+        return value
+
+    def text(self, segment: Segment, element: int) -> str:
+        value = segment.get(element).strip()
+        if not value:
+            raise self.fail(segment, element, "must not be empty")
+        return value
+
+    def day(self, segment: Segment, element: int) -> date:
+        try:
+            return datetime.strptime(segment.get(element), "%Y%m%d").date()
+        except ValueError:
+            raise self.fail(segment, element, "not a CCYYMMDD date") from None
+
+    def number(self, segment: Segment, element: int) -> Decimal:
+        try:
+            value = Decimal(segment.get(element))
+        except InvalidOperation:
+            raise self.fail(segment, element, "not a number") from None
+        if not value.is_finite() or value < 0:
+            raise self.fail(segment, element, "not a positive number")
+        return value
+
+
+def _first(segments, ids: str) -> Segment | None:
+    return next((s for s in segments if s.id == ids), None)
+
+
+def _only(reader: _Reader, code: str) -> None:
+    if reader.transaction.code != code:
+        raise reader.fail(reader.transaction.st, 1, f"a {code} was expected")
+
+
+# --- 844 in ------------------------------------------------------------------------------------
+
+
+def claims_from_844(text: str, source: str) -> list[ClaimIn]:
+    """Every 844 in the file as a claim; anything else in it is an error."""
+    return [_claim(_Reader(source, t)) for t in parse(text, source).transactions()]
+
+
+def _claim(reader: _Reader) -> ClaimIn:
+    _only(reader, "844")
+    body = reader.transaction.body
+    head = _first(body, "BAA")
+    if head is None:
+        raise reader.fail(reader.transaction.st, 1, "an 844 starts with BAA")
+    partner = _partner(reader, body)
+    claimed_on, number = reader.day(head, 3), reader.text(head, 5)
+    currency = (_first(body, "CUR") or Segment("CUR", ("", "USD"))).get(2) or "USD"
+    lines = list(_claim_lines(reader, body, partner, claimed_on))
+    if not lines:
+        raise reader.fail(head, 1, "the claim has no PAD lines")
+    return ClaimIn(number, partner, claimed_on, currency, lines, reader.source)
+
+
+def _partner(reader: _Reader, body) -> str:
+    for segment in body:
+        if segment.id == "N1" and segment.get(1) in PARTNER_ENTITIES:
+            return reader.text(segment, 4)
+        if segment.id in ("CON", "PTD"):
+            break
+    raise reader.fail(body[0], 1, "no N1*DS (distributor, with its id in N104) before the lines")
+
+
+def _claim_lines(reader: _Reader, body, partner: str, claimed_on: date) -> Iterator[ClaimLine]:
+    agreement, customer, line = "", "", None
+    for segment in body:
+        if segment.id == "CON":
+            if line:
+                yield _claim_line(reader, line, partner, agreement, customer, claimed_on)
+                line = None
+            agreement, customer = reader.text(segment, 2), ""
+        elif segment.id == "N1" and agreement and line is None:
+            reader.one_of(segment, 1, END_CUSTOMER_ENTITIES)
+            customer = reader.text(segment, 2)
+        elif segment.id == "PAD":
+            if not agreement:
+                raise reader.fail(segment, 1, "a PAD line comes after its CON (agreement)")
+            if line:
+                yield _claim_line(reader, line, partner, agreement, customer, claimed_on)
+            line = [segment]
+        elif segment.id in ("CTT", "AMT") and line is None:
+            continue
+        elif line is not None:
+            line.append(segment)
+    if line:
+        yield _claim_line(reader, line, partner, agreement, customer, claimed_on)
+
+
+def _claim_line(reader, segments, partner, agreement, customer, claimed_on) -> ClaimLine:
+    pad = segments[0]
+    found = {
+        "invoice": "",
+        "line": "",
+        "sku": "",
+        "quantity": None,
+        "sold_on": None,
+        "amount": None,
+    }
+    for segment in segments[1:]:
+        _read_line_segment(reader, segment, found)
+    for name, element in (
+        ("sku", "LIN03"),
+        ("quantity", "QTY02"),
+        ("invoice", "REF02"),
+        ("sold_on", "DTM02"),
+    ):
+        if found[name] in ("", None):
+            raise reader.fail(pad, 1, f"line {pad.get(1)} has no {name} ({element})")
+    if not customer:
+        raise reader.fail(pad, 1, "no end customer (N1*EN after CON) for this line")
+    return ClaimLine(
+        line_no=int(reader.number(pad, 1)),
+        partner_id=partner,
+        agreement_id=agreement,
+        end_customer=customer,
+        sku=found["sku"],
+        invoice=found["invoice"],
+        invoice_line=found["line"] or "1",
+        quantity=found["quantity"],
+        sold_on=found["sold_on"],
+        claimed_on=claimed_on,
+        claimed_amount=found["amount"],
+    )
+
+
+def _read_line_segment(reader: _Reader, segment: Segment, found: dict) -> None:
+    if segment.id == "LIN":
+        reader.one_of(segment, 2, ("VP", "BP", "MG"))
+        found["sku"] = reader.text(segment, 3)
+    elif segment.id == "QTY":
+        found["quantity"] = reader.number(segment, 2)
+    elif segment.id == "REF":
+        kind = reader.one_of(segment, 1, (*INVOICE_QUALIFIERS, "LI", "PO", "CO"))
+        if kind in INVOICE_QUALIFIERS:
+            found["invoice"] = reader.text(segment, 2)
+        elif kind == "LI":
+            found["line"] = reader.text(segment, 2)
+    elif segment.id == "DTM":
+        reader.one_of(segment, 1, ("003", "011"))
+        found["sold_on"] = reader.day(segment, 2)
+    elif segment.id == "AMT":
+        reader.one_of(segment, 1, ("CL",))
+        found["amount"] = reader.number(segment, 2)
+    elif segment.id not in ("UIT", "PID", "MEA", "CUR"):
+        raise reader.fail(segment, 1, f"segment {segment.id} is not expected in a PAD line")
+
+
+def build_844(claim: ClaimIn, partner_name: str, control: int, when: datetime) -> str:
+    """An 844 for `claim` (used by tests and the demo to play the distributor)."""
+    body = [
+        Segment("BAA", ("00", "CP", claim.claimed_on.strftime("%Y%m%d"), "", claim.number)),
+        Segment("N1", ("DS", partner_name, "91", claim.partner_id)),
+    ]
+    agreement = None
+    for line in claim.lines:
+        if line.agreement_id != agreement:
+            agreement = line.agreement_id
+            body += [
+                Segment("CON", ("AU", agreement, "AC")),
+                Segment("N1", ("EN", line.end_customer)),
+            ]
+        body += [
+            Segment("PAD", (str(line.line_no), "SD")),
+            Segment("LIN", ("", "VP", line.sku)),
+            Segment("QTY", ("39", _plain(line.quantity), "EA")),
+            Segment("REF", ("IV", line.invoice)),
+            Segment("REF", ("LI", line.invoice_line)),
+            Segment("DTM", ("003", line.sold_on.strftime("%Y%m%d"))),
+        ]
+    body.append(Segment("CTT", (str(len(claim.lines)),)))
+    return build(
+        "CF",
+        "004010",
+        [("844", body)],
+        sender=claim.partner_id,
+        receiver="ACCRUE",
+        control=control,
+        when=when,
+    )
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+# --- 849 out -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answered claim line, as the 849 and the CSV response carry it."""
+
+    line_no: int
+    agreement_id: str
+    sku: str
+    invoice: str
+    invoice_line: str
+    quantity: Decimal
+    outcome: str
+    approved_quantity: Decimal
+    amount: Decimal
+    reason: str | None
+
+
+def build_849(
+    number: str, partner_id: str, partner_name: str, on: date, answers: list[Answer], control: int
+) -> str:
+    body = [
+        Segment("BRC", ("00", on.strftime("%Y%m%d"), number)),
+        Segment("N1", ("DS", partner_name, "91", partner_id)),
+    ]
+    agreements, units = 0, Decimal(0)
+    agreement = None
+    for answer in answers:
+        if answer.agreement_id != agreement:
+            agreement, agreements = answer.agreement_id, agreements + 1
+            body.append(Segment("CON", ("AU", agreement, "AC")))
+        valid = "N" if answer.outcome == "rejected" else "Y"
+        body += [
+            Segment("PAD", (str(answer.line_no), "SD")),
+            Segment("LIN", ("", "VP", answer.sku)),
+            Segment("AAA", (valid, "", answer.reason or "")),
+            Segment("QTY", ("39", _plain(answer.approved_quantity), "EA")),
+            Segment("AMT", ("AP", f"{answer.amount:f}")),
+            Segment("REF", ("IV", answer.invoice)),
+            Segment("REF", ("LI", answer.invoice_line)),
+        ]
+        units += answer.approved_quantity
+    body.append(Segment("CTT", (str(agreements), _plain(units))))
+    return build(
+        "CF",
+        "004010",
+        [("849", body)],
+        sender="ACCRUE",
+        receiver=partner_id,
+        control=control,
+        when=datetime(on.year, on.month, on.day),
+    )
+
+
+# --- 867 in ------------------------------------------------------------------------------------
+
+
+def lines_from_867(text: str, source: str) -> list[dict]:
+    """Point-of-sale lines (as rows of a lines file) from every 867 in the file."""
+    rows = []
+    for transaction in parse(text, source).transactions():
+        rows += _resale_rows(_Reader(source, transaction))
+    return rows
+
+
+def _resale_rows(reader: _Reader) -> list[dict]:
+    _only(reader, "867")
+    body = reader.transaction.body
+    head = _first(body, "BPT")
+    if head is None:
+        raise reader.fail(reader.transaction.st, 1, "an 867 starts with BPT")
+    partner, report, reported_on = _partner(reader, body), reader.text(head, 2), reader.day(head, 3)
+    rows, transfer = [], None
+    for segment in body:
+        if segment.id == "PTD":
+            code = segment.get(1)
+            kind = SALE_TYPES.get(code) or RETURN_TYPES.get(code)
+            if kind is None:
+                raise reader.fail(segment, 1, "not a resale or return transfer type")
+            transfer = {"kind": kind, "document": f"{report}-{len(rows) + 1}", "date": reported_on}
+        elif transfer is not None:
+            row = _resale_segment(reader, segment, transfer, partner)
+            if row:
+                rows.append(
+                    {**row, "line_no": sum(r["document"] == row["document"] for r in rows) + 1}
+                )
+    return rows
+
+
+def _resale_segment(reader: _Reader, segment: Segment, transfer: dict, partner: str) -> dict | None:
+    """Updates `transfer` from its REF/DTM/QTY/LIN; a line is complete at UIT or SII."""
+    if segment.id == "REF" and segment.get(1) in INVOICE_QUALIFIERS:
+        transfer["document"] = reader.text(segment, 2)
+    elif segment.id == "DTM":
+        transfer["date"] = reader.day(segment, 2)
+    elif segment.id == "QTY":
+        transfer["quantity"] = reader.number(segment, 2)
+    elif segment.id == "LIN":
+        transfer["sku"] = reader.text(segment, 3)
+    elif segment.id == "UIT" and "quantity" in transfer and "sku" in transfer:
+        return _resale_row(transfer, partner, transfer.pop("quantity"), reader.number(segment, 2))
+    elif segment.id == "SII":
+        transfer["sku"] = reader.text(segment, 2)
+        return _resale_row(transfer, partner, reader.number(segment, 3), reader.number(segment, 5))
+    return None
+
+
+def _resale_row(transfer: dict, partner: str, quantity: Decimal, price: Decimal) -> dict:
+    sign = -1 if transfer["kind"] == "return" else 1
+    return {
+        "source": "x12-867",
+        "document": transfer["document"],
+        "kind": transfer["kind"],
+        "partner_id": partner,
+        "sku": transfer["sku"],
+        "date": transfer["date"].isoformat(),
+        "quantity": _plain(sign * quantity),
+        "amount": f"{(sign * quantity * price).quantize(Decimal('0.01')):f}",
+        "currency": "USD",
+    }
