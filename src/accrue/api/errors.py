@@ -15,6 +15,7 @@ from accrue.domain.approvals import ApprovalError
 from accrue.domain.permissions import Forbidden
 from accrue.domain.program import ProgramError
 from accrue.ingest.errors import InputError
+from accrue.ingest.x12 import X12Error
 from accrue.store.close import CloseError
 from accrue.store.payouts import PayoutError
 from accrue.store.people import LoginRefused
@@ -96,6 +97,16 @@ def install(app: FastAPI) -> None:
             for p in error.problems
         ]
         return body(422, f"{len(problems)} problem(s) in the input", problems)
+
+    @app.exception_handler(X12Error)
+    def edi_error(_: Request, error: X12Error):
+        problem = {
+            "file": error.source,
+            "line": error.line,
+            "message": error.detail,
+            "field": error.element or error.segment,
+        }
+        return body(422, str(error), [problem])
 
     @app.exception_handler(ProgramError)
     def program_error(_: Request, error: ProgramError):

@@ -28,9 +28,15 @@ from accrue.ingest.x12 import Segment, Transaction, X12Error, build, parse
 
 PARTNER_ENTITIES = ("DS", "BY", "DB")  # distributor, buying party, distributor branch
 END_CUSTOMER_ENTITIES = ("EN", "ST", "EU")  # end user, ship to, end customer
+OTHER_PARTIES = ("SU", "MF", "SE")  # supplier, manufacturer, selling party: named, not used
 INVOICE_QUALIFIERS = ("IV", "DI")
 SALE_TYPES = {"SD": "pos", "SS": "pos", "DS": "pos", "SH": "pos", "BP": "pos", "PT": "pos"}
 RETURN_TYPES = {"RP": "return", "RB": "return", "RV": "return"}
+
+
+def is_x12(content: bytes) -> bool:
+    """An interchange (ISA) or bare transaction sets (ST), whatever the file is called."""
+    return content.lstrip()[:3] in (b"ISA", b"ST*")
 
 
 @dataclass
@@ -43,7 +49,6 @@ class _Reader:
     def fail(self, segment: Segment, element: int, message: str) -> X12Error:
         name = f"{segment.id}{element:02d}"
         return X12Error(
-            f"{self.source} line {segment.line}: segment {segment.id}, element {name}: "
             f"{message} ({segment.get(element)!r})",
             source=self.source,
             line=segment.line,
@@ -113,10 +118,12 @@ def _claim(reader: _Reader) -> ClaimIn:
 
 def _partner(reader: _Reader, body) -> str:
     for segment in body:
-        if segment.id == "N1" and segment.get(1) in PARTNER_ENTITIES:
-            return reader.text(segment, 4)
         if segment.id in ("CON", "PTD"):
             break
+        if segment.id == "N1":
+            entity = reader.one_of(segment, 1, (*PARTNER_ENTITIES, *OTHER_PARTIES))
+            if entity in PARTNER_ENTITIES:
+                return reader.text(segment, 4)
     raise reader.fail(body[0], 1, "no N1*DS (distributor, with its id in N104) before the lines")
 
 
@@ -137,8 +144,8 @@ def _claim_lines(reader: _Reader, body, partner: str, claimed_on: date) -> Itera
             if line:
                 yield _claim_line(reader, line, partner, agreement, customer, claimed_on)
             line = [segment]
-        elif segment.id in ("CTT", "AMT") and line is None:
-            continue
+        elif segment.id == "CTT":  # the summary: the lines are over
+            break
         elif line is not None:
             line.append(segment)
     if line:
@@ -210,14 +217,11 @@ def build_844(claim: ClaimIn, partner_name: str, control: int, when: datetime) -
         Segment("BAA", ("00", "CP", claim.claimed_on.strftime("%Y%m%d"), "", claim.number)),
         Segment("N1", ("DS", partner_name, "91", claim.partner_id)),
     ]
-    agreement = None
+    loop = None
     for line in claim.lines:
-        if line.agreement_id != agreement:
-            agreement = line.agreement_id
-            body += [
-                Segment("CON", ("AU", agreement, "AC")),
-                Segment("N1", ("EN", line.end_customer)),
-            ]
+        if (line.agreement_id, line.end_customer) != loop:  # a CON loop names one end customer
+            loop = (line.agreement_id, line.end_customer)
+            body += [Segment("CON", ("AU", loop[0], "AC")), Segment("N1", ("EN", loop[1]))]
         body += [
             Segment("PAD", (str(line.line_no), "SD")),
             Segment("LIN", ("", "VP", line.sku)),

@@ -24,6 +24,7 @@ import pyarrow as pa
 from sqlalchemy import select, update
 
 from accrue.domain.audit import canonical
+from accrue.ingest.edi import is_x12, lines_from_867
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.lines import Rejection, check, normalized, register_known, rejections
 from accrue.ingest.tabular import json_rows
@@ -55,8 +56,13 @@ class Received:
 
 
 def import_lines(books: Books, path: Path) -> Received:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-    return _receive(books, path, digest, None)
+    """A lines file: CSV, Excel, Parquet, JSON, or an X12 867 resale report."""
+    content = path.read_bytes() if path.is_file() else b""
+    table = None
+    if is_x12(content):
+        text = content.decode("utf-8", errors="replace")
+        table = json_rows(lines_from_867(text, path.name), path)
+    return _receive(books, path, hashlib.sha256(content).hexdigest(), table)
 
 
 def import_payload(books: Books, name: str, document) -> Received:

@@ -31,7 +31,7 @@ from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received_file
 from accrue.domain.shipdebit import Reason
 from accrue.ingest.claims import ClaimIn, claims_from_rows, json_claim_rows, read_claims
-from accrue.ingest.edi import claims_from_844
+from accrue.ingest.edi import claims_from_844, is_x12
 from accrue.ingest.errors import InputError, Problem
 from accrue.store import claims as store
 from accrue.store import disputes, funds
@@ -92,8 +92,7 @@ def submit_claims(file: UploadFile, context: Caller):
     (accepted, adjusted or rejected, with a reason); sending the same claim again changes
     nothing. The answers: /claims/{id}/response (849 or CSV)."""
     path = received_file(context.books, file)
-    head = path.read_bytes()[:3]
-    if head in (b"ISA", b"ST*"):
+    if is_x12(path.read_bytes()):
         found = claims_from_844(path.read_text(encoding="utf-8", errors="replace"), path.name)
     else:
         found = read_claims(path, context.books.clock().date())
