@@ -34,7 +34,7 @@ BAD_ROWS = [
     ("empty document", {"document": " "}, "document", " ", "must not be empty"),
     ("line number not a number", {"line_no": "one"}, "line_no", "one", "whole number"),
     ("line number with decimals", {"line_no": "1.5"}, "line_no", "1.5", "whole number"),
-    ("unknown kind", {"kind": "rebate"}, "kind", "rebate", "sale, return or pos"),
+    ("unknown kind", {"kind": "rebate"}, "kind", "rebate", "sale, return, pos or activity"),
     ("date in another format", {"date": "05/03/2026"}, "date", "05/03/2026", "YYYY-MM-DD"),
     ("date that does not exist", {"date": "2026-02-30"}, "date", "2026-02-30", "a date"),
     ("date out of range", {"date": "1899-12-31"}, "date", "1899-12-31", "out of range"),

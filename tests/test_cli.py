@@ -118,7 +118,10 @@ def test_e4_growth_through_the_cli(tmp_path):
             "amount = '1,0': must be a number with at most 6 decimals",
         ),
         (("sale", "NOPE", "2026-01-01", 1, 10), "partner_id = 'NOPE': unknown partner"),
-        (("refund", "CORE", "2026-01-01", 1, 10), "kind = 'refund': must be sale, return or pos"),
+        (
+            ("refund", "CORE", "2026-01-01", 1, 10),
+            "kind = 'refund': must be sale, return, pos or activity",
+        ),
         (("return", "CORE", "2026-01-01", 1, 10), "amount = '10': a return must have a negative"),
         (
             ("sale", "CORE", "2026-01-01", 1, "0.0000001"),

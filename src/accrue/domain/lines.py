@@ -12,6 +12,7 @@ class LineKind(StrEnum):
     SALE = "sale"
     RETURN = "return"
     POS = "pos"
+    ACTIVITY = "activity"  # a training, certification, campaign or KPI result: its SKU names it
 
 
 @dataclass(frozen=True)

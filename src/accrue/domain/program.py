@@ -128,7 +128,7 @@ class Eligibility(ProductFilter):
     line_types: list[LineKind] = Field(
         default_factory=lambda: [LineKind.SALE, LineKind.RETURN],
         min_length=1,
-        description="which kinds of line count: sale, return, pos",
+        description="which kinds of line count: sale, return, pos, activity",
     )
 
 

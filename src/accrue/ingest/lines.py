@@ -66,8 +66,8 @@ CHECKS = (
     ),
     (
         "kind",
-        "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos')",
-        "must be sale, return or pos",
+        "coalesce(lower(trim(kind)), '') NOT IN ('sale', 'return', 'pos', 'activity')",
+        "must be sale, return, pos or activity",
     ),
     ("date", "try_cast(date AS DATE) IS NULL", "must be a date, YYYY-MM-DD"),
     (
@@ -99,7 +99,7 @@ CHECKS = (
     ),
     (
         "amount",
-        f"coalesce(lower(trim(kind)) IN ('sale', 'pos') "
+        f"coalesce(lower(trim(kind)) IN ('sale', 'pos', 'activity') "
         f"AND ({_negative('amount')} OR {_negative('quantity')}), false)",
         "a sale must not be negative; record it as a return",
     ),
