@@ -125,7 +125,7 @@ def test_e13_every_claim_line_is_answered_with_its_reason(ship_and_debit, tmp_pa
         ("rejected", "EX"),
         ("rejected", "CU"),
     ]
-    assert lines_of(books, late.id) == [("rejected", "0", "0", "LT")]
+    assert lines_of(books, late.id) == [("rejected", "0", "0.00", "LT")]
     assert (a.approved, b.approved, b.prevented) == ("3600.00", "5400.00", "900.00")
     assert later.status == late.status == "answered"  # nothing to pay: nothing to approve
 

@@ -200,7 +200,7 @@ def reverse_command(
     console.print(f"journal {journal} reversed by journal {reversal}", highlight=False)
 
 
-def _table(title: str, columns: list[str], rows, right=()) -> Table:
+def table(title: str, columns: list[str], rows, right=()) -> Table:
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, justify="right" if column in right else "left")
@@ -217,7 +217,7 @@ def trial_balance() -> None:
         balances = ledger.trial_balance(session)
     rows = [(b.account, b.currency, f"{b.debit:,}", f"{b.credit:,}") for b in balances]
     console.print(
-        _table(
+        table(
             "Trial balance",
             ["account", "currency", "debit", "credit"],
             rows,
@@ -251,7 +251,7 @@ def liability(
         rows = ledger.liability(session, accounts, dimensions)
     columns = [*dimensions, "currency", "outstanding"]
     console.print(
-        _table(
+        table(
             "Accrued liability",
             columns,
             ([r[c] if c != "outstanding" else f"{r[c]:,}" for c in columns] for r in rows),
@@ -311,7 +311,7 @@ def settlements(period: Annotated[str | None, typer.Option(help="only this perio
         )
         for s in found
     ]
-    console.print(_table("Settlements", columns, rows, right=columns[4:]))
+    console.print(table("Settlements", columns, rows, right=columns[4:]))
 
 
 @audit_app.command("verify")
@@ -366,7 +366,7 @@ def trace_command(
         for j in found.journals
     ]
     console.print(
-        _table(
+        table(
             "Journals",
             ["journal", "kind", "booked", "account", "debit", "credit", "memo"],
             rows,
@@ -375,7 +375,7 @@ def trace_command(
     )
     shares = sorted(found.attributions, key=lambda a: -abs(a.share))[:lines]
     console.print(
-        _table(
+        table(
             f"Lines ({len(found.attributions)}; largest shares first)",
             ["date", "document", "line", "sku", "line amount", "share"],
             ((a.date, a.document, a.line_no, a.sku, a.line_amount, a.share) for a in shares),
@@ -413,7 +413,7 @@ def quarantine_list(
         for r in found
     ]
     console.print(
-        _table("Quarantine", ["batch", "where", "field", "value", "reason", "resolved by"], rows)
+        table("Quarantine", ["batch", "where", "field", "value", "reason", "resolved by"], rows)
     )
 
 

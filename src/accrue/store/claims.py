@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
+from accrue.domain.funds import INSUFFICIENT
 from accrue.domain.ledger import ship_and_debit_journal
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, round_money
 from accrue.domain.shipdebit import (
     Agreement,
     ClaimLine,
@@ -39,7 +40,7 @@ from accrue.ingest.edi import Answer, build_849
 from accrue.store import ledger
 from accrue.store.approvals import submit
 from accrue.store.books import Books
-from accrue.store.funds import post_fund_claim, release
+from accrue.store.funds import FUND, post_fund_claim, release
 from accrue.store.tables import (
     AgreementRow,
     Batch,
@@ -52,6 +53,7 @@ from accrue.store.trace import trace
 
 SHIP_AND_DEBIT = "ship_and_debit"
 ANSWERED = "answered"  # nothing to pay: every line refused
+NO_FUNDS = "NF"  # the leakage report's reason for fund claims beyond the funds available
 
 
 class ClaimError(ValueError):
@@ -278,8 +280,8 @@ def _history(session: Session, claim: ClaimIn, agreements, sold, paid_elsewhere)
 
 
 def _store_claim(books, session, claim: ClaimIn, digest, agreements, verdicts) -> ClaimRow:
-    approved = sum((v.amount for v in verdicts), ZERO)
-    prevented = sum((v.prevented for v in verdicts), ZERO)
+    approved = round_money(sum((v.amount for v in verdicts), ZERO), claim.currency)
+    prevented = round_money(sum((v.prevented for v in verdicts), ZERO), claim.currency)
     row = ClaimRow(
         kind=SHIP_AND_DEBIT,
         number=claim.number,
@@ -298,7 +300,11 @@ def _store_claim(books, session, claim: ClaimIn, digest, agreements, verdicts) -
     session.add(row)
     session.flush()
     for line, verdict in zip(claim.lines, verdicts, strict=True):
-        session.add(_line_row(row.id, line, agreements.get(line.agreement_id), verdict))
+        money = {"amount": verdict.amount, "prevented": verdict.prevented}
+        exact = {k: round_money(v, claim.currency) for k, v in money.items()}
+        session.add(
+            _line_row(row.id, line, agreements.get(line.agreement_id), replace(verdict, **exact))
+        )
     books.audit(
         session,
         "receive",
@@ -473,3 +479,34 @@ def response_csv(books: Books, claim_id: int) -> str:
             ]
         )
     return out.getvalue()
+
+
+def leakage(session: Session) -> list[dict]:
+    """What claims asked for and did not get, by kind, reason and currency: refused or cut
+    claim lines, and fund claims beyond the funds available."""
+    lines = session.execute(
+        select(ClaimRow.kind, ClaimLineRow.reason, ClaimRow.currency, ClaimLineRow.prevented)
+        .join(ClaimRow, ClaimRow.id == ClaimLineRow.claim_id)
+        .where(ClaimLineRow.reason.is_not(None))
+    ).all()
+    funds = session.execute(
+        select(ClaimRow.kind, ClaimRow.currency, ClaimRow.prevented).where(ClaimRow.kind == FUND)
+    ).all()
+    totals: dict[tuple[str, str, str], list] = {}
+    for kind, reason, currency, prevented in [*lines, *((k, NO_FUNDS, c, p) for k, c, p in funds)]:
+        if Decimal(prevented):
+            entry = totals.setdefault((kind, reason, currency), [0, ZERO])
+            entry[0] += 1
+            entry[1] += Decimal(prevented)
+    texts = {r.value: r.text for r in Reason} | {NO_FUNDS: INSUFFICIENT}
+    return [
+        {
+            "kind": kind,
+            "reason": reason,
+            "reason_text": texts[reason],
+            "lines": n,
+            "prevented": amount,
+            "currency": currency,
+        }
+        for (kind, reason, currency), (n, amount) in sorted(totals.items())
+    ]

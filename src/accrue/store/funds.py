@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from accrue.domain.approvals import Status, Subject
 from accrue.domain.funds import Tranche, available, draw, expires_on, expiring
 from accrue.domain.ledger import JournalKind, fund_claim_journal, fund_expiry_journal
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Kind, Program
 from accrue.store import ledger
@@ -135,7 +135,7 @@ def receive_fund_claim(
         ):
             raise FundError(f"number: claim {number!r} of {partner_id} was already received")
         draws = draw(tranches(session, program, partner_id), amount, today)
-        approved = sum((taken for _, taken in draws), ZERO)
+        approved = round_money(sum((taken for _, taken in draws), ZERO), program.currency)
         claim = ClaimRow(
             kind=FUND,
             number=number,
@@ -145,7 +145,7 @@ def receive_fund_claim(
             currency=program.currency,
             requested=str(amount),
             approved=str(approved),
-            prevented=str(amount - approved),
+            prevented=str(round_money(amount - approved, program.currency)),
             status="answered",
             description=description,
             source_name=proof.name,

@@ -245,40 +245,9 @@ def fund_balances(context: Caller, paging: Listed, partner_id: str | None = None
 def leakage(context: Caller, paging: Listed):
     """What claims asked for and did not get, by kind and reason: the leakage prevented."""
     with context.books.session() as session:
-        lines = session.execute(
-            select(ClaimRow.kind, ClaimLineRow.reason, ClaimRow.currency, ClaimLineRow.prevented)
-            .join(ClaimRow, ClaimRow.id == ClaimLineRow.claim_id)
-            .where(ClaimLineRow.reason.is_not(None))
-        ).all()
-        refused_funds = session.execute(
-            select(ClaimRow.kind, ClaimRow.currency, ClaimRow.prevented).where(
-                ClaimRow.kind == funds.FUND
-            )
-        ).all()
-    found = [*lines, *((kind, "NF", currency, p) for kind, currency, p in refused_funds)]
-    return paged(_leakage(found), paging, "leakage")
-
-
-def _leakage(found) -> list[LeakageOut]:
-    """(kind, reason, currency, prevented) rows, totalled by kind, reason and currency."""
-    totals: dict[tuple[str, str, str], list] = {}
-    for kind, reason, currency, prevented in found:
-        if Decimal(prevented):
-            entry = totals.setdefault((kind, reason, currency), [0, Decimal(0)])
-            entry[0] += 1
-            entry[1] += Decimal(prevented)
-    texts = {r.value: r.text for r in Reason} | {"NF": "insufficient funds"}
-    return [
-        LeakageOut(
-            kind=kind,
-            reason=reason,
-            reason_text=texts[reason],
-            lines=n,
-            prevented=str(amount),
-            currency=currency,
-        )
-        for (kind, reason, currency), (n, amount) in sorted(totals.items())
-    ]
+        rows = store.leakage(session)
+    items = [LeakageOut(**{**r, "prevented": str(r["prevented"])}) for r in rows]
+    return paged(items, paging, "leakage")
 
 
 @routes.write("/disputes", "disputes:open", response_model=DisputeOut, status_code=201)
