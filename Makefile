@@ -16,7 +16,8 @@ DEMO := $(BIN)/accrue --data-dir demo-books
 DAY := --as-of 2026-11-24
 
 # The demo books, seeded afresh: master data, programs, lines, periods closed to Q3, what is
-# owed right now; then a user of every role, and the API served over them (the portal is next).
+# owed right now, ship-and-debit claims (an 844 and a CSV) and what they prevented, the funds;
+# then a user of every role, and the API served over them (the portal is next).
 DEMO_PASSWORD := demo-password
 DEMO_USERS := admin:admin finance:finance approver:approver auditor:auditor \
 	manager:program_manager
@@ -28,6 +29,11 @@ run: $(STAMP)
 	$(DEMO) import lines examples/data/lines.csv $(DAY)
 	for period in 2025 2026-Q1 2026-Q2 2026-H1 2026-Q3; do $(DEMO) close $$period $(DAY); done
 	$(DEMO) ledger liability --by partner_id
+	$(DEMO) import agreements examples/claims/agreements.csv
+	$(DEMO) claims submit examples/claims/d01-claim.844.edi
+	$(DEMO) claims submit examples/claims/claims.csv
+	$(DEMO) claims leakage
+	$(DEMO) claims funds
 	$(DEMO) audit verify
 	for user in $(DEMO_USERS); do \
 	  ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add $${user%%:*} --role $${user#*:}; done

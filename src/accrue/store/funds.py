@@ -274,15 +274,18 @@ def balances(session: Session, books: Books, partner_ids: list[str] | None, on: 
             query = query.where(PostingRow.partner_id.in_(partner_ids))
         for partner_id in sorted(session.scalars(query)):
             parts = tranches(session, program, partner_id)
+            totals = {
+                "accrued": sum((t.accrued for t in parts), ZERO),
+                "used": sum((t.used for t in parts), ZERO),
+                "expired": sum((t.expired for t in parts), ZERO),
+                "available": available(parts, on),
+            }
             found.append(
                 {
                     "program_id": program.id,
                     "partner_id": partner_id,
                     "currency": program.currency,
-                    "accrued": sum((t.accrued for t in parts), ZERO),
-                    "used": sum((t.used for t in parts), ZERO),
-                    "expired": sum((t.expired for t in parts), ZERO),
-                    "available": available(parts, on),
+                    **{k: round_money(v, program.currency) for k, v in totals.items()},
                 }
             )
     return found
