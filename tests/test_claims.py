@@ -12,16 +12,17 @@ from conftest import BACKENDS
 from sqlalchemy import select
 
 from accrue.domain.approvals import Subject
+from accrue.domain.ledger import PayoutMethod
 from accrue.domain.shipdebit import invoice_key
 from accrue.ingest.claims import CLAIM_COLUMNS, read_claims
 from accrue.store import ledger
 from accrue.store.approvals import decide_request, latest
 from accrue.store.books import Books
 from accrue.store.claims import import_agreements, receive_claims
-from accrue.store.close import close_period
+from accrue.store.close import close_period, pay
 from accrue.store.funds import FundError, Proof, balances, receive_fund_claim
 from accrue.store.master import import_master
-from accrue.store.tables import ClaimLineRow, ClaimRow, JournalRow
+from accrue.store.tables import ClaimLineRow, ClaimRow, JournalRow, SettlementRow
 
 AGREEMENT = (
     "SPA-1001",
@@ -312,3 +313,41 @@ def test_proof_of_performance_must_be_a_real_document(books, tmp_path):
                 description="x",
                 proof=proof,
             )
+
+
+@BACKENDS
+def test_a_line_an_exclusive_program_already_paid_cannot_be_claimed(ship_and_debit, tmp_path):
+    books = ship_and_debit
+    add_program(
+        books,
+        E14.replace("id: mdf", "id: volume")
+        .replace("kind: fund\n", "")
+        .replace("expires_after: 2\n", ""),
+    )
+    spa = (*AGREEMENT[:7], "2026-01-01", "2026-06-30", "365", "volume")
+    import_agreements(
+        books, write_csv(tmp_path / "spa2.csv", (*AGREEMENT_COLUMNS, "exclusive_of"), [spa])
+    )
+    sold = [sale("9001", "2026-02-10", "16000", partner="ACME", quantity="200")]
+    receive(books, lines_file(tmp_path / "q1.csv", [{**r, "sku": "VALVE-200"} for r in sold]))
+    close_period(books, "2026-Q1", date(2026, 11, 24))
+    with books.session() as session:
+        [settled] = session.scalars(
+            select(SettlementRow).where(SettlementRow.partner_id == "ACME")
+        ).all()
+    pay(books, settled.id, PayoutMethod.CREDIT_MEMO, "CM-1", date(2026, 11, 24))
+    [claim] = send(
+        books,
+        tmp_path,
+        "x.csv",
+        claim_rows(
+            "C-1",
+            "2026-03-01",
+            ("09001", "1", "200", "2026-02-10", "Acme Hospital"),
+            ("9002", "1", "10", "2026-02-11", "Acme Hospital"),
+        ),
+    )
+    assert lines_of(books, claim.id) == [
+        ("rejected", "0", "0.00", "XP"),  # the volume rebate already paid for invoice 9001
+        ("accepted", "10", "180.00", None),
+    ]
