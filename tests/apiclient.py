@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from accrue.api import create_app
 from accrue.domain.permissions import Role
+from accrue.ingest.claims import AGREEMENT_COLUMNS
 from accrue.store import people
 from accrue.store.books import Books
 
@@ -155,20 +156,6 @@ def open_api(settings, master: bool = True):
             api.ok(api.post("ada", f"/api/master/{kind}", files={"file": (f"{kind}.csv", content)}))
         api.ok(api.yaml("pam", "/api/programs", PROGRAM))
     return api
-
-
-AGREEMENT_COLUMNS = (
-    "agreement_id",
-    "partner_id",
-    "end_customer",
-    "sku",
-    "book_cost",
-    "authorized_cost",
-    "max_quantity",
-    "valid_from",
-    "valid_to",
-    "claim_window_days",
-)
 
 
 def agreements_csv(partners=("ACME", "BOLT", "CORE")) -> bytes:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from accrue.domain.approvals import Subject
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.shipdebit import invoice_key
-from accrue.ingest.claims import CLAIM_COLUMNS, read_claims
+from accrue.ingest.claims import AGREEMENT_COLUMNS, CLAIM_COLUMNS, read_claims
 from accrue.store import ledger
 from accrue.store.approvals import decide_request, latest
 from accrue.store.books import Books
@@ -35,18 +35,6 @@ AGREEMENT = (
     "2026-01-01",
     "2026-06-30",
     "60",
-)
-AGREEMENT_COLUMNS = (
-    "agreement_id",
-    "partner_id",
-    "end_customer",
-    "sku",
-    "book_cost",
-    "authorized_cost",
-    "max_quantity",
-    "valid_from",
-    "valid_to",
-    "claim_window_days",
 )
 PDF = b"%PDF-1.4\n% trade show photos and invoice\n"
 
