@@ -7,7 +7,6 @@ must see the same segments as `accrue.ingest.x12` and find the same envelope fau
 from __future__ import annotations
 
 import io
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -28,10 +27,8 @@ from accrue.ingest.x12 import (
     serialize,
 )
 
-SAMPLES = Path(
-    os.environ.get("ACCRUE_EDI_SAMPLES")
-    or Path(__file__).resolve().parents[2] / "shared" / "edi" / "samples"
-)
+# copied from ../shared/edi/samples with their PROVENANCE.md (MIT/Apache-2.0 fixtures)
+SAMPLES = Path(__file__).parent / "data" / "edi"
 VALID = sorted((SAMPLES / "valid").glob("*.edi"))
 SE_WRONG = sorted((SAMPLES / "se-count-wrong").glob("*.edi"))
 
