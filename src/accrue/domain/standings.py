@@ -16,21 +16,13 @@ from decimal import Decimal
 
 from accrue.domain.aggregate import Aggregate, Sums, total
 from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next
+from accrue.domain.forecast import Projection, project, run_rate
 from accrue.domain.money import ZERO, allocate, exactly, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Evaluation, Kind, Program
 from accrue.domain.settlement import settle
 
 Cells = Mapping[tuple[str, Period], Aggregate]
-
-
-@dataclass(frozen=True, slots=True)
-class Projection:
-    """Run rate to period end: measure so far × period days / days elapsed."""
-
-    measure: Decimal
-    tier: int
-    amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +176,9 @@ def _guaranteed(program: Program, amount, before, periods: int, active: bool) ->
 def _project(program, cells, partner, period, scope, baseline, as_of) -> Projection | None:
     if as_of is None or as_of < period.start:
         return None
-    elapsed = period.days_elapsed(as_of)
-    factor = Decimal(period.days) / Decimal(elapsed)
     current = cells.get((partner, period), Aggregate.empty(*program.shape))
     earlier = _cumulative(program, cells, partner, [p for p in scope if p != period])
-    outcome = evaluate(program, earlier + current.scaled(factor), baseline)
-    amount = Decimal(outcome.points) if program.kind is Kind.POINTS else outcome.amount
-    return Projection(outcome.measure or ZERO, outcome.tier, round_money(amount, program.currency))
+    return project(program, current, earlier, baseline, run_rate(period, as_of))
 
 
 def _share_budget(program: Program, standings: list[Standing]) -> list[Standing]:

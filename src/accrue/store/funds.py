@@ -245,7 +245,7 @@ def release(session: Session, claim: ClaimRow) -> None:
 def expire_funds(books: Books, session: Session, on: date, as_of: date) -> list[int]:
     """Write off, for every fund program and partner, funds whose last day is before `on`."""
     ids = []
-    for program in _fund_programs(books, session):
+    for program in fund_programs(books, session):
         if not program.expires_after:
             continue
         partners = session.scalars(
@@ -268,7 +268,7 @@ def expire_funds(books: Books, session: Session, on: date, as_of: date) -> list[
 def balances(session: Session, books: Books, partner_ids: list[str] | None, on: date) -> list[dict]:
     """Per fund program and partner: accrued, used, expired and available on `on`."""
     found = []
-    for program in _fund_programs(books, session):
+    for program in fund_programs(books, session):
         query = select(PostingRow.partner_id).where(PostingRow.program_id == program.id).distinct()
         if partner_ids is not None:
             query = query.where(PostingRow.partner_id.in_(partner_ids))
@@ -291,7 +291,7 @@ def balances(session: Session, books: Books, partner_ids: list[str] | None, on: 
     return found
 
 
-def _fund_programs(books: Books, session: Session) -> list[Program]:
+def fund_programs(books: Books, session: Session) -> list[Program]:
     latest: dict[str, Program] = {}
     for program in books.programs(session):
         if program.kind is Kind.FUND and (

@@ -1,0 +1,87 @@
+"""Run a draft program over a past period's real lines: what it would have cost, whom it would
+have paid, by segment, and how the cost moves with each threshold."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from accrue.analytics.common import engine, segment_of
+from accrue.domain.money import ZERO
+from accrue.domain.periods import Period
+from accrue.domain.program import Program
+from accrue.store.books import Books
+
+NUDGE = Decimal("0.10")  # how far each threshold is moved to see what it costs
+
+
+@dataclass
+class Totals:
+    partners: int = 0
+    qualifying: int = 0
+    cost: Decimal = ZERO
+    revenue: Decimal = ZERO
+
+    def add(self, cost: Decimal, revenue: Decimal) -> None:
+        self.partners += 1
+        self.qualifying += cost > 0
+        self.cost += cost
+        self.revenue += revenue
+
+    @property
+    def cost_share(self) -> Decimal | None:
+        return (self.cost / self.revenue).quantize(Decimal("0.0001")) if self.revenue else None
+
+    @property
+    def cost_per_partner(self) -> Decimal | None:
+        return (self.cost / self.qualifying).quantize(Decimal("0.01")) if self.qualifying else None
+
+
+@dataclass
+class Simulation:
+    program: str
+    period: str
+    total: Totals = field(default_factory=Totals)
+    segments: dict[str, Totals] = field(default_factory=lambda: defaultdict(Totals))
+    sensitivity: list[tuple[str, Decimal, Decimal]] = field(
+        default_factory=list
+    )  # tier, new from, Δ cost
+
+
+def simulate(
+    books: Books, drafts: list[Program], period: str, by: str = "segment"
+) -> list[Simulation]:
+    """Each draft over `period`'s lines, as the engine would compute it once published."""
+    label = Period.parse(period)
+    running = engine(books)
+    partners = {p.id: p for p in running.data.partners}
+    return [_simulate(running, draft, label, partners, by) for draft in drafts]
+
+
+def _cost(running, program: Program, period: Period) -> tuple[dict, dict]:
+    result = running.run([program], as_of=period.end)
+    costs = {s.partner_id: s.amount for s in result.for_program(program.id) if s.period == period}
+    cells = running.cells(program)
+    return costs, cells
+
+
+def _simulate(running, draft: Program, period: Period, partners, by: str) -> Simulation:
+    costs, cells = _cost(running, draft, period)
+    found = Simulation(draft.id, period.label)
+    for partner_id, cost in sorted(costs.items()):
+        aggregate = cells.get((partner_id, period))
+        revenue = aggregate.qualifying.amount if aggregate else ZERO
+        found.total.add(cost, revenue)
+        found.segments[segment_of(partners.get(partner_id), by)].add(cost, revenue)
+    for index, tier in enumerate(draft.tiers):
+        moved = [
+            t.model_copy(update={"from_": t.from_ * (1 + NUDGE)}) if i == index else t
+            for i, t in enumerate(draft.tiers)
+        ]
+        if index + 1 < len(moved) and moved[index].from_ >= moved[index + 1].from_:
+            continue  # moving it would pass the next tier
+        nudged, _ = _cost(running, draft.model_copy(update={"tiers": moved}), period)
+        delta = sum(nudged.values(), ZERO) - found.total.cost
+        found.sensitivity.append((tier.name or f"Tier {index + 1}", moved[index].from_, delta))
+    return found
