@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from accrue.analytics.calibration import calibrate_program
 from accrue.analytics.forecasts import forecasts, projected_liability
+from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
 from accrue.analytics.unclaimed import unclaimed
 from accrue.domain.program import parse_program
@@ -178,3 +179,44 @@ def test_unclaimed_funds_and_ship_and_debit_with_days_left(books, tmp_path):
         for u in unclaimed(books, date(2026, 10, 5))
         if u.kind == "fund" and u.note == "funds of 2026-Q1"
     ]
+
+
+def test_lift_of_a_program_over_the_books_recovers_a_planted_effect(books, tmp_path):
+    partners = [(f"{k}{i:02d}", f"{k} {i}", "", "Gold", "NA") for k in "EC" for i in range(1, 21)]
+    import_master(
+        books,
+        "partners",
+        write_csv(tmp_path / "p.csv", ("id", "name", "parent_id", "segment", "region"), partners),
+    )
+    import_master(
+        books,
+        "products",
+        write_csv(
+            tmp_path / "s.csv",
+            ("sku", "name", "category", "product_line"),
+            [("V-100", "Valve", "Gate valves", "Valves")],
+        ),
+    )
+    rows = []
+    for i in range(1, 21):
+        base = Decimal(10000 + 1000 * i)
+        for kind, growth in (
+            ("E", Decimal("1.176")),
+            ("C", Decimal("1.05")),
+        ):  # 1.05 × 1.12 = 1.176
+            rows.append(sale(f"{kind}{i}-25", "2025-05-10", str(base), f"{kind}{i:02d}"))
+            rows.append(sale(f"{kind}{i}-26", "2026-05-10", str(base * growth), f"{kind}{i:02d}"))
+    enrolled = ", ".join(f"E{i:02d}" for i in range(1, 21))
+    add_program(
+        books,
+        DRAFT.replace("rollup: self", f"rollup: self\neligibility: {{partners: [{enrolled}]}}"),
+    )
+    receive(books, lines_file(tmp_path / "l.csv", rows))
+    report = lift(books, "draft", "2025", "2026", reps=200)
+    effect = report.effects["net_revenue"]
+    assert report.matched == 20 and report.unmatched == 0 and report.balance == 0
+    assert effect.relative == Decimal("0.1200") and effect.low > 0
+    assert report.rebate_cost == sum(
+        Decimal(10000 + 1000 * i) * Decimal("1.176") * Decimal("0.02") for i in range(1, 21)
+    ).quantize(Decimal("0.01"))
+    assert report.roi is not None and report.incremental_revenue == effect.estimate * 20
