@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from accrue.analytics.common import engine
+from accrue.analytics.common import engine, over
 from accrue.domain.aggregate import Aggregate
 from accrue.domain.forecast import Projection, project, run_rate, seasonal_factor
 from accrue.domain.money import ZERO
@@ -60,7 +60,9 @@ def forecasts(books: Books, as_of: date) -> list[Forecast]:
 
 def _program(program: Program, period: Period, as_of: date, now, shape) -> list[Forecast]:
     result = now.run([program], as_of=as_of)
-    cells, to_date_last_year = now.cells(program), shape.cells(program)
+    last_year_rules = over(program, period.shifted_years(-1))  # last year under this year's rules
+    cells = now.cells(program)
+    full_last_year, to_date_last_year = now.cells(last_year_rules), shape.cells(last_year_rules)
     periods = result.periods[program.id]
     empty = Aggregate.empty(*program.shape)
     found = []
@@ -78,7 +80,7 @@ def _program(program: Program, period: Period, as_of: date, now, shape) -> list[
         current = cells.get(key, empty)
         last_year = (standing.partner_id, period.shifted_years(-1))
         factor = seasonal_factor(
-            program, to_date_last_year.get(last_year, empty), cells.get(last_year, empty)
+            program, to_date_last_year.get(last_year, empty), full_last_year.get(last_year, empty)
         )
         found.append(
             Forecast(

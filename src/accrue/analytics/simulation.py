@@ -27,7 +27,7 @@ class Totals:
         self.partners += 1
         self.qualifying += cost > 0
         self.cost += cost
-        self.revenue += revenue
+        self.revenue += revenue.quantize(Decimal("0.01"))
 
     @property
     def cost_share(self) -> Decimal | None:
@@ -79,8 +79,10 @@ def _simulate(running, draft: Program, period: Period, partners, by: str) -> Sim
             t.model_copy(update={"from_": t.from_ * (1 + NUDGE)}) if i == index else t
             for i, t in enumerate(draft.tiers)
         ]
-        if index + 1 < len(moved) and moved[index].from_ >= moved[index + 1].from_:
-            continue  # moving it would pass the next tier
+        if not tier.from_ or (
+            index + 1 < len(moved) and moved[index].from_ >= moved[index + 1].from_
+        ):
+            continue  # a threshold at zero does not move; one that would pass the next is left
         nudged, _ = _cost(running, draft.model_copy(update={"tiers": moved}), period)
         delta = sum(nudged.values(), ZERO) - found.total.cost
         found.sensitivity.append((tier.name or f"Tier {index + 1}", moved[index].from_, delta))

@@ -15,7 +15,16 @@ from fastapi.staticfiles import StaticFiles
 
 from accrue import __version__
 from accrue.api import errors
-from accrue.api.routes import audit, books, catalog, claims, lines, money_out, people
+from accrue.api.routes import (
+    analytics,
+    audit,
+    books,
+    catalog,
+    claims,
+    lines,
+    money_out,
+    people,
+)
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
 
@@ -53,7 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     app.state.books = Books.open(settings or Settings(), clock)
     app.state.books_lock = threading.Lock()
     errors.install(app)
-    for module in (people, catalog, lines, books, money_out, claims, audit):
+    for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix="/api")
     return app
 

@@ -97,10 +97,11 @@ def listing(
     }
 
 
-def paged(items: list[BaseModel], paging: Paging, name: str):
-    """The same for a list already in memory (computed reports)."""
+def paged(items: list[BaseModel], paging: Paging, name: str, model: type[BaseModel] | None = None):
+    """The same for a list already in memory (computed reports); `model` names the columns
+    of an empty export."""
     if paging.format is not Format.JSON:
-        return export(items, name, paging.format)
+        return export(items, name, paging.format, model)
     if paging.sort:
         key = paging.sort.lstrip("-")
         if items and key not in type(items[0]).model_fields:
@@ -112,9 +113,11 @@ def paged(items: list[BaseModel], paging: Paging, name: str):
     return {"items": window, "total": len(items), "limit": paging.limit, "offset": paging.offset}
 
 
-def export(items: Iterable[BaseModel], name: str, format: Format) -> Response:
+def export(
+    items: Iterable[BaseModel], name: str, format: Format, model: type[BaseModel] | None = None
+) -> Response:
     rows = [i.model_dump(mode="json") for i in items]
-    columns = list(rows[0]) if rows else []
+    columns = list(rows[0]) if rows else list(model.model_fields) if model else []
     if format is Format.CSV:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=columns)

@@ -61,6 +61,7 @@ POLICY: dict[str, frozenset[Role]] = {
         "claims:write": {Role.ADMIN, Role.FINANCE, Role.PARTNER},
         "funds:read": EVERYONE,
         "leakage:read": STAFF,
+        "analytics:read": STAFF,
         "disputes:read": EVERYONE,
         "disputes:open": {Role.ADMIN, Role.FINANCE, Role.PARTNER, Role.REP},
         "disputes:resolve": {Role.ADMIN, Role.FINANCE, Role.PROGRAM_MANAGER},
