@@ -34,6 +34,8 @@ run: $(STAMP)
 	$(DEMO) claims submit examples/claims/claims.csv
 	$(DEMO) claims leakage
 	$(DEMO) claims funds
+	$(DEMO) analyze forecast $(DAY)
+	$(DEMO) analyze unclaimed $(DAY)
 	$(DEMO) audit verify
 	for user in $(DEMO_USERS); do \
 	  ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add $${user%%:*} --role $${user#*:}; done

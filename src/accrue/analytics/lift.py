@@ -6,6 +6,7 @@ return on what it cost (see accrue.domain.lift)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -42,19 +43,29 @@ def lift(books: Books, program_id: str, baseline: str, after: str, **options) ->
         label: _metrics(running, tree, period, categories, windows)
         for label, period in (("baseline", before), ("after", during))
     }
+    # A program that enrols by segment (or region) has no control in that segment: match on
+    # what did not decide enrolment, and say so.
+    same_segment, same_region = not program.eligibility.segments, not program.eligibility.regions
     units = [
         Unit(
             top.id,
             top.id in enrolled,
-            top.segment,
-            top.region,
+            top.segment if same_segment else None,
+            top.region if same_region else None,
             metrics["baseline"].get(top.id, _nothing()),
             metrics["after"].get(top.id, _nothing()),
         )
         for top in tree
         if top.parent_id is None
     ]
-    return measure_lift(units, cost, **options)
+    report = measure_lift(units, cost, **options)
+    across = [
+        name for name, same in (("segments", same_segment), ("regions", same_region)) if not same
+    ]
+    if across:
+        note = f"the program enrols by {' and '.join(across)}: controls were matched across them"
+        report = replace(report, warnings=[*report.warnings, note])
+    return report
 
 
 def _cost(session, program_id: str, period: Period) -> Decimal:

@@ -196,6 +196,10 @@ def lift_command(
         f"{report.rebate_cost:,}: ROI {report.roi if report.roi is not None else 'n/a'}",
         highlight=False,
     )
+    pairs = [
+        [m.treated, m.control or "— none close enough —", m.distance or ""] for m in report.matches
+    ]
+    console.print(table("Matching", ["enrolled", "matched control", "distance"], pairs))
     for warning in report.warnings:
         console.print(f"[yellow]![/] {warning}", highlight=False)
 
