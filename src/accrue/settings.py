@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import secrets
 from pathlib import Path
 
 from pydantic import field_validator
@@ -23,6 +24,9 @@ class Settings(BaseSettings):
     payer_iban: str = "DE89370400440532013000"
     payer_bic: str = "COBADEFFXXX"
 
+    # signs the portal's session cookies; kept in the data folder when not given
+    secret_key: str | None = None
+
     @field_validator("database_url")
     @classmethod
     def _normalised(cls, url: str | None) -> str | None:
@@ -33,6 +37,17 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    def session_secret(self) -> str:
+        """The configured secret, or one made once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "session.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     @property
     def url(self) -> str:

@@ -27,6 +27,7 @@ from accrue.api.routes import (
 )
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
+from accrue.web.pages import mount_portal
 
 DESCRIPTION = """
 Accrue's REST API: programs, master data, lines, standings, the ledger, settlements, approvals,
@@ -59,11 +60,13 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
         redoc_url=None,
     )
     _serve_docs(app)
-    app.state.books = Books.open(settings or Settings(), clock)
+    chosen = settings or Settings()
+    app.state.books = Books.open(chosen, clock)
     app.state.books_lock = threading.Lock()
     errors.install(app)
     for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix="/api")
+    mount_portal(app, chosen.session_secret())
     return app
 
 

@@ -80,7 +80,12 @@ Caller = Annotated[Context, Depends(authorize)]
 
 
 class Routes(APIRouter):
-    """An APIRouter whose every route states its permission (x-permission in OpenAPI)."""
+    """An APIRouter whose every route states its permission (x-permission in OpenAPI), checked
+    by `authorizer` (bearer tokens for the API; the portal passes its session's)."""
+
+    def __init__(self, *args, authorizer=authorize, **options):
+        super().__init__(*args, **options)
+        self.authorizer = authorizer
 
     def route_with(self, method: str, path: str, permission: str, **options):
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
@@ -89,7 +94,7 @@ class Routes(APIRouter):
         if isinstance(model, type) and issubclass(model, Page):
             responses[200] = EXPORTED
         if permission != PUBLIC:  # checked even if the handler never asks who is calling
-            options["dependencies"] = [Depends(authorize), *options.get("dependencies", [])]
+            options["dependencies"] = [Depends(self.authorizer), *options.get("dependencies", [])]
         return self.api_route(
             path, methods=[method], openapi_extra=extra, responses=responses, **options
         )

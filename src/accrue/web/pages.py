@@ -1,0 +1,147 @@
+"""The portal's pages and form actions; each declares its permission like an API route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from accrue.api.security import PUBLIC, Routes, public_books
+from accrue.domain.approvals import ApprovalError
+from accrue.domain.permissions import Role
+from accrue.store import people
+from accrue.store.approvals import decide_request
+from accrue.store.books import Books
+from accrue.store.close import CloseError, close_period
+from accrue.web import views
+from accrue.web.session import Checked, NotForYou, SignInFirst, Viewer, csrf_token, page_authorize
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+pages = Routes(authorizer=page_authorize, include_in_schema=False)
+HOME = {
+    Role.PARTNER: "/partner",
+    Role.REP: "/rep",
+    Role.FINANCE: "/finance",
+    Role.APPROVER: "/finance",
+    Role.AUDITOR: "/finance",
+    Role.ADMIN: "/finance",
+    Role.PROGRAM_MANAGER: "/partner",
+}
+
+
+def page(request: Request, name: str, status: int = 200, **values) -> HTMLResponse:
+    user = values.pop("user", None)
+    notice = request.session.pop("notice", None)
+    context = {"csrf": csrf_token(request), "user": user, "notice": notice, **values}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def back(request: Request, to: str, notice: str) -> RedirectResponse:
+    request.session["notice"] = notice
+    return RedirectResponse(to, status_code=303)
+
+
+@pages.read("/login", PUBLIC, response_class=HTMLResponse)
+def login_form(request: Request):
+    return page(request, "login.html")
+
+
+@pages.write("/login", PUBLIC, response_class=HTMLResponse)
+def login(
+    request: Request,
+    books: Annotated[Books, Depends(public_books)],
+    _: Checked,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+):
+    try:
+        token = people.login(books, username, password)
+    except people.LoginRefused as refused:
+        return page(request, "login.html", 401, error=str(refused), username=username)
+    request.session.clear()  # a new session: nothing carried over from before the login
+    request.session["token"] = token
+    return RedirectResponse("/", status_code=303)
+
+
+@pages.write("/logout", "self:read")
+def logout(request: Request, viewer: Viewer, _: Checked):
+    people.revoke(viewer.books, request.session.get("token", ""))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@pages.read("/", "self:read")
+def home(viewer: Viewer):
+    return RedirectResponse(HOME[viewer.user.role], status_code=303)
+
+
+@pages.read("/partner", "standings:read", response_class=HTMLResponse)
+def partner(request: Request, viewer: Viewer):
+    """One card per program: progress to the next tier, the gap, what it pays, the projection."""
+    found = views.cards(viewer, viewer.books.clock().date())
+    return page(request, "partner.html", user=viewer.user, cards=found)
+
+
+@pages.read("/rep", "standings:read", response_class=HTMLResponse)
+def rep(request: Request, viewer: Viewer):
+    """The assigned distributors, closest to their next tier first: ready for a sales call."""
+    found = views.cards(viewer, viewer.books.clock().date())
+    return page(request, "rep.html", user=viewer.user, cards=found)
+
+
+@pages.read("/finance", "ledger:read", response_class=HTMLResponse)
+def finance(request: Request, viewer: Viewer):
+    return page(request, "finance.html", user=viewer.user, view=views.finance(viewer))
+
+
+@pages.write("/finance/approvals/{request_id}", "approvals:decide")
+def decide(
+    request: Request,
+    request_id: int,
+    viewer: Viewer,
+    _: Checked,
+    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
+    reason: Annotated[str, Form(max_length=500)] = "",
+):
+    try:
+        decided = decide_request(viewer.books, request_id, decision == "approve", reason)
+    except (ApprovalError, LookupError) as refused:
+        return back(request, "/finance", str(refused))
+    return back(request, "/finance", f"request {request_id}: {decided.status}")
+
+
+@pages.write("/finance/close", "periods:close")
+def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]):
+    try:
+        closed = close_period(viewer.books, label, viewer.books.clock().date())
+    except (CloseError, ValueError) as refused:
+        return back(request, "/finance", str(refused))
+    return back(request, "/finance", closed.summary)
+
+
+def mount_portal(app: FastAPI, secret: str) -> None:
+    """The pages, their static files, the session cookie, and what a refusal looks like."""
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="accrue_session",
+        max_age=12 * 3600,
+        same_site="lax",
+        https_only=False,
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages)
+
+    @app.exception_handler(SignInFirst)
+    def sign_in(request: Request, error: SignInFirst):
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(NotForYou)
+    def refused(request: Request, error: NotForYou):
+        return page(request, "refused.html", 403, message=str(error))

@@ -1,0 +1,55 @@
+"""Who is looking at a page: a login session in a signed, HttpOnly, SameSite cookie; every
+form carries the session's CSRF token; every page states its permission like an API route."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Form, Request
+
+from accrue.api.security import Context, permission_of, public_books
+from accrue.domain.permissions import allows
+from accrue.store.books import Books
+from accrue.store.people import authenticate
+
+
+class SignInFirst(Exception):
+    """No session, or one that expired: the login page, then back here."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+
+class NotForYou(Exception):
+    """A page or action the person's role may not use, or a form that is stale."""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made when first needed."""
+    if "csrf" not in request.session:
+        request.session["csrf"] = secrets.token_urlsafe(32)
+    return request.session["csrf"]
+
+
+def checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
+    """A form is accepted only with the token of this session."""
+    expected = request.session.get("csrf", "")
+    if not expected or not secrets.compare_digest(csrf, expected):
+        raise NotForYou("this form has expired: reload the page and try again")
+
+
+def page_authorize(request: Request, books: Annotated[Books, Depends(public_books)]) -> Context:
+    token = request.session.get("token")
+    user = authenticate(books, token) if token else None
+    if user is None:
+        request.session.pop("token", None)
+        raise SignInFirst(request.url.path)
+    permission = permission_of(request.scope["route"])
+    if not allows(user.role, permission):
+        raise NotForYou(f"{user.role.value.replace('_', ' ')} users may not see this page")
+    return Context(user, books.acting_as(user.username))
+
+
+Viewer = Annotated[Context, Depends(page_authorize)]
+Checked = Annotated[None, Depends(checked)]

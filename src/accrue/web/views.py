@@ -1,0 +1,102 @@
+"""What each page shows, gathered from the books for one viewer (already scoped)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from accrue.api.security import Context
+from accrue.domain.approvals import Status
+from accrue.domain.periods import Period
+from accrue.store import ledger
+from accrue.store.tables import ApprovalRow, PartnerRow, PayoutBatchRow, StandingRow
+
+
+@dataclass(frozen=True)
+class Card:
+    """One program for one partner in the current period: where it stands and what is next."""
+
+    program: str
+    program_name: str
+    partner: str
+    partner_name: str
+    period: str
+    currency: str
+    tier_name: str | None
+    measure: Decimal
+    amount: str
+    gap: Decimal | None
+    gap_unit: str | None
+    next_pays: str | None
+    projected: str | None
+    progress: int  # percent of the way to the next tier
+    history: str  # JSON for the chart: [[period, amount], ...]
+
+
+def _current(row: StandingRow, today: date) -> bool:
+    period = Period.parse(row.period)
+    return period.start <= today <= period.end
+
+
+def cards(context: Context, today: date) -> list[Card]:
+    """Every visible partner's standings in the periods running today, with their history."""
+    with context.books.session() as session:
+        rows = session.scalars(context.visible(select(StandingRow), StandingRow.partner_id)).all()
+        names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
+        titles = {p.id: p.name for p in context.books.programs(session)}
+    history: dict[tuple[str, str], list] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: Period.parse(r.period)):
+        history[(row.program_id, row.partner_id)].append([row.period, row.amount])
+    found = [_card(row, names, titles, history) for row in rows if _current(row, today)]
+    return sorted(found, key=lambda c: (c.partner, -c.progress, c.program))
+
+
+def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
+    detail = json.loads(row.detail)
+    measure = Decimal(detail["measure"] or 0)
+    gap = Decimal(detail["gap_needed"]) if detail.get("gap_needed") else None
+    progress = 100 if gap is None else int(measure * 100 / (measure + gap)) if measure + gap else 0
+    return Card(
+        row.program_id,
+        titles.get(row.program_id, row.program_id),
+        row.partner_id,
+        names.get(row.partner_id, row.partner_id),
+        row.period,
+        row.currency,
+        detail.get("tier_name"),
+        measure,
+        detail["amount"],
+        gap,
+        detail.get("gap_unit"),
+        detail.get("next_tier_pays"),
+        detail.get("projected_amount"),
+        max(0, min(progress, 100)),
+        json.dumps(history[(row.program_id, row.partner_id)][-8:]),
+    )
+
+
+@dataclass(frozen=True)
+class FinanceView:
+    liability: list[dict]
+    approvals: list[ApprovalRow]
+    batches: list[PayoutBatchRow]
+
+
+def finance(context: Context) -> FinanceView:
+    with context.books.session() as session:
+        accounts = {p.ledger_accounts.accrued for p in context.books.programs(session)}
+        owed = ledger.liability(session, accounts, ("program_id", "period"))
+        pending = session.scalars(
+            select(ApprovalRow)
+            .where(ApprovalRow.status == Status.PENDING.value)
+            .order_by(ApprovalRow.id)
+        ).all()
+        batches = session.scalars(
+            select(PayoutBatchRow).order_by(PayoutBatchRow.id.desc()).limit(20)
+        ).all()
+    return FinanceView(owed, list(pending), list(batches))

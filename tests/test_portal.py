@@ -1,0 +1,163 @@
+"""The portal with the API's rules: every page and action against every role (signed in with
+the login form, in a session cookie), nothing outside a partner's or rep's scope rendered,
+forms refused without the session's CSRF token, finance acting from the page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from apiclient import PASSWORD, USERS, line_rows, open_api
+from fastapi.testclient import TestClient
+
+from accrue.api.security import PUBLIC, declared_routes, permission_of
+from accrue.domain.permissions import allows
+from accrue.settings import Settings
+
+CALLERS = ["ada", "pam", "fin", "abe", "aud", "acme", "acme1", "bolt", "rita"]
+SCOPE_IDS = re.compile(r"\b(ACME(?:-\d)?|BOLT|CORE)\b")
+SEEN = {
+    "acme": {"ACME", "ACME-1", "ACME-2", "ACME-3", "ACME-4"},
+    "acme1": {"ACME-1"},
+    "bolt": {"BOLT"},
+    "rita": {"BOLT"},
+}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    api = open_api(Settings(data_dir=tmp_path_factory.mktemp("portal") / "books", actor="t"))
+    rows = [
+        *line_rows("ACME", ["30000.00"], day="2026-11-02"),
+        *line_rows("BOLT", ["9000.00"], day="2026-11-03"),
+        *line_rows("CORE", ["55000.00"], day="2026-11-04"),
+        *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="Q1"),
+    ]
+    api.ok(api.post("fin", "/api/lines", json={"name": "history", "lines": rows}), 201)
+    api.ok(api.post("fin", "/api/recalc", json={}))
+    yield api
+    api.client.__exit__(None, None, None)
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def signed_in(api, username: str) -> TestClient:
+    """A browser of its own (its own cookies) signed in through the login form."""
+    browser = TestClient(api.client.app, follow_redirects=False)
+    form = browser.get("/login")
+    answer = browser.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf": _csrf(form.text)}
+    )
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def _pages(api):
+    return [r for r in declared_routes(api.client.app) if not r.path.startswith("/api/")]
+
+
+def test_every_page_and_action_follows_the_policy_for_every_role(api):
+    pages = _pages(api)
+    assert {r.path for r in pages} >= {
+        "/login",
+        "/logout",
+        "/",
+        "/partner",
+        "/rep",
+        "/finance",
+        "/finance/close",
+    }
+    for username in CALLERS:
+        browser = signed_in(api, username)
+        csrf = _csrf(browser.get("/login").text)
+        for route in pages:
+            permission = permission_of(route)
+            if permission == PUBLIC or route.path == "/logout":
+                continue
+            [method] = route.methods
+            path = route.path.replace("{request_id}", "999999")
+            answer = browser.request(
+                method, path, data={"csrf": csrf} if method == "POST" else None
+            )
+            refused = answer.status_code == 403
+            assert refused != allows(USERS[username][0], permission), (
+                username,
+                path,
+                answer.status_code,
+            )
+            if refused:
+                assert "may not see this page" in answer.text
+
+
+def test_nothing_outside_the_scope_renders(api):
+    for username, scope in SEEN.items():
+        browser = signed_in(api, username)
+        for path in ("/partner", "/rep", "/"):
+            answer = browser.get(path, follow_redirects=True)
+            if answer.status_code == 200:
+                named = set(SCOPE_IDS.findall(answer.text))
+                assert named <= scope, (username, path, named - scope)
+    acme = signed_in(api, "acme").get("/partner").text
+    assert "Quarterly volume" in acme and "Silver" in acme and "<progress" in acme
+    assert "To the next tier" in acme and "USD 20000" in acme  # 30,000 of 50,000 for Gold
+    assert "Reaching it pays" in acme
+    rep = signed_in(api, "rita").get("/rep").text
+    assert "Bolt Supply" in rep and "Acme" not in rep and "Core" not in rep
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_and_bad_logins_say_so(api):
+    browser = TestClient(api.client.app, follow_redirects=False)
+    for path in ("/", "/partner", "/finance"):
+        assert browser.get(path).headers["location"] == "/login"
+    form = browser.get("/login")
+    wrong = browser.post(
+        "/login", data={"username": "acme", "password": "nope", "csrf": _csrf(form.text)}
+    )
+    assert wrong.status_code == 401 and "wrong username or password" in wrong.text
+    cookie = form.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+def test_forms_without_the_sessions_csrf_token_are_refused(api):
+    browser = TestClient(api.client.app, follow_redirects=False)
+    browser.get("/login")
+    forged = browser.post(
+        "/login", data={"username": "acme", "password": PASSWORD, "csrf": "forged"}
+    )
+    assert forged.status_code == 403 and "expired" in forged.text
+    finance = signed_in(api, "fin")
+    assert finance.post("/finance/close", data={"label": "2026-Q1"}).status_code == 403
+    assert finance.post("/logout", data={}).status_code == 403
+    assert finance.get("/finance").status_code == 200  # still signed in
+
+
+def test_finance_closes_a_period_and_a_second_person_approves_from_the_page(api):
+    finance = signed_in(api, "fin")
+    csrf = _csrf(finance.get("/finance").text)
+    closed = finance.post(
+        "/finance/close", data={"label": "2026-Q1", "csrf": csrf}, follow_redirects=True
+    )
+    assert "closed 2026-Q1: " in closed.text
+    settlement = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"][
+        0
+    ]
+    request = api.ok(api.post("fin", f"/api/settlements/{settlement['id']}/submit"), 201)
+    mine = finance.post(
+        f"/finance/approvals/{request['id']}",
+        data={"decision": "approve", "csrf": csrf},
+        follow_redirects=True,
+    )
+    assert "prepared" in mine.text  # no one approves their own work
+    approver = signed_in(api, "abe")
+    page = approver.get("/finance").text
+    assert f"settlement {settlement['id']}" in page
+    done = approver.post(
+        f"/finance/approvals/{request['id']}",
+        data={"decision": "approve", "csrf": _csrf(page)},
+        follow_redirects=True,
+    )
+    assert f"request {request['id']}: approved" in done.text
+    auditor = signed_in(api, "aud").get("/finance").text
+    assert "Approve" not in auditor and "Close a period" not in auditor
