@@ -17,7 +17,7 @@ DAY := --as-of 2026-11-24
 
 # The demo books, seeded afresh: master data, programs, lines, periods closed to Q3, what is
 # owed right now, ship-and-debit claims (an 844 and a CSV) and what they prevented, the funds;
-# then a user of every role, and the API served over them (the portal is next).
+# then a user of every role, and the portal and the API served over them.
 DEMO_PASSWORD := demo-password
 DEMO_USERS := admin:admin finance:finance approver:approver auditor:auditor \
 	manager:program_manager

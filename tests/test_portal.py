@@ -101,7 +101,7 @@ def test_nothing_outside_the_scope_renders(api):
                 assert named <= scope, (username, path, named - scope)
     acme = signed_in(api, "acme").get("/partner").text
     assert "Quarterly volume" in acme and "Silver" in acme and "<progress" in acme
-    assert "To the next tier" in acme and "USD 20000" in acme  # 30,000 of 50,000 for Gold
+    assert "To the next tier" in acme and "USD 20,000.00" in acme  # 30,000 of 50,000 for Gold
     assert "Reaching it pays" in acme
     rep = signed_in(api, "rita").get("/rep").text
     assert "Bolt Supply" in rep and "Acme" not in rep and "Core" not in rep

@@ -56,12 +56,15 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
 ) -> None:
-    """Serve the REST API (OpenAPI at /docs) over these books."""
+    """Serve the portal and the REST API (explorer at /docs) over these books."""
     import uvicorn
 
     from accrue.api import create_app
 
     with opened():  # says clearly when the books are not there, before the server starts
         pass
-    console.print(f"Accrue API on http://{host}:{port}/docs", highlight=False)
+    console.print(
+        f"Accrue portal on http://{host}:{port}/ (API explorer: http://{host}:{port}/docs)",
+        highlight=False,
+    )
     uvicorn.run(create_app(settings()), host=host, port=port, log_level="warning")

@@ -23,6 +23,7 @@ from accrue.web.session import Checked, NotForYou, SignInFirst, Viewer, csrf_tok
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["money"] = views.money
 pages = Routes(authorizer=page_authorize, include_in_schema=False)
 HOME = {
     Role.PARTNER: "/partner",

@@ -35,6 +35,7 @@ class Card:
     next_pays: str | None
     projected: str | None
     progress: int  # percent of the way to the next tier
+    gap_text: str | None
     history: str  # JSON for the chart: [[period, amount], ...]
 
 
@@ -53,7 +54,8 @@ def cards(context: Context, today: date) -> list[Card]:
     for row in sorted(rows, key=lambda r: Period.parse(r.period)):
         history[(row.program_id, row.partner_id)].append([row.period, row.amount])
     found = [_card(row, names, titles, history) for row in rows if _current(row, today)]
-    return sorted(found, key=lambda c: (c.partner, -c.progress, c.program))
+    # closest to its next tier first; top tiers already reached last
+    return sorted(found, key=lambda c: (c.partner, c.gap is None, -c.progress, c.program))
 
 
 def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
@@ -76,6 +78,7 @@ def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
         detail.get("next_tier_pays"),
         detail.get("projected_amount"),
         max(0, min(progress, 100)),
+        _gap_text(gap, detail.get("gap_unit"), row.currency),
         json.dumps(history[(row.program_id, row.partner_id)][-8:]),
     )
 
@@ -90,7 +93,7 @@ class FinanceView:
 def finance(context: Context) -> FinanceView:
     with context.books.session() as session:
         accounts = {p.ledger_accounts.accrued for p in context.books.programs(session)}
-        owed = ledger.liability(session, accounts, ("program_id", "period"))
+        owed = ledger.liability(session, accounts, ("program_id",))
         pending = session.scalars(
             select(ApprovalRow)
             .where(ApprovalRow.status == Status.PENDING.value)
@@ -100,3 +103,16 @@ def finance(context: Context) -> FinanceView:
             select(PayoutBatchRow).order_by(PayoutBatchRow.id.desc()).limit(20)
         ).all()
     return FinanceView(owed, list(pending), list(batches))
+
+
+def money(value, currency: str) -> str:
+    """Money as people read it: USD 12,345.60."""
+    return f"{currency} {Decimal(value):,.2f}"
+
+
+def _gap_text(gap: Decimal | None, unit: str | None, currency: str) -> str | None:
+    if gap is None:
+        return None
+    if unit == currency:
+        return money(gap, currency)
+    return f"{gap.normalize():,f} {unit}"

@@ -1,0 +1,52 @@
+"""Screenshots of the portal for the docs, taken from the `make run` demo books with Debian's
+chromium: `.venv/bin/python docs/screenshots.py` (after `make run` has seeded demo-books)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from accrue.api import create_app
+from accrue.settings import Settings
+
+HERE = Path(__file__).parent
+VIEWS = [
+    ("d01", "/partner", "partner"),
+    ("rita", "/rep", "rep"),
+    ("finance", "/finance", "finance"),
+]
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def main() -> None:
+    app = create_app(Settings(data_dir=HERE.parent / "demo-books"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        for username, path, name in VIEWS:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/login")
+            page.get_by_label("Username").fill(username)
+            page.get_by_label("Password").fill("demo-password")
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(f"http://127.0.0.1:{port}{path}")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=HERE / "screenshots" / f"{name}.png", full_page=False)
+            print(f"docs/screenshots/{name}.png")
+        browser.close()
+    server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
