@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from apiclient import PASSWORD, line_rows, open_api
+from pypdf import PdfReader
 
 from accrue.settings import Settings
 
@@ -119,3 +120,14 @@ def test_finance_closes_a_period_and_a_second_person_approves_it(site, browser):
     row = approver.get_by_role("row").filter(has_text=f"settlement {settlement['id']}")
     row.get_by_role("button", name="Approve").click()
     assert "approved" in approver.get_by_role("status").inner_text()
+
+
+def test_a_partner_downloads_a_pdf_statement(site, browser, tmp_path):
+    base, _ = site
+    page = _sign_in(browser, base, "acme")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Acme Distribution · 2026-Q4 (PDF)").click()
+    saved = tmp_path / "statement.pdf"
+    download.value.save_as(saved)
+    text = "".join(p.extract_text() for p in PdfReader(saved).pages)
+    assert "Rebate statement - Acme Distribution (ACME)" in text and "Period 2026-Q4" in text

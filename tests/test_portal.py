@@ -4,11 +4,13 @@ forms refused without the session's CSRF token, finance acting from the page."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from apiclient import PASSWORD, USERS, line_rows, open_api
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from accrue.api.security import PUBLIC, declared_routes, permission_of
 from accrue.domain.permissions import allows
@@ -77,7 +79,11 @@ def test_every_page_and_action_follows_the_policy_for_every_role(api):
             if permission == PUBLIC or route.path == "/logout":
                 continue
             [method] = route.methods
-            path = route.path.replace("{request_id}", "999999")
+            home = {"acme": "ACME", "acme1": "ACME-1", "bolt": "BOLT", "rita": "BOLT"}.get(
+                username, "ACME"
+            )
+            path = route.path.replace("{request_id}", "999999").replace("{partner_id}", home)
+            path = path.replace("{period}", "2026-Q4")
             answer = browser.request(
                 method, path, data={"csrf": csrf} if method == "POST" else None
             )
@@ -161,3 +167,18 @@ def test_finance_closes_a_period_and_a_second_person_approves_from_the_page(api)
     assert f"request {request['id']}: approved" in done.text
     auditor = signed_in(api, "aud").get("/finance").text
     assert "Approve" not in auditor and "Close a period" not in auditor
+
+
+def test_a_partner_downloads_a_pdf_statement_and_cannot_fetch_anothers(api):
+    browser = signed_in(api, "acme")
+    page = browser.get("/partner").text
+    assert "/statements/ACME/2026-Q4.pdf" in page
+    pdf = browser.get("/statements/ACME/2026-Q4.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Rebate statement - Acme Distribution (ACME)" in text and "Period 2026-Q4" in text
+    assert "volume-q" in text and "600.00" in text  # 2% of 30,000 in Q4's standing
+    assert "Valves USD 1 1 30,000.00" in text  # the line summary
+    assert "BOLT" not in text and "CORE" not in text
+    assert browser.get("/statements/BOLT/2026-Q4.pdf").status_code == 404
+    assert browser.get("/statements/ACME/2026-Q9.pdf").status_code == 404

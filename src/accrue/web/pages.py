@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
@@ -14,12 +14,22 @@ from starlette.middleware.sessions import SessionMiddleware
 from accrue.api.security import PUBLIC, Routes, public_books
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.permissions import Role
+from accrue.export.statements import render
 from accrue.store import people
 from accrue.store.approvals import decide_request
 from accrue.store.books import Books
 from accrue.store.close import CloseError, close_period
+from accrue.store.statements import statement
 from accrue.web import views
-from accrue.web.session import Checked, NotForYou, SignInFirst, Viewer, csrf_token, page_authorize
+from accrue.web.session import (
+    Checked,
+    Missing,
+    NotForYou,
+    SignInFirst,
+    Viewer,
+    csrf_token,
+    page_authorize,
+)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -85,8 +95,35 @@ def home(viewer: Viewer):
 @pages.read("/partner", "standings:read", response_class=HTMLResponse)
 def partner(request: Request, viewer: Viewer):
     """One card per program: progress to the next tier, the gap, what it pays, the projection."""
-    found = views.cards(viewer, viewer.books.clock().date())
-    return page(request, "partner.html", user=viewer.user, cards=found)
+    today = viewer.books.clock().date()
+    found = views.cards(viewer, today)
+    return page(
+        request,
+        "partner.html",
+        user=viewer.user,
+        cards=found,
+        statements=views.statement_periods(viewer, today),
+    )
+
+
+@pages.read(
+    "/statements/{partner_id}/{period}.pdf",
+    "settlements:read",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def statement_pdf(partner_id: str, period: str, viewer: Viewer):
+    """A partner's statement for a period, as a PDF."""
+    if not viewer.user.scope.sees(partner_id):
+        raise Missing(f"no statement for {partner_id}")
+    try:
+        found = statement(viewer.books, partner_id, period)
+    except (LookupError, ValueError) as missing:
+        raise Missing(str(missing)) from None
+    disposition = f'attachment; filename="statement-{partner_id}-{period}.pdf"'
+    return Response(
+        render(found), media_type="application/pdf", headers={"Content-Disposition": disposition}
+    )
 
 
 @pages.read("/rep", "standings:read", response_class=HTMLResponse)
@@ -146,3 +183,7 @@ def mount_portal(app: FastAPI, secret: str) -> None:
     @app.exception_handler(NotForYou)
     def refused(request: Request, error: NotForYou):
         return page(request, "refused.html", 403, message=str(error))
+
+    @app.exception_handler(Missing)
+    def missing(request: Request, error: Missing):
+        return page(request, "refused.html", 404, message=str(error))

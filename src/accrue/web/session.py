@@ -21,6 +21,10 @@ class SignInFirst(Exception):
         self.path = path
 
 
+class Missing(Exception):
+    """Not there, or not the viewer's to see: the same answer, so scope leaks nothing."""
+
+
 class NotForYou(Exception):
     """A page or action the person's role may not use, or a form that is stale."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from accrue.api.security import Context
 from accrue.domain.approvals import Status
-from accrue.domain.periods import Period
+from accrue.domain.periods import Period, PeriodKind
 from accrue.store import ledger
 from accrue.store.tables import ApprovalRow, PartnerRow, PayoutBatchRow, StandingRow
 
@@ -116,3 +116,23 @@ def _gap_text(gap: Decimal | None, unit: str | None, currency: str) -> str | Non
     if unit == currency:
         return money(gap, currency)
     return f"{gap.normalize():,f} {unit}"
+
+
+def statement_periods(context: Context, today: date) -> list[tuple[str, str, str]]:
+    """(partner, name, quarter) for each partner the viewer answers for, this quarter and the
+    three before it."""
+    partners = context.user.scope.partners
+    own = [context.user.partner_id] if context.user.partner_id else sorted(partners or [])[:1]
+    with context.books.session() as session:
+        names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
+    quarter = Period.containing(PeriodKind.QUARTER, today)
+    periods = [quarter]
+    for _ in range(3):
+        periods.append(_previous(periods[-1]))
+    return [(p, names.get(p, p), q.label) for p in own if p for q in periods]
+
+
+def _previous(period: Period) -> Period:
+    if period.index > 1:
+        return Period(period.year, period.kind, period.index - 1)
+    return Period(period.year - 1, period.kind, 12 // period.kind.months)
