@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import field_validator
@@ -24,6 +25,14 @@ class Settings(BaseSettings):
     payer_iban: str = "DE89370400440532013000"
     payer_bic: str = "COBADEFFXXX"
 
+    # proximity alerts: within this share of the next tier, once per tier per period; by
+    # e-mail when an SMTP server is given, and to a webhook signed with HMAC-SHA256
+    alert_share: Decimal = Decimal("0.10")
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "accrue@localhost"
+    webhook_url: str | None = None
+    webhook_secret: str = ""
     # signs the portal's session cookies; kept in the data folder when not given
     secret_key: str | None = None
 

@@ -52,6 +52,9 @@ class UserIn(BaseModel):
     password: Annotated[str, StringConstraints(min_length=10, max_length=200)]
     partner_id: str | None = Field(None, description="for partner users", max_length=64)
     rep_id: str | None = Field(None, description="for sales reps", max_length=64)
+    email: str | None = Field(
+        None, description="where alerts go", max_length=200, pattern=r"^[^@\s]+@[^@\s]+$"
+    )
 
 
 class UserOut(Out):
@@ -60,6 +63,7 @@ class UserOut(Out):
     role: str
     partner_id: str | None
     rep_id: str | None
+    email: str | None
     active: bool
     created_at: str
 

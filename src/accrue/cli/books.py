@@ -23,6 +23,7 @@ from accrue.ingest.lines import LINE_COLUMNS, OPTIONAL
 from accrue.ingest.programs import load_programs
 from accrue.settings import Settings
 from accrue.store import ledger
+from accrue.store.alerts import raise_alerts
 from accrue.store.audit import verify_books
 from accrue.store.books import Books
 from accrue.store.close import close_period, pay, reverse
@@ -113,6 +114,7 @@ def import_lines_command(
             bar.advance(task)
         if recalculate:
             console.print(recalc(books, _day(as_of)).summary, highlight=False)
+            _alert(books, _day(as_of))
     if rejected:
         raise typer.Exit(1)
 
@@ -160,6 +162,13 @@ def recalc_command(
     """Recompute standings that changed and post their deltas to the ledger."""
     with opened() as books:
         console.print(recalc(books, _day(as_of), full).summary, highlight=False)
+        _alert(books, _day(as_of))
+
+
+def _alert(books: Books, day: date) -> None:
+    raised = raise_alerts(books, day)
+    if raised:
+        console.print(f"{len(raised)} proximity alert(s) raised", highlight=False)
 
 
 @app.command()

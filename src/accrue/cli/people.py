@@ -24,6 +24,7 @@ def add_user(
     name: Annotated[str, typer.Option(help="full name")] = "",
     partner: Annotated[str | None, typer.Option(help="partner id, for partner users")] = None,
     rep: Annotated[str | None, typer.Option(help="rep id, for sales reps")] = None,
+    email: Annotated[str | None, typer.Option(help="where alerts go")] = None,
     password: Annotated[
         str | None,
         typer.Option(help="at least 10 characters [env ACCRUE_NEW_PASSWORD; else asked]"),
@@ -34,7 +35,7 @@ def add_user(
     if chosen is None:
         chosen = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with opened() as books:
-        people.create_user(books, username, name or username, role, chosen, partner, rep)
+        people.create_user(books, username, name or username, role, chosen, partner, rep, email)
     console.print(f"user {username} ({role.value}) added", highlight=False)
 
 

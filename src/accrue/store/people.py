@@ -56,6 +56,7 @@ def create_user(
     password: str,
     partner_id: str | None = None,
     rep_id: str | None = None,
+    email: str | None = None,
 ) -> UserRow:
     if len(password) < 10:
         raise ValueError("password: use at least 10 characters")
@@ -72,6 +73,7 @@ def create_user(
             role=role.value,
             partner_id=partner_id,
             rep_id=rep_id,
+            email=email,
             password_hash=HASHER.hash(password),
             active=True,
             failed_logins=0,

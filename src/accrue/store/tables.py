@@ -238,6 +238,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(32))
     partner_id: Mapped[str | None] = mapped_column(String(64))  # partner users
     rep_id: Mapped[str | None] = mapped_column(String(64))  # sales reps
+    email: Mapped[str | None] = mapped_column(String(200))  # where alerts go
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -429,3 +430,19 @@ class DisputeRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[str | None] = mapped_column(String(32))
     journal_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"))
+
+
+class AlertRow(Base):
+    """A proximity alert, raised once per program, partner, period and tier."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("program_id", "partner_id", "period", "tier"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[str] = mapped_column(String(64))
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    period: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[str] = mapped_column(Text, default="[]")  # usernames, JSON
+    delivery: Mapped[str] = mapped_column(Text, default="")  # what the e-mail and webhook did

@@ -103,6 +103,7 @@ def partner(request: Request, viewer: Viewer):
         user=viewer.user,
         cards=found,
         statements=views.statement_periods(viewer, today),
+        alerts=views.alerts(viewer, today),
     )
 
 
@@ -129,8 +130,11 @@ def statement_pdf(partner_id: str, period: str, viewer: Viewer):
 @pages.read("/rep", "standings:read", response_class=HTMLResponse)
 def rep(request: Request, viewer: Viewer):
     """The assigned distributors, closest to their next tier first: ready for a sales call."""
-    found = views.cards(viewer, viewer.books.clock().date())
-    return page(request, "rep.html", user=viewer.user, cards=found)
+    today = viewer.books.clock().date()
+    found = views.cards(viewer, today)
+    return page(
+        request, "rep.html", user=viewer.user, cards=found, alerts=views.alerts(viewer, today)
+    )
 
 
 @pages.read("/finance", "ledger:read", response_class=HTMLResponse)

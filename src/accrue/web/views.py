@@ -14,7 +14,7 @@ from accrue.api.security import Context
 from accrue.domain.approvals import Status
 from accrue.domain.periods import Period, PeriodKind
 from accrue.store import ledger
-from accrue.store.tables import ApprovalRow, PartnerRow, PayoutBatchRow, StandingRow
+from accrue.store.tables import AlertRow, ApprovalRow, PartnerRow, PayoutBatchRow, StandingRow
 
 
 @dataclass(frozen=True)
@@ -136,3 +136,12 @@ def _previous(period: Period) -> Period:
     if period.index > 1:
         return Period(period.year, period.kind, period.index - 1)
     return Period(period.year - 1, period.kind, 12 // period.kind.months)
+
+
+def alerts(context: Context, today: date) -> list[AlertRow]:
+    """Alerts for the viewer's partners in periods running today, newest first."""
+    with context.books.session() as session:
+        rows = session.scalars(
+            context.visible(select(AlertRow), AlertRow.partner_id).order_by(AlertRow.id.desc())
+        ).all()
+    return [r for r in rows if Period.parse(r.period).start <= today <= Period.parse(r.period).end]

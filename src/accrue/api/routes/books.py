@@ -32,6 +32,7 @@ from accrue.api.security import Caller, Context, Routes
 from accrue.domain.approvals import Subject
 from accrue.report import money_text
 from accrue.store import ledger
+from accrue.store.alerts import raise_alerts
 from accrue.store.approvals import latest
 from accrue.store.close import close_period, reverse
 from accrue.store.recalc import recalc
@@ -78,8 +79,12 @@ def standings(
 
 @routes.write("/recalc", "standings:write", response_model=RecalculatedOut)
 def recalculate(context: Caller, asked: RecalcIn):
-    """Recompute the standings that new data touched (or all) and post their deltas."""
-    return recalc(context.books, _today(context, asked.as_of), asked.full)
+    """Recompute the standings that new data touched (or all), post their deltas, and tell
+    partners close to their next tier (once per tier per period)."""
+    day = _today(context, asked.as_of)
+    done = recalc(context.books, day, asked.full)
+    raise_alerts(context.books, day)
+    return done
 
 
 @routes.read("/ledger/trial-balance", "ledger:read", response_model=Page[BalanceOut])
