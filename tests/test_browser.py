@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from apiclient import PASSWORD, line_rows, open_api
+from apiclient import PASSWORD, PROGRAM, line_rows, lines_csv, open_api
 from pypdf import PdfReader
 
 from accrue.settings import Settings
@@ -131,3 +131,53 @@ def test_a_partner_downloads_a_pdf_statement(site, browser, tmp_path):
     download.value.save_as(saved)
     text = "".join(p.extract_text() for p in PdfReader(saved).pages)
     assert "Rebate statement - Acme Distribution (ACME)" in text and "Period 2026-Q4" in text
+
+
+def _type_into(editor, text: str) -> None:
+    """As a person edits: the text, then a keystroke (the live check listens to typing)."""
+    editor.fill(text)
+    editor.press("End")
+    editor.press("Enter")
+
+
+def test_a_program_edit_shows_validation_errors_live(site, browser):
+    base, _ = site
+    page = _sign_in(browser, base, "pam")
+    page.goto(f"{base}/admin/programs?edit=volume-q")
+    editor = page.get_by_label("Program (YAML, see the program language reference)")
+    assert "Quarterly volume" in page.locator("#check").inner_text()  # the preview of the saved one
+    _type_into(editor, PROGRAM.replace("rate: 2%", "rate: 200%"))
+    page.locator("#check .error").wait_for()
+    assert "tiers.0: rate 2 is outside 0%–100%" in page.locator("#check").inner_text()
+    _type_into(editor, PROGRAM.replace("rate: 2%", "rate: 3%"))
+    page.locator("#check .card").wait_for()
+    page.get_by_role("button", name="Save as a new version").click()
+    assert "saved: volume-q@v2" in page.get_by_role("status").inner_text()
+
+
+def test_an_upload_with_bad_rows_shows_them_and_the_correction_goes_through(
+    site, browser, tmp_path
+):
+    base, _ = site
+    page = _sign_in(browser, base, "fin")
+    page.goto(f"{base}/admin/uploads")
+    rows = line_rows("CORE", ["100.00", "12,50", "300.00"], day="2026-11-10", prefix="UP")
+    rows[1]["amount"] = "12,50"
+    upload = tmp_path / "november.csv"
+    upload.write_text(lines_csv(rows).decode())
+    page.get_by_label(
+        "Sales, returns or point-of-sale lines (CSV, Excel, Parquet, JSON or X12 867)"
+    ).set_input_files(upload)
+    page.get_by_role("button", name="Upload").click()
+    assert "3 received, 2 accepted" in page.get_by_role("status").inner_text()
+    assert "12,50" in page.get_by_role("table").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download these rows to correct").click()
+    fixed = tmp_path / "fixed.csv"
+    download.value.save_as(fixed)
+    fixed.write_text(fixed.read_text().replace('"12,50"', "12.50").replace("12,50", "12.50"))
+    page.get_by_label(
+        "Sales, returns or point-of-sale lines (CSV, Excel, Parquet, JSON or X12 867)"
+    ).set_input_files(fixed)
+    page.get_by_role("button", name="Upload").click()
+    assert "1 received, 1 accepted" in page.get_by_role("status").inner_text()

@@ -5,7 +5,6 @@ options before the command (`accrue --data-dir books import lines sales.csv`).""
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,6 @@ from sqlalchemy import select
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
 from accrue.domain.ledger import PayoutMethod
-from accrue.ingest.lines import LINE_COLUMNS, OPTIONAL
 from accrue.ingest.programs import load_programs
 from accrue.settings import Settings
 from accrue.store import ledger
@@ -27,7 +25,7 @@ from accrue.store.alerts import raise_alerts
 from accrue.store.audit import verify_books
 from accrue.store.books import Books
 from accrue.store.close import close_period, pay, reverse
-from accrue.store.ingest import import_lines
+from accrue.store.ingest import correction_csv, import_lines
 from accrue.store.master import KINDS, import_master
 from accrue.store.programs import import_program
 from accrue.store.recalc import recalc
@@ -433,19 +431,7 @@ def quarantine_export(
     out: Annotated[Path, typer.Option(help="CSV to correct and import again")],
 ) -> None:
     """A batch's open rejected rows as a CSV to fix and import again; `problem` says what."""
-    with opened() as books, books.session() as session:
-        found = session.scalars(
-            select(RejectedRow)
-            .where(RejectedRow.batch_id == batch, RejectedRow.resolved_by.is_(None))
-            .order_by(RejectedRow.row_no, RejectedRow.id)
-        ).all()
-    rows: dict[int, dict] = {}
-    for r in found:
-        row = rows.setdefault(r.row_no, {**json.loads(r.row), "problem": ""})
-        row["problem"] = "; ".join(filter(None, [row["problem"], f"{r.field}: {r.message}"]))
-    columns = [*LINE_COLUMNS, *OPTIONAL, "problem"]
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows.values())
-    console.print(f"wrote {len(rows)} rows to {out}", highlight=False)
+    with opened() as books:
+        text, count = correction_csv(books, batch)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {count} rows to {out}", highlight=False)

@@ -12,7 +12,9 @@ row goes to quarantine with its file, row, field, value and reason.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import sys
@@ -26,7 +28,15 @@ from sqlalchemy import select, update
 from accrue.domain.audit import canonical
 from accrue.ingest.edi import is_x12, lines_from_867
 from accrue.ingest.errors import InputError, Problem
-from accrue.ingest.lines import Rejection, check, normalized, register_known, rejections
+from accrue.ingest.lines import (
+    LINE_COLUMNS,
+    OPTIONAL,
+    Rejection,
+    check,
+    normalized,
+    register_known,
+    rejections,
+)
 from accrue.ingest.tabular import json_rows
 from accrue.store.books import Books
 from accrue.store.lines import KEY, STORED_SCHEMA
@@ -332,3 +342,25 @@ def _batch_summary(batch: Batch, roots: list[str]) -> dict:
         "rejected": batch.rejected,
         "recalculate": roots,
     }
+
+
+def correction_csv(books: Books, batch_id: int) -> tuple[str, int]:
+    """A batch's open rejected rows as a lines file to correct and send again: a `problem`
+    column says what is wrong with each; importing it resolves the rows it fixes."""
+    with books.session() as session:
+        found = session.scalars(
+            select(RejectedRow)
+            .where(RejectedRow.batch_id == batch_id, RejectedRow.resolved_by.is_(None))
+            .order_by(RejectedRow.row_no, RejectedRow.id)
+        ).all()
+    rows: dict[int, dict] = {}
+    for r in found:
+        row = rows.setdefault(r.row_no, {**json.loads(r.row), "problem": ""})
+        row["problem"] = "; ".join(filter(None, [row["problem"], f"{r.field}: {r.message}"]))
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=[*LINE_COLUMNS, *OPTIONAL, "problem"], extrasaction="ignore"
+    )
+    writer.writeheader()
+    writer.writerows(rows.values())
+    return out.getvalue(), len(rows)

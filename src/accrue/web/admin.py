@@ -1,0 +1,160 @@
+"""The admin's pages: programs edited with live validation and the plain-language preview,
+line uploads with the per-row error report and the file to correct, the audit trail, users."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import yaml
+from fastapi import Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from accrue.api.uploads import received_file
+from accrue.domain.program import ProgramError, parse_program
+from accrue.explain import summary, worked_example
+from accrue.ingest.errors import InputError
+from accrue.store.audit import verify_books
+from accrue.store.ingest import correction_csv, import_lines
+from accrue.store.programs import VersionError, import_program
+from accrue.store.recalc import recalc
+from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, UserRow
+from accrue.web.pages import back, page, pages
+from accrue.web.session import Checked, Viewer
+
+Document = Annotated[str, Form(max_length=100_000)]
+
+
+def _programs(viewer: Viewer) -> list[ProgramVersionRow]:
+    with viewer.books.session() as session:
+        rows = session.scalars(select(ProgramVersionRow).order_by(ProgramVersionRow.version)).all()
+    return list({row.program_id: row for row in rows}.values())
+
+
+@pages.read("/admin/programs", "programs:write", response_class=HTMLResponse)
+def programs(
+    request: Request, viewer: Viewer, edit: Annotated[str | None, Query(max_length=64)] = None
+):
+    """The programs, and one of them (or a new one) in the editor."""
+    rows = _programs(viewer)
+    chosen = next((r for r in rows if r.program_id == edit), None)
+    text = _yaml(chosen) if chosen else ""
+    return page(
+        request, "programs.html", user=viewer.user, programs=rows, text=text, check=_check(text)
+    )
+
+
+def _yaml(row: ProgramVersionRow) -> str:
+    return yaml.safe_dump(json.loads(row.document), sort_keys=False, allow_unicode=True)
+
+
+def _check(text: str) -> dict:
+    """Problems with their fields, or the plain-language page and a worked example."""
+    if not text.strip():
+        return {"empty": True}
+    try:
+        program = parse_program(text, "program")
+    except ProgramError as error:
+        return {
+            "problems": [
+                (path or "(document)", message, hint) for path, message, hint in error.problems
+            ]
+        }
+    try:
+        example = [f"{s.label}: {s.result}" for s in worked_example(program)]
+    except Exception as error:  # the preview must not hide the summary
+        example = [f"no worked example: {error}"]
+    return {"summary": summary(program), "example": example}
+
+
+@pages.write("/admin/programs/check", "programs:write", response_class=HTMLResponse)
+def check(request: Request, viewer: Viewer, _: Checked, document: Document = ""):
+    """What the editor shows as one types (HTMX): the problems, or the preview."""
+    return page(request, "_program_check.html", check=_check(document))
+
+
+@pages.write("/admin/programs", "programs:write")
+def save(request: Request, viewer: Viewer, _: Checked, document: Document):
+    try:
+        imported = import_program(viewer.books, parse_program(document, "program"))
+    except (ProgramError, VersionError) as refused:
+        return back(request, "/admin/programs", f"not saved: {refused}")
+    return back(
+        request, f"/admin/programs?edit={imported.program.id}", f"saved: {imported.summary}"
+    )
+
+
+@pages.read("/admin/uploads", "lines:write", response_class=HTMLResponse)
+def uploads(request: Request, viewer: Viewer):
+    return page(request, "uploads.html", user=viewer.user, received=None, rejected=[])
+
+
+@pages.write("/admin/uploads", "lines:write", response_class=HTMLResponse)
+def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
+    """A lines file: bad rows are listed with row, field, value and reason and kept to correct."""
+    try:
+        received = import_lines(viewer.books, received_file(viewer.books, file))
+    except InputError as refused:
+        return page(
+            request,
+            "uploads.html",
+            422,
+            user=viewer.user,
+            received=None,
+            rejected=[],
+            error=str(refused),
+        )
+    recalc(viewer.books, viewer.books.clock().date())
+    with viewer.books.session() as session:
+        rejected = session.scalars(
+            select(RejectedRow)
+            .where(RejectedRow.batch_id == received.batch.id)
+            .order_by(RejectedRow.row_no)
+        ).all()
+    return page(request, "uploads.html", user=viewer.user, received=received, rejected=rejected)
+
+
+@pages.read(
+    "/admin/batches/{batch_id}/correct.csv",
+    "batches:read",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def correction(batch_id: int, viewer: Viewer):
+    """The rejected rows of a batch, with what is wrong, to fix and upload again."""
+    text, _ = correction_csv(viewer.books, batch_id)
+    disposition = f'attachment; filename="batch-{batch_id}-to-correct.csv"'
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition})
+
+
+@pages.read("/admin/audit", "audit:read", response_class=HTMLResponse)
+def audit(
+    request: Request,
+    viewer: Viewer,
+    q: Annotated[str, Query(max_length=100)] = "",
+):
+    """The audit trail, newest first, searched by entity, key or actor; and whether it holds."""
+    with viewer.books.session() as session:
+        query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(200)
+        if q:
+            like = f"%{q}%"
+            query = query.where(
+                AuditRow.entity.like(like) | AuditRow.key.like(like) | AuditRow.actor.like(like)
+            )
+        entries = session.scalars(query).all()
+    return page(
+        request,
+        "audit.html",
+        user=viewer.user,
+        entries=entries,
+        q=q,
+        verified=verify_books(viewer.books),
+    )
+
+
+@pages.read("/admin/users", "users:read", response_class=HTMLResponse)
+def users(request: Request, viewer: Viewer):
+    with viewer.books.session() as session:
+        found = session.scalars(select(UserRow).order_by(UserRow.username)).all()
+    return page(request, "users.html", user=viewer.user, users=found)
