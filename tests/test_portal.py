@@ -83,6 +83,7 @@ def test_every_page_and_action_follows_the_policy_for_every_role(api):
                 username, "ACME"
             )
             path = route.path.replace("{request_id}", "999999").replace("{partner_id}", home)
+            path = path.replace("{settlement_id}", "999999")
             path = path.replace("{period}", "2026-Q4")
             answer = browser.request(
                 method, path, data={"csrf": csrf} if method == "POST" else None
@@ -182,3 +183,16 @@ def test_a_partner_downloads_a_pdf_statement_and_cannot_fetch_anothers(api):
     assert "BOLT" not in text and "CORE" not in text
     assert browser.get("/statements/BOLT/2026-Q4.pdf").status_code == 404
     assert browser.get("/statements/ACME/2026-Q9.pdf").status_code == 404
+
+
+def test_why_this_amount_for_the_partner_it_concerns_and_staff_only(api):
+    settled = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE", "limit": 1}))
+    if not settled["items"]:
+        api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+        settled = api.ok(
+            api.get("fin", "/api/settlements", params={"partner_id": "CORE", "limit": 1})
+        )
+    settlement = settled["items"][0]["id"]
+    page = signed_in(api, "aud").get(f"/why/{settlement}").text
+    assert "reproduces the settled amount" in page and "Lines, largest shares first" in page
+    assert signed_in(api, "acme").get(f"/why/{settlement}").status_code == 404

@@ -19,9 +19,10 @@ from accrue.store.audit import verify_books
 from accrue.store.ingest import correction_csv, import_lines
 from accrue.store.programs import VersionError, import_program
 from accrue.store.recalc import recalc
-from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, UserRow
+from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, SettlementRow, UserRow
+from accrue.store.trace import trace
 from accrue.web.pages import back, page, pages
-from accrue.web.session import Checked, Viewer
+from accrue.web.session import Checked, Missing, Viewer
 
 Document = Annotated[str, Form(max_length=100_000)]
 
@@ -158,3 +159,16 @@ def users(request: Request, viewer: Viewer):
     with viewer.books.session() as session:
         found = session.scalars(select(UserRow).order_by(UserRow.username)).all()
     return page(request, "users.html", user=viewer.user, users=found)
+
+
+@pages.read("/why/{settlement_id}", "settlements:read", response_class=HTMLResponse)
+def why(request: Request, settlement_id: int, viewer: Viewer):
+    """Why this amount: the program version, the journals, and every line's share, recomputed
+    from the lines as they stood at close."""
+    with viewer.books.session() as session:
+        row = session.get(SettlementRow, settlement_id)
+    if row is None or not viewer.user.scope.sees(row.partner_id):
+        raise Missing(f"no settlement {settlement_id}")
+    found = trace(viewer.books, settlement_id)
+    shares = sorted(found.attributions, key=lambda a: -abs(a.share))[:200]
+    return page(request, "why.html", user=viewer.user, found=found, shares=shares)
