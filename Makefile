@@ -15,34 +15,40 @@ $(STAMP): pyproject.toml
 DEMO := $(BIN)/accrue --data-dir demo-books
 DAY := --as-of 2026-11-24
 
-# The demo books, seeded afresh: master data, programs, lines, periods closed to Q3, what is
-# owed right now, ship-and-debit claims (an 844 and a CSV) and what they prevented, the funds;
-# then a user of every role, and the portal and the API served over them.
+# The demo: a manufacturer with three product lines (and a new Smart line), 150 distributors
+# in parent/branch trees across regions, two years of seasonal sales with returns, every kind
+# of program, periods closed to Q3, ship-and-debit agreements and claims (an 844 and a CSV),
+# market development funds, users of every role — seeded once into demo-books/ (delete it, or
+# `make clean`, to seed again); every `make run` then serves the portal and the API over it.
 DEMO_PASSWORD := demo-password
-DEMO_USERS := admin:admin finance:finance approver:approver auditor:auditor \
-	manager:program_manager
-run: $(STAMP)
-	rm -rf demo-books
+DEMO_USERS := admin:admin finance:finance approver:approver approver2:approver \
+	auditor:auditor manager:program_manager
+SEEDED := demo-books/.seeded
+
+run: $(STAMP) $(SEEDED)
+	@echo "Logins (password $(DEMO_PASSWORD)): admin, finance, approver, approver2, auditor, manager,"
+	@echo "  d01 (partner Distributor 01 and its branches), rita (sales rep of D01, D05, ...)"
+	$(DEMO) serve
+
+$(SEEDED): $(STAMP)
+	rm -rf demo-books demo-data
+	$(BIN)/python examples/make_data.py --distributors 150 --busy 5 --out demo-data
 	$(DEMO) init
-	for kind in partners products reps fx; do $(DEMO) import $$kind examples/data/$$kind.csv; done
+	for kind in partners products reps fx; do $(DEMO) import $$kind demo-data/$$kind.csv; done
 	$(DEMO) import programs examples/programs
-	$(DEMO) import lines examples/data/lines.csv $(DAY)
+	$(DEMO) import lines demo-data/lines.csv $(DAY)
 	for period in 2025 2026-Q1 2026-Q2 2026-H1 2026-Q3; do $(DEMO) close $$period $(DAY); done
-	$(DEMO) ledger liability --by partner_id
 	$(DEMO) import agreements examples/claims/agreements.csv
 	$(DEMO) claims submit examples/claims/d01-claim.844.edi
 	$(DEMO) claims submit examples/claims/claims.csv
 	$(DEMO) claims leakage
-	$(DEMO) claims funds
 	$(DEMO) analyze forecast $(DAY)
-	$(DEMO) analyze unclaimed $(DAY)
 	$(DEMO) audit verify
 	for user in $(DEMO_USERS); do \
 	  ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add $${user%%:*} --role $${user#*:}; done
 	ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add d01 --role partner --partner D01
 	ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add rita --role rep --rep R1
-	@echo "Logins (password $(DEMO_PASSWORD)): admin, finance, approver, auditor, manager, d01 (partner D01), rita (rep)"
-	$(DEMO) serve
+	touch $(SEEDED)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q -n 2
@@ -59,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --lines 1000000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info demo-books
+	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info demo-books demo-data

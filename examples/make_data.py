@@ -7,6 +7,7 @@ in EUR and CAD. Run: python examples/make_data.py
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 from datetime import date, timedelta
@@ -35,11 +36,11 @@ PRODUCTS = [
 ]
 
 
-def partners(rng: random.Random) -> list[tuple]:
+def partners(rng: random.Random, count: int = 16) -> list[tuple]:
     rows = []
     regions = ["NA", "NA", "EU", "APAC"]
-    for i in range(1, 17):
-        segment = "Gold" if i <= 4 else "Silver" if i <= 10 else "Bronze"
+    for i in range(1, count + 1):
+        segment = "Gold" if i <= count // 4 else "Silver" if i <= count * 10 // 16 else "Bronze"
         rows.append((f"D{i:02d}", f"Distributor {i:02d}", "", segment, regions[i % 4], 0))
         for b in range(1, (3 if i <= 4 else 1 if i % 3 == 0 else 0) + 1):
             rows.append(
@@ -50,7 +51,7 @@ def partners(rng: random.Random) -> list[tuple]:
 
 def size(partner_id: str) -> float:
     """Gold parents buy most; branches buy for their parent."""
-    number = int(partner_id[1:3])
+    number = int(partner_id.split("-")[0][1:])
     return 5.0 / number + 0.15
 
 
@@ -58,13 +59,13 @@ def currency_of(partner_id: str, region: str) -> str:
     return {"EU": "EUR", "APAC": "USD"}.get(region, "CAD" if partner_id.endswith("7") else "USD")
 
 
-def lines(rng: random.Random, partner_rows) -> list[tuple]:
+def lines(rng: random.Random, partner_rows, busy: float = 1.0) -> list[tuple]:
     regions = {p[0]: p[4] or next(q[4] for q in partner_rows if q[0] == p[2]) for p in partner_rows}
     rows, document = [], 1000
     day = FIRST
     while day <= LAST:
         for partner_id, *_ in partner_rows:
-            if rng.random() > 0.045 * size(partner_id) * SEASON[day.month - 1]:
+            if rng.random() > 0.045 * busy * size(partner_id) * SEASON[day.month - 1]:
                 continue
             document += 1
             currency = currency_of(partner_id, regions[partner_id])
@@ -125,36 +126,42 @@ def fx(rng: random.Random) -> list[tuple]:
     return rows
 
 
-def write(name: str, header: tuple, rows) -> None:
-    with (OUT / name).open("w", newline="") as handle:
+def write(out: Path, name: str, header: tuple, rows) -> None:
+    with (out / name).open("w", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(header)
         out.writerows(rows)
 
 
-def main() -> None:
+def main(distributors: int = 16, out: Path = OUT, busy: float = 1.0) -> None:
     rng = random.Random(2026)
-    OUT.mkdir(exist_ok=True)
-    partner_rows = partners(rng)
+    out.mkdir(exist_ok=True)
+    partner_rows = partners(rng, distributors)
     write(
+        out,
         "partners.csv",
         ("id", "name", "parent_id", "segment", "region"),
         [p[:5] for p in partner_rows],
     )
-    write("products.csv", ("sku", "name", "category", "product_line"), [p[:4] for p in PRODUCTS])
     write(
-        "lines.csv",
-        LINE_COLUMNS,
-        lines(rng, partner_rows),
+        out, "products.csv", ("sku", "name", "category", "product_line"), [p[:4] for p in PRODUCTS]
     )
-    write("fx.csv", ("valid_from", "from_currency", "to_currency", "rate"), fx(rng))
+    write(out, "lines.csv", LINE_COLUMNS, lines(rng, partner_rows, busy))
+    write(out, "fx.csv", ("valid_from", "from_currency", "to_currency", "rate"), fx(rng))
+    tops = [p[0] for p in partner_rows if not p[2]]
     write(
+        out,
         "reps.csv",
         ("rep_id", "name", "partner_id"),
-        [("R1", "Rita Alvarez", p) for p in ("D01", "D05", "D09", "D13")]
-        + [("R2", "Sam Okafor", p) for p in ("D02", "D06", "D10", "D14")],
+        [("R1", "Rita Alvarez", p) for p in tops[0::4]]
+        + [("R2", "Sam Okafor", p) for p in tops[1::4]],
     )
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--distributors", type=int, default=16, help="top-level distributors")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder to write")
+    parser.add_argument("--busy", type=float, default=1.0, help="how often partners buy (×)")
+    options = parser.parse_args()
+    main(options.distributors, options.out, options.busy)

@@ -6,7 +6,8 @@ and checks it before the handler runs; handlers take the checked caller as `Call
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -59,6 +60,20 @@ async def _one_at_a_time(request: Request) -> AsyncIterator[None]:
 
 def public_books(request: Request, _: Annotated[None, Depends(_one_at_a_time)]) -> Books:
     return request.app.state.books
+
+
+def records_only(request: Request) -> Books:
+    """The books for work that never touches the line store (sign-in, pages that read only
+    records): SQLAlchemy sessions are per request, so these need not wait their turn."""
+    return request.app.state.books
+
+
+@contextmanager
+def line_store_turn(request: Request) -> Iterator[None]:
+    """Inside a handler that was not given the books in turn: take the turn for the part that
+    reads or writes the line store."""
+    with request.app.state.books_lock:
+        yield
 
 
 def authorize(

@@ -208,13 +208,16 @@ class Books:
 
     # what the engine reads -------------------------------------------------------------------
 
-    def master(self, session: Session) -> dict:
-        partners = [
+    def partners(self, session: Session) -> list[Partner]:
+        return [
             Partner(
                 r.id, r.name, r.parent_id, r.segment, r.region, json.loads(r.attributes or "{}")
             )
             for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))
         ]
+
+    def master(self, session: Session) -> dict:
+        partners = self.partners(session)
         products = [
             Product(r.sku, r.name, r.category, r.product_line, r.uom)
             for r in session.scalars(select(ProductRow).order_by(ProductRow.sku))
@@ -239,7 +242,7 @@ class Books:
         return DataSet(lines=lines, **self.master(session))
 
     def tree(self, session: Session) -> PartnerTree:
-        return PartnerTree(self.master(session)["partners"])
+        return PartnerTree(self.partners(session))
 
     def programs(self, session: Session) -> list[Program]:
         """Every version of every program, as stored."""

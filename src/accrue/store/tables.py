@@ -136,6 +136,7 @@ class PendingRecalc(Base):
 
 class StandingRow(Base):
     __tablename__ = "standings"
+    __table_args__ = (Index(None, "partner_id", "period"),)  # a partner's dashboard
     program_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     period: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -11,6 +11,7 @@ from fastapi import Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from accrue.api.security import line_store_turn
 from accrue.api.uploads import received_file
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
@@ -78,7 +79,8 @@ def check(request: Request, viewer: Viewer, _: Checked, document: Document = "")
 @pages.write("/admin/programs", "programs:write")
 def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     try:
-        imported = import_program(viewer.books, parse_program(document, "program"))
+        with line_store_turn(request):
+            imported = import_program(viewer.books, parse_program(document, "program"))
     except (ProgramError, VersionError) as refused:
         return back(request, "/admin/programs", f"not saved: {refused}")
     return back(
@@ -95,7 +97,9 @@ def uploads(request: Request, viewer: Viewer):
 def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
     """A lines file: bad rows are listed with row, field, value and reason and kept to correct."""
     try:
-        received = import_lines(viewer.books, received_file(viewer.books, file))
+        with line_store_turn(request):
+            received = import_lines(viewer.books, received_file(viewer.books, file))
+            recalc(viewer.books, viewer.books.clock().date())
     except InputError as refused:
         return page(
             request,
@@ -106,7 +110,6 @@ def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
             rejected=[],
             error=str(refused),
         )
-    recalc(viewer.books, viewer.books.clock().date())
     with viewer.books.session() as session:
         rejected = session.scalars(
             select(RejectedRow)
@@ -169,6 +172,7 @@ def why(request: Request, settlement_id: int, viewer: Viewer):
         row = session.get(SettlementRow, settlement_id)
     if row is None or not viewer.user.scope.sees(row.partner_id):
         raise Missing(f"no settlement {settlement_id}")
-    found = trace(viewer.books, settlement_id)
+    with line_store_turn(request):
+        found = trace(viewer.books, settlement_id)
     shares = sorted(found.attributions, key=lambda a: -abs(a.share))[:200]
     return page(request, "why.html", user=viewer.user, found=found, shares=shares)

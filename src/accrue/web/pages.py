@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from accrue.api.security import PUBLIC, Routes, public_books
+from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.permissions import Role
 from accrue.export.statements import render
@@ -66,7 +66,7 @@ def login_form(request: Request):
 @pages.write("/login", PUBLIC, response_class=HTMLResponse)
 def login(
     request: Request,
-    books: Annotated[Books, Depends(public_books)],
+    books: Annotated[Books, Depends(records_only)],
     _: Checked,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
@@ -113,12 +113,13 @@ def partner(request: Request, viewer: Viewer):
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def statement_pdf(partner_id: str, period: str, viewer: Viewer):
+def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer):
     """A partner's statement for a period, as a PDF."""
     if not viewer.user.scope.sees(partner_id):
         raise Missing(f"no statement for {partner_id}")
     try:
-        found = statement(viewer.books, partner_id, period)
+        with line_store_turn(request):
+            found = statement(viewer.books, partner_id, period)
     except (LookupError, ValueError) as missing:
         raise Missing(str(missing)) from None
     disposition = f'attachment; filename="statement-{partner_id}-{period}.pdf"'
@@ -161,7 +162,8 @@ def decide(
 @pages.write("/finance/close", "periods:close")
 def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]):
     try:
-        closed = close_period(viewer.books, label, viewer.books.clock().date())
+        with line_store_turn(request):
+            closed = close_period(viewer.books, label, viewer.books.clock().date())
     except (CloseError, ValueError) as refused:
         return back(request, "/finance", str(refused))
     return back(request, "/finance", closed.summary)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request
 
-from accrue.api.security import Context, permission_of, public_books
+from accrue.api.security import Context, permission_of, records_only
 from accrue.domain.permissions import allows
 from accrue.store.books import Books
 from accrue.store.people import authenticate
@@ -43,7 +43,7 @@ def checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -
         raise NotForYou("this form has expired: reload the page and try again")
 
 
-def page_authorize(request: Request, books: Annotated[Books, Depends(public_books)]) -> Context:
+def page_authorize(request: Request, books: Annotated[Books, Depends(records_only)]) -> Context:
     token = request.session.get("token")
     user = authenticate(books, token) if token else None
     if user is None:

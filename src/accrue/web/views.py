@@ -14,7 +14,14 @@ from accrue.api.security import Context
 from accrue.domain.approvals import Status
 from accrue.domain.periods import Period, PeriodKind
 from accrue.store import ledger
-from accrue.store.tables import AlertRow, ApprovalRow, PartnerRow, PayoutBatchRow, StandingRow
+from accrue.store.tables import (
+    AlertRow,
+    ApprovalRow,
+    PartnerRow,
+    PayoutBatchRow,
+    ProgramVersionRow,
+    StandingRow,
+)
 
 
 @dataclass(frozen=True)
@@ -39,21 +46,44 @@ class Card:
     history: str  # JSON for the chart: [[period, amount], ...]
 
 
-def _current(row: StandingRow, today: date) -> bool:
-    period = Period.parse(row.period)
-    return period.start <= today <= period.end
+def running(today: date) -> list[str]:
+    """The labels of every period (month, quarter, half, year) running on `today`."""
+    return [Period.containing(kind, today).label for kind in PeriodKind]
 
 
 def cards(context: Context, today: date) -> list[Card]:
     """Every visible partner's standings in the periods running today, with their history."""
     with context.books.session() as session:
-        rows = session.scalars(context.visible(select(StandingRow), StandingRow.partner_id)).all()
+        current = session.scalars(
+            context.visible(select(StandingRow), StandingRow.partner_id).where(
+                StandingRow.period.in_(running(today))
+            )
+        ).all()
+        earned = session.execute(
+            context.visible(
+                select(
+                    StandingRow.program_id,
+                    StandingRow.partner_id,
+                    StandingRow.period,
+                    StandingRow.amount,
+                ),
+                StandingRow.partner_id,
+            )
+        ).all()
         names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
-        titles = {p.id: p.name for p in context.books.programs(session)}
+        titles = {
+            key: json.loads(document)["name"]
+            for key, document in session.execute(
+                select(ProgramVersionRow.program_id, ProgramVersionRow.document).order_by(
+                    ProgramVersionRow.version
+                )
+            )
+        }
     history: dict[tuple[str, str], list] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: Period.parse(r.period)):
-        history[(row.program_id, row.partner_id)].append([row.period, row.amount])
-    found = [_card(row, names, titles, history) for row in rows if _current(row, today)]
+    # one program's periods are all of one kind, so their labels sort as their dates do
+    for program, partner, period, amount in sorted(earned, key=lambda r: r[2]):
+        history[(program, partner)].append([period, amount])
+    found = [_card(row, names, titles, history) for row in current]
     # closest to its next tier first; top tiers already reached last
     return sorted(found, key=lambda c: (c.partner, c.gap is None, -c.progress, c.program))
 

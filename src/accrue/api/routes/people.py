@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing
 from accrue.api.schemas import LoginIn, MeOut, TokenIn, TokenOut, UserIn, UserOut
-from accrue.api.security import PUBLIC, Caller, Routes, public_books
+from accrue.api.security import PUBLIC, Caller, Routes, records_only
 from accrue.store import people
 from accrue.store.books import Books
 from accrue.store.tables import UserRow
@@ -18,7 +18,7 @@ routes = Routes(tags=["people"])
 
 
 @routes.write("/auth/login", PUBLIC, response_model=TokenOut)
-def login(credentials: LoginIn, books: Annotated[Books, Depends(public_books)]):
+def login(credentials: LoginIn, books: Annotated[Books, Depends(records_only)]):
     """A session token for 12 hours; five wrong passwords lock the account for 15 minutes."""
     return TokenOut(token=people.login(books, credentials.username, credentials.password))
 
