@@ -5,6 +5,7 @@ except under CI, which installs it (.ci/run)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -120,6 +121,25 @@ def test_finance_closes_a_period_and_a_second_person_approves_it(site, browser):
     row = approver.get_by_role("row").filter(has_text=f"settlement {settlement['id']}")
     row.get_by_role("button", name="Approve").click()
     assert "approved" in approver.get_by_role("status").inner_text()
+    # the payout: batched by finance, released by the approver, its file downloaded, paid
+    page.goto(f"{base}/finance")
+    page.get_by_label("Pay by").select_option("check")
+    page.get_by_role("button", name="Create payout batch").click()
+    assert "payout batch" in page.get_by_role("status").inner_text()
+    approver.goto(f"{base}/finance")
+    approver.get_by_role("row").filter(has_text="payout batch").get_by_role(
+        "button", name="Approve"
+    ).click()
+    assert "approved" in approver.get_by_role("status").inner_text()
+    page.goto(f"{base}/finance")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile(r"payout-\d+-checks\.csv")).click()
+    saved = download.value.path().read_text()
+    assert (
+        saved.startswith("check_number,partner_id") and "CORE,Core Industrial,400.00,USD" in saved
+    )
+    page.get_by_role("button", name="Mark paid").click()
+    assert "paid" in page.get_by_role("status").inner_text()
 
 
 def test_a_partner_downloads_a_pdf_statement(site, browser, tmp_path):

@@ -83,7 +83,8 @@ def test_every_page_and_action_follows_the_policy_for_every_role(api):
                 username, "ACME"
             )
             path = route.path.replace("{request_id}", "999999").replace("{partner_id}", home)
-            path = path.replace("{settlement_id}", "999999")
+            path = path.replace("{settlement_id}", "999999").replace("{batch_id}", "999999")
+            path = path.replace("{name}", "nothing.csv")
             path = path.replace("{period}", "2026-Q4")
             answer = browser.request(
                 method, path, data={"csrf": csrf} if method == "POST" else None

@@ -13,9 +13,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.domain.approvals import ApprovalError
+from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
 from accrue.export.statements import render
-from accrue.store import people
+from accrue.store import payouts, people
 from accrue.store.approvals import decide_request
 from accrue.store.books import Books
 from accrue.store.close import CloseError, close_period
@@ -157,6 +158,56 @@ def decide(
     except (ApprovalError, LookupError) as refused:
         return back(request, "/finance", str(refused))
     return back(request, "/finance", f"request {request_id}: {decided.status}")
+
+
+@pages.write("/finance/payouts", "payouts:write")
+def batch(
+    request: Request,
+    viewer: Viewer,
+    _: Checked,
+    method: Annotated[PayoutMethod, Form()],
+    currency: Annotated[str, Form(pattern="^[A-Z]{3}$")] = "USD",
+):
+    """Every approved, unpaid settlement in a currency, in one batch sent for approval."""
+    try:
+        made = payouts.create_batch(viewer.books, method, currency)
+    except payouts.PayoutError as refused:
+        return back(request, "/finance", str(refused))
+    return back(
+        request, "/finance", f"payout batch {made.id}: {made.total} {currency}, {made.status}"
+    )
+
+
+@pages.read(
+    "/finance/payouts/{batch_id}/{name}",
+    "payouts:read",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
+)
+def payout_file(batch_id: int, name: str, viewer: Viewer):
+    """A released batch's bank file, credit memo or check list, or its journals once paid."""
+    try:
+        found = payouts.files(viewer.books, batch_id, viewer.books.clock().date())
+    except (LookupError, payouts.PayoutError) as missing:
+        raise Missing(str(missing)) from None
+    for file in found:
+        if file.name == name:
+            disposition = f'attachment; filename="{file.name}"'
+            return Response(
+                file.content,
+                media_type=file.media_type,
+                headers={"Content-Disposition": disposition},
+            )
+    raise Missing(f"no file {name} for payout batch {batch_id}")
+
+
+@pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")
+def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
+    try:
+        payouts.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
+    except (LookupError, payouts.PayoutError) as refused:
+        return back(request, "/finance", str(refused))
+    return back(request, "/finance", f"payout batch {batch_id} paid")
 
 
 @pages.write("/finance/close", "periods:close")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from accrue.api.security import Context
 from accrue.domain.approvals import Status
 from accrue.domain.periods import Period, PeriodKind
-from accrue.store import ledger
+from accrue.store import ledger, payouts
 from accrue.store.tables import (
     AlertRow,
     ApprovalRow,
@@ -117,7 +117,8 @@ def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
 class FinanceView:
     liability: list[dict]
     approvals: list[ApprovalRow]
-    batches: list[PayoutBatchRow]
+    batches: list[tuple[PayoutBatchRow, list[str]]]  # with the files it offers
+    payable: int  # approved settlements waiting for a batch
 
 
 def finance(context: Context) -> FinanceView:
@@ -132,7 +133,15 @@ def finance(context: Context) -> FinanceView:
         batches = session.scalars(
             select(PayoutBatchRow).order_by(PayoutBatchRow.id.desc()).limit(20)
         ).all()
-    return FinanceView(owed, list(pending), list(batches))
+        payable = len(payouts.payable(session))
+    offered = [(b, _files(context, b)) for b in batches]
+    return FinanceView(owed, list(pending), offered, payable)
+
+
+def _files(context: Context, batch: PayoutBatchRow) -> list[str]:
+    if batch.status not in ("approved", "paid"):
+        return []
+    return [f.name for f in payouts.files(context.books, batch.id, context.books.clock().date())]
 
 
 def money(value, currency: str) -> str:
