@@ -8,7 +8,7 @@ import io
 import re
 
 import pytest
-from apiclient import PASSWORD, USERS, line_rows, open_api
+from apiclient import PASSWORD, USERS, agreements_csv, claim_lines, line_rows, open_api
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
@@ -197,3 +197,59 @@ def test_why_this_amount_for_the_partner_it_concerns_and_staff_only(api):
     page = signed_in(api, "aud").get(f"/why/{settlement}").text
     assert "reproduces the settled amount" in page and "Lines, largest shares first" in page
     assert signed_in(api, "acme").get(f"/why/{settlement}").status_code == 404
+
+
+def test_a_partner_sees_its_claims_answered_and_opens_a_dispute(api):
+    api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", agreements_csv())}), 201)
+    for partner in ("ACME", "BOLT"):
+        lines = claim_lines(partner, number=f"P-{partner}", units=("200", "600"))
+        api.ok(api.post("fin", "/api/claims/lines", json={"lines": lines}), 201)
+    browser = signed_in(api, "acme")
+    page = browser.get("/claims").text
+    assert "P-ACME" in page and "P-BOLT" not in page
+    assert "adjusted" in page and "QA — quantity over agreement" in page
+    line_id = re.search(r"line id (\d+)", page).group(1)
+    opened = browser.post(
+        "/claims/disputes",
+        data={
+            "about": "claim_line",
+            "key": line_id,
+            "reason": "we sold 600 to the hospital",
+            "csrf": _csrf(page),
+        },
+        follow_redirects=True,
+    )
+    assert (
+        "opened: finance will answer it" in opened.text
+        and "we sold 600 to the hospital" in opened.text
+    )
+    bolt_line = api.ok(api.get("fin", "/api/claims", params={"partner_id": "BOLT"}))["items"][0][
+        "id"
+    ]
+    bolt = api.ok(api.get("fin", f"/api/claims/{bolt_line}"))["lines"][0]["id"]
+    refused = browser.post(
+        "/claims/disputes",
+        data={"about": "claim_line", "key": str(bolt), "reason": "not ours", "csrf": _csrf(page)},
+        follow_redirects=True,
+    )
+    assert f"no claim line {bolt}" in refused.text
+
+
+REP_POINTS = """
+id: rep-points
+name: Points
+kind: points
+effective: {from: 2026-01-01, to: 2026-12-31}
+period: quarter
+points: {per_amount: 100, points: 1}
+tiers: [{from: 5000, points: 500}]
+"""
+
+
+def test_a_rep_sees_the_points_earned_through_assigned_distributors(api):
+    api.ok(api.yaml("pam", "/api/programs", REP_POINTS))
+    api.ok(api.post("fin", "/api/recalc", json={"full": True}))
+    page = signed_in(api, "rita").get("/rep").text
+    assert "Your points" in page and "rep-points" in page
+    # BOLT bought 9,000 in Q4: 90 points + 500 for reaching the tier
+    assert '<td class="money">590</td>' in page

@@ -17,9 +17,13 @@ from accrue.store import ledger, payouts
 from accrue.store.tables import (
     AlertRow,
     ApprovalRow,
+    ClaimLineRow,
+    ClaimRow,
+    DisputeRow,
     PartnerRow,
     PayoutBatchRow,
     ProgramVersionRow,
+    RepRow,
     StandingRow,
 )
 
@@ -184,3 +188,55 @@ def alerts(context: Context, today: date) -> list[AlertRow]:
             context.visible(select(AlertRow), AlertRow.partner_id).order_by(AlertRow.id.desc())
         ).all()
     return [r for r in rows if Period.parse(r.period).start <= today <= Period.parse(r.period).end]
+
+
+def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]:
+    """(program, period, points this period, points this year) the rep earned through the
+    partners assigned to them (E16)."""
+    if not context.user.rep_id:
+        return []
+    with context.books.session() as session:
+        rep = session.get(RepRow, context.user.rep_id)
+        assigned = json.loads(rep.partner_ids) if rep else []
+        rows = session.execute(
+            select(StandingRow.program_id, StandingRow.period, StandingRow.points).where(
+                StandingRow.partner_id.in_(assigned), StandingRow.points != 0
+            )
+        ).all()
+    now = set(running(today))
+    this_year: dict[str, int] = defaultdict(int)
+    current: dict[str, tuple[str, int]] = {}
+    for program, period, points in rows:
+        if Period.parse(period).year == today.year:
+            this_year[program] += points
+        if period in now:
+            label, before = current.get(program, (period, 0))
+            current[program] = (label, before + points)
+    return [
+        (p, current.get(p, ("", 0))[0], current.get(p, ("", 0))[1], this_year[p])
+        for p in sorted(this_year)
+    ]
+
+
+def claims(context: Context) -> tuple[list[tuple[ClaimRow, list[ClaimLineRow]]], list[DisputeRow]]:
+    """The viewer's partners' claims, newest first, each with its answered lines; and their
+    disputes."""
+    with context.books.session() as session:
+        found = session.scalars(
+            context.visible(select(ClaimRow), ClaimRow.partner_id)
+            .order_by(ClaimRow.id.desc())
+            .limit(50)
+        ).all()
+        lines = defaultdict(list)
+        for line in session.scalars(
+            select(ClaimLineRow)
+            .where(ClaimLineRow.claim_id.in_([c.id for c in found]))
+            .order_by(ClaimLineRow.line_no)
+        ):
+            lines[line.claim_id].append(line)
+        disputes = session.scalars(
+            context.visible(select(DisputeRow), DisputeRow.partner_id).order_by(
+                DisputeRow.id.desc()
+            )
+        ).all()
+    return [(claim, lines[claim.id]) for claim in found], list(disputes)
