@@ -45,7 +45,7 @@ class Card:
     gap_unit: str | None
     next_pays: str | None
     projected: str | None
-    progress: int  # percent of the way to the next tier
+    progress: int | None  # percent of the way to the next tier; None where no bar is honest
     gap_text: str | None
     history: str  # JSON for the chart: [[period, amount], ...]
 
@@ -76,7 +76,7 @@ def cards(context: Context, today: date) -> list[Card]:
         ).all()
         names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
         titles = {
-            key: json.loads(document)["name"]
+            key: json.loads(document)
             for key, document in session.execute(
                 select(ProgramVersionRow.program_id, ProgramVersionRow.document).order_by(
                     ProgramVersionRow.version
@@ -89,17 +89,23 @@ def cards(context: Context, today: date) -> list[Card]:
         history[(program, partner)].append([period, amount])
     found = [_card(row, names, titles, history) for row in current]
     # closest to its next tier first; top tiers already reached last
-    return sorted(found, key=lambda c: (c.partner, c.gap is None, -c.progress, c.program))
+    return sorted(found, key=lambda c: (c.partner, c.gap is None, -(c.progress or 0), c.program))
 
 
 def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
     detail = json.loads(row.detail)
     measure = Decimal(detail["measure"] or 0)
     gap = Decimal(detail["gap_needed"]) if detail.get("gap_needed") else None
-    progress = 100 if gap is None else int(measure * 100 / (measure + gap)) if measure + gap else 0
+    program = titles.get(row.program_id, {})
+    if program.get("measure") == "mix_share" and gap is not None:
+        progress = None  # a share against money to buy: no honest bar
+    else:
+        progress = (
+            100 if gap is None else int(measure * 100 / (measure + gap)) if measure + gap else 0
+        )
     return Card(
         row.program_id,
-        titles.get(row.program_id, row.program_id),
+        program.get("name", row.program_id),
         row.partner_id,
         names.get(row.partner_id, row.partner_id),
         row.period,
@@ -111,7 +117,7 @@ def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
         detail.get("gap_unit"),
         detail.get("next_tier_pays"),
         detail.get("projected_amount"),
-        max(0, min(progress, 100)),
+        None if progress is None else max(0, min(progress, 100)),
         _gap_text(gap, detail.get("gap_unit"), row.currency),
         json.dumps(history[(row.program_id, row.partner_id)][-8:]),
     )
