@@ -200,18 +200,44 @@ def reversal_journal(original: Journal, original_id: int, reason: str) -> Journa
     )
 
 
+def _simple(
+    kind: JournalKind,
+    debit: str,
+    credit: str,
+    program_id: str,
+    partner_id: str,
+    period: str,
+    currency: str,
+    amount: Decimal,
+    memo: str,
+    booked: str | None = None,
+):
+    """One debit, one credit: the shape of every claim, fund and adjustment journal."""
+    return Journal(
+        kind,
+        program_id,
+        partner_id,
+        period,
+        booked or period,
+        currency,
+        _pair(debit, credit, amount),
+        memo,
+    )
+
+
 def ship_and_debit_journal(
     agreement_id: str, partner_id: str, period: str, currency: str, amount: Decimal, claim: str
 ) -> Journal:
     """E13: the price concession is a cost; the distributor deducts it from what it owes."""
-    return Journal(
+    return _simple(
         JournalKind.SHIP_AND_DEBIT,
+        SHIP_AND_DEBIT_EXPENSE,
+        SHIP_AND_DEBIT_RECEIVABLE,
         agreement_id,
         partner_id,
         period,
-        period,
         currency,
-        _pair(SHIP_AND_DEBIT_EXPENSE, SHIP_AND_DEBIT_RECEIVABLE, amount),
+        amount,
         f"ship and debit claim {claim}",
     )
 
@@ -226,14 +252,15 @@ def fund_claim_journal(
     claim: str,
 ) -> Journal:
     """E14: funds spent on an approved claim leave the fund, credited to the partner."""
-    return Journal(
+    return _simple(
         JournalKind.FUND_CLAIM,
+        accounts.accrued,
+        accounts.receivable,
         program_id,
         partner_id,
         period,
-        period,
         currency,
-        _pair(accounts.accrued, accounts.receivable, amount),
+        amount,
         f"market development claim {claim}",
     )
 
@@ -247,14 +274,15 @@ def fund_expiry_journal(
     amount: Decimal,
 ) -> Journal:
     """E14: funds nobody used in time leave the liability and reduce the expense."""
-    return Journal(
+    return _simple(
         JournalKind.FUND_EXPIRY,
+        accounts.accrued,
+        accounts.expense,
         program_id,
         partner_id,
         period,
-        period,
         currency,
-        _pair(accounts.accrued, accounts.expense, amount),
+        amount,
         f"unused funds of {period} expired",
     )
 
@@ -272,13 +300,15 @@ def adjustment_journal(
 ) -> Journal:
     """A resolved dispute's correction (negative: in the manufacturer's favour), settled with
     the period it is booked in."""
-    return Journal(
+    return _simple(
         JournalKind.ADJUSTMENT,
+        debit,
+        credit,
         program_id,
         partner_id,
         period,
-        booked_period,
         currency,
-        _pair(debit, credit, amount),
+        amount,
         memo,
+        booked_period,
     )
