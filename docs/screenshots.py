@@ -19,6 +19,12 @@ VIEWS = [
     ("d01", "/partner", "partner"),
     ("rita", "/rep", "rep"),
     ("finance", "/finance", "finance"),
+    (
+        "manager",
+        "/analytics?program=volume-retroactive&other=volume-incremental"
+        "&baseline=2025-Q2&period=2026-Q2",
+        "analytics",
+    ),
 ]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
@@ -42,7 +48,9 @@ def main() -> None:
             page.get_by_role("button", name="Sign in").click()
             page.goto(f"http://127.0.0.1:{port}{path}")
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=HERE / "screenshots" / f"{name}.png", full_page=False)
+            page.screenshot(
+                path=HERE / "screenshots" / f"{name}.png", full_page=name == "analytics"
+            )
             print(f"docs/screenshots/{name}.png")
         browser.close()
     server.should_exit = True

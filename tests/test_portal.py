@@ -253,3 +253,22 @@ def test_a_rep_sees_the_points_earned_through_assigned_distributors(api):
     assert "Your points" in page and "rep-points" in page
     # BOLT bought 9,000 in Q4: 90 points + 500 for reaching the tier
     assert '<td class="money">590</td>' in page
+
+
+def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simulation(api):
+    page = signed_in(api, "pam").get(
+        "/analytics",
+        params={
+            "program": "volume-q",
+            "baseline": "2026-Q4",
+            "period": "2026-Q4",
+            "after": "2026",
+            "forecast": "true",
+        },
+    )
+    assert page.status_code == 200
+    text = page.text
+    assert "Calibration on 2026-Q4" in text and "Simulated over 2026-Q4" in text
+    assert "Projected liability at period end" in text and "Unclaimed" in text
+    assert '"calibration": [' in text and '"simulation": {' in text  # the charts' data
+    assert signed_in(api, "acme").get("/analytics").status_code == 403

@@ -27,7 +27,7 @@ from accrue.api.routes import (
 )
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
-from accrue.web import admin  # noqa: F401  (registers the admin's pages)
+from accrue.web import admin, insight  # noqa: F401  (they register their pages)
 from accrue.web.pages import mount_portal
 
 DESCRIPTION = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -45,7 +45,7 @@ HOME = {
     Role.APPROVER: "/finance",
     Role.AUDITOR: "/finance",
     Role.ADMIN: "/finance",
-    Role.PROGRAM_MANAGER: "/partner",
+    Role.PROGRAM_MANAGER: "/admin/programs",
 }
 
 
@@ -96,10 +96,11 @@ def home(viewer: Viewer):
 
 
 @pages.read("/partner", "standings:read", response_class=HTMLResponse)
-def partner(request: Request, viewer: Viewer):
-    """One card per program: progress to the next tier, the gap, what it pays, the projection."""
+def partner(request: Request, viewer: Viewer, show: Annotated[str, Query(max_length=64)] = ""):
+    """One card per program: progress to the next tier, the gap, what it pays, the projection.
+    Staff, who see every partner, choose one (`?show=D01`)."""
     today = viewer.books.clock().date()
-    found = views.cards(viewer, today)
+    found = views.cards(viewer, today, show or None)
     return page(
         request,
         "partner.html",

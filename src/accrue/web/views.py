@@ -55,23 +55,26 @@ def running(today: date) -> list[str]:
     return [Period.containing(kind, today).label for kind in PeriodKind]
 
 
-def cards(context: Context, today: date) -> list[Card]:
-    """Every visible partner's standings in the periods running today, with their history."""
+def cards(context: Context, today: date, partner: str | None = None) -> list[Card]:
+    """The standings in the periods running today, with their history, of the viewer's
+    partners — or, for staff who see everyone, of the partner they chose (and its branches)."""
     with context.books.session() as session:
+        family = _chosen(context, session, partner)
+        if family is not None and not family:
+            return []
         current = session.scalars(
-            context.visible(select(StandingRow), StandingRow.partner_id).where(
-                StandingRow.period.in_(running(today))
-            )
+            _of(context, select(StandingRow), family).where(StandingRow.period.in_(running(today)))
         ).all()
         earned = session.execute(
-            context.visible(
+            _of(
+                context,
                 select(
                     StandingRow.program_id,
                     StandingRow.partner_id,
                     StandingRow.period,
                     StandingRow.amount,
                 ),
-                StandingRow.partner_id,
+                family,
             )
         ).all()
         names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
@@ -90,6 +93,20 @@ def cards(context: Context, today: date) -> list[Card]:
     found = [_card(row, names, titles, history) for row in current]
     # closest to its next tier first; top tiers already reached last
     return sorted(found, key=lambda c: (c.partner, c.gap is None, -(c.progress or 0), c.program))
+
+
+def _chosen(context: Context, session, partner: str | None) -> list[str] | None:
+    """None: the viewer's own scope; a list: the partner chosen by staff and its branches."""
+    if context.user.scope.partners is not None:
+        return None
+    tree = context.books.tree(session)
+    return sorted(tree.under({partner})) if partner and partner in tree else []
+
+
+def _of(context: Context, query, family: list[str] | None):
+    if family is None:
+        return context.visible(query, StandingRow.partner_id)
+    return query.where(StandingRow.partner_id.in_(family))
 
 
 def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
