@@ -31,6 +31,16 @@ def money_text(value: Decimal | None, currency: str) -> str | None:
     return None if value is None else format(round_money(value, currency), "f")
 
 
+def readable_money(value, currency: str) -> str:
+    """Money as people read it: USD 12,345.60."""
+    return f"{currency} {Decimal(value):,.2f}"
+
+
+def readable_gap(gap: Decimal, unit: str | None, currency: str) -> str:
+    """The way to the next tier in the measure's unit: USD 4,000.00, or 40 units."""
+    return readable_money(gap, currency) if unit == currency else f"{gap.normalize():,f} {unit}"
+
+
 def standing_row(s: Standing, program_ref: str) -> dict:
     gap, projection = s.gap, s.projection
     return {

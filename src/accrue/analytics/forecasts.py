@@ -31,38 +31,37 @@ class Forecast:
     seasonal: Projection | None  # None without last year's data for this partner
 
 
-def _latest(programs: list[Program]) -> list[Program]:
-    newest: dict[str, Program] = {}
-    for program in programs:
-        if (
-            program.kind is not Kind.POINTS
-            and program.version >= newest.get(program.id, program).version
-        ):
-            newest[program.id] = program
-    return [newest[key] for key in sorted(newest)]
-
-
 def forecasts(books: Books, as_of: date) -> list[Forecast]:
-    """Every standing of an open period containing `as_of`."""
+    """Every standing of an open period containing `as_of` — all programs from three scans of
+    the lines: this year's standings, this year's aggregates with last year's under this
+    year's rules, and last year's up to the same day."""
     with books.session() as session:
-        programs = _latest(books.programs(session))
         shut = closed(session)
+        programs = [
+            p
+            for p in books.latest_programs(session).values()
+            if p.kind is not Kind.POINTS
+            and p.effective.contains(as_of)
+            and Period.containing(p.period, as_of) not in shut
+        ]
+    if not programs:
+        return []
     now = engine(books, until=as_of)
     shape = engine(books, until=as_of.replace(year=as_of.year - 1))
-    found = []
-    for program in programs:
-        period = Period.containing(program.period, as_of)
-        if period in shut or not program.effective.contains(as_of):
-            continue
-        found += _program(program, period, as_of, now, shape)
-    return found
+    last_year = [over(p, Period.containing(p.period, as_of).shifted_years(-1)) for p in programs]
+    result = now.run(programs, as_of=as_of)
+    cells = now.all_cells([*programs, *last_year])
+    to_date = shape.all_cells(last_year)
+    n = len(programs)
+    return [
+        forecast
+        for i, program in enumerate(programs)
+        for forecast in _program(program, as_of, result, cells[i], cells[n + i], to_date[i])
+    ]
 
 
-def _program(program: Program, period: Period, as_of: date, now, shape) -> list[Forecast]:
-    result = now.run([program], as_of=as_of)
-    last_year_rules = over(program, period.shifted_years(-1))  # last year under this year's rules
-    cells = now.cells(program)
-    full_last_year, to_date_last_year = now.cells(last_year_rules), shape.cells(last_year_rules)
+def _program(program: Program, as_of: date, result, cells, full_last_year, to_date_last_year):
+    period = Period.containing(program.period, as_of)
     periods = result.periods[program.id]
     empty = Aggregate.empty(*program.shape)
     found = []
@@ -72,13 +71,9 @@ def _program(program: Program, period: Period, as_of: date, now, shape) -> list[
         key = (standing.partner_id, period)
         earlier_periods = [p for p in scope_of(program, period, periods) if p != period]
         earlier = sum((cells.get((standing.partner_id, p), empty) for p in earlier_periods), empty)
-        baseline = (
-            cells.get((standing.partner_id, period.shifted_years(-1)))
-            if program.needs_baseline
-            else None
-        )
-        current = cells.get(key, empty)
         last_year = (standing.partner_id, period.shifted_years(-1))
+        baseline = cells.get(last_year) if program.needs_baseline else None
+        current = cells.get(key, empty)
         factor = seasonal_factor(
             program, to_date_last_year.get(last_year, empty), full_last_year.get(last_year, empty)
         )

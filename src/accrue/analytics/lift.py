@@ -30,10 +30,7 @@ def lift(books: Books, program_id: str, baseline: str, after: str, **options) ->
     before, during = Period.parse(baseline), Period.parse(after)
     running = engine(books)
     with books.session() as session:
-        versions = [p for p in books.programs(session) if p.id == program_id]
-        if not versions:
-            raise LookupError(f"no program {program_id}")
-        program = max(versions, key=lambda p: p.version)
+        program = books.program(session, program_id)
         cost = _cost(session, program_id, during)
     tree = PartnerTree(running.data.partners)
     enrolled = {tree.top(p) for p in partner_rollup(program, tree)}

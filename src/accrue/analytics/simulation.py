@@ -59,15 +59,13 @@ def simulate(
     return [_simulate(running, draft, label, partners, by) for draft in drafts]
 
 
-def _cost(running, program: Program, period: Period) -> tuple[dict, dict]:
+def _cost(running, program: Program, period: Period) -> dict[str, Decimal]:
     result = running.run([program], as_of=period.end)
-    costs = {s.partner_id: s.amount for s in result.for_program(program.id) if s.period == period}
-    cells = running.cells(program)
-    return costs, cells
+    return {s.partner_id: s.amount for s in result.for_program(program.id) if s.period == period}
 
 
 def _simulate(running, draft: Program, period: Period, partners, by: str) -> Simulation:
-    costs, cells = _cost(running, draft, period)
+    costs, cells = _cost(running, draft, period), running.cells(draft)
     found = Simulation(draft.id, period.label)
     for partner_id, cost in sorted(costs.items()):
         aggregate = cells.get((partner_id, period))
@@ -83,7 +81,7 @@ def _simulate(running, draft: Program, period: Period, partners, by: str) -> Sim
             index + 1 < len(moved) and moved[index].from_ >= moved[index + 1].from_
         ):
             continue  # a threshold at zero does not move; one that would pass the next is left
-        nudged, _ = _cost(running, draft.model_copy(update={"tiers": moved}), period)
+        nudged = _cost(running, draft.model_copy(update={"tiers": moved}), period)
         delta = sum(nudged.values(), ZERO) - found.total.cost
         found.sensitivity.append((tier.name or f"Tier {index + 1}", moved[index].from_, delta))
     return found

@@ -15,8 +15,8 @@ from accrue.domain.money import ZERO, round_money
 from accrue.domain.shipdebit import invoice_key
 from accrue.store.books import Books
 from accrue.store.claims import latest_agreements
-from accrue.store.funds import fund_programs, tranches
-from accrue.store.tables import AgreementRow, ClaimLineRow, ClaimRow, PostingRow
+from accrue.store.funds import fund_partners, fund_programs, tranches
+from accrue.store.tables import AgreementRow, ClaimLineRow, ClaimRow
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,7 @@ def _funds(books: Books, today: date) -> list[Unclaimed]:
     found = []
     with books.session() as session:
         for program in fund_programs(books, session):
-            partners = session.scalars(
-                select(PostingRow.partner_id).where(PostingRow.program_id == program.id).distinct()
-            )
-            for partner_id in sorted(partners):
+            for partner_id in fund_partners(session, program):
                 for t in tranches(session, program, partner_id):
                     if t.remaining > 0 and t.usable_on(today):
                         found.append(

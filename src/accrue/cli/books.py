@@ -254,8 +254,7 @@ def liability(
     if not dimensions or set(dimensions) - allowed:
         raise ValueError(f"--by: choose from {', '.join(sorted(allowed))}")
     with opened() as books, books.session() as session:
-        accounts = {p.ledger_accounts.accrued for p in books.programs(session)}
-        rows = ledger.liability(session, accounts, dimensions)
+        rows = ledger.liability(session, books.liability_accounts(session), dimensions)
     columns = [*dimensions, "currency", "outstanding"]
     console.print(
         table(

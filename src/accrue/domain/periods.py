@@ -91,6 +91,11 @@ class Period:
             return Period(self.year + 1, self.kind, 1)
         return Period(self.year, self.kind, self.index + 1)
 
+    def previous(self) -> Period:
+        if self.index == 1:
+            return Period(self.year - 1, self.kind, 12 // self.kind.months)
+        return Period(self.year, self.kind, self.index - 1)
+
     def within(self, other: Period) -> bool:
         return other.start <= self.start and self.end <= other.end
 
@@ -128,3 +133,8 @@ class Closed:
         while period in self:
             period = period.next()
         return period
+
+
+def running(day: date) -> list[str]:
+    """The labels of the periods of every kind (month, quarter, half, year) containing `day`."""
+    return [Period.containing(kind, day).label for kind in PeriodKind]

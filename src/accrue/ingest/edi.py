@@ -17,6 +17,7 @@ an error naming its segment and element, never a guess.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -319,7 +320,7 @@ def _resale_rows(reader: _Reader) -> list[dict]:
     if head is None:
         raise reader.fail(reader.transaction.st, 1, "an 867 starts with BPT")
     partner, report, reported_on = _partner(reader, body), reader.text(head, 2), reader.day(head, 3)
-    rows, transfer = [], None
+    rows, transfer, numbered = [], None, Counter()
     for segment in body:
         if segment.id == "PTD":
             code = segment.get(1)
@@ -330,9 +331,8 @@ def _resale_rows(reader: _Reader) -> list[dict]:
         elif transfer is not None:
             row = _resale_segment(reader, segment, transfer, partner)
             if row:
-                rows.append(
-                    {**row, "line_no": sum(r["document"] == row["document"] for r in rows) + 1}
-                )
+                numbered[row["document"]] += 1
+                rows.append({**row, "line_no": numbered[row["document"]]})
     return rows
 
 

@@ -9,6 +9,7 @@ import hmac
 import json
 import smtplib
 import urllib.request
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
@@ -16,8 +17,9 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from accrue.domain.alerts import Alert, near
-from accrue.domain.periods import Period
+from accrue.domain.periods import running
 from accrue.domain.permissions import Role
+from accrue.report import readable_gap, readable_money
 from accrue.store.books import Books
 from accrue.store.tables import AlertRow, PartnerRow, RepRow, StandingRow, UserRow
 
@@ -25,18 +27,20 @@ from accrue.store.tables import AlertRow, PartnerRow, RepRow, StandingRow, UserR
 def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
     """New alerts for standings of periods running on `as_of`, delivered."""
     with books.session() as session:
-        programs = {p.id: p for p in sorted(books.programs(session), key=lambda p: p.version)}
+        programs = books.latest_programs(session)
         names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
         seen = set(
             session.execute(
                 select(AlertRow.program_id, AlertRow.partner_id, AlertRow.period, AlertRow.tier)
             ).tuples()
         )
+        audience = _audience(session, books)
+        running_now = select(StandingRow).where(StandingRow.period.in_(running(as_of)))
         raised = []
-        for row in session.scalars(select(StandingRow)):
-            alert = _alert(row, programs, names, books.settings.alert_share, as_of)
+        for row in session.scalars(running_now):
+            alert = _alert(row, programs, names, books.settings.alert_share)
             if alert and (alert.program_id, alert.partner_id, alert.period, alert.tier) not in seen:
-                recipients = _recipients(session, books, alert.partner_id)
+                recipients = audience(alert.partner_id)
                 found = AlertRow(
                     program_id=alert.program_id,
                     partner_id=alert.partner_id,
@@ -54,20 +58,14 @@ def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
     return [row for row, _, _ in raised]
 
 
-def _alert(row: StandingRow, programs, names, share: Decimal, as_of: date) -> Alert | None:
-    period = Period.parse(row.period)
+def _alert(row: StandingRow, programs, names, share: Decimal) -> Alert | None:
     detail = json.loads(row.detail)
-    if not (period.start <= as_of <= period.end) or not detail.get("gap_needed"):
+    if not detail.get("gap_needed"):
         return None
     measure, gap = Decimal(detail["measure"] or 0), Decimal(detail["gap_needed"])
     if not near(measure, gap, share):
         return None
     program = programs[row.program_id]
-    next_tier = program.tiers[detail["tier"]]
-    unit = detail.get("gap_unit")
-    gap_text = (
-        f"{row.currency} {gap:,.2f}" if unit == row.currency else f"{gap.normalize():,f} {unit}"
-    )
     pays = detail.get("next_tier_pays")
     return Alert(
         program.id,
@@ -75,26 +73,30 @@ def _alert(row: StandingRow, programs, names, share: Decimal, as_of: date) -> Al
         row.partner_id,
         names.get(row.partner_id, row.partner_id),
         row.period,
-        next_tier.name or f"Tier {detail['tier'] + 1}",
-        gap_text,
-        f"{row.currency} {Decimal(pays):,.2f}" if pays else None,
+        program.tiers[detail["tier"]].name or f"Tier {detail['tier'] + 1}",
+        readable_gap(gap, detail.get("gap_unit"), row.currency),
+        readable_money(pays, row.currency) if pays else None,
     )
 
 
-def _recipients(session, books: Books, partner_id: str) -> list[UserRow]:
-    """Users of the partner or a parent of it, and reps assigned to it or a parent."""
+def _audience(session, books: Books) -> Callable[[str], list[UserRow]]:
+    """Who is told about a partner: users of it or a parent of it, and reps assigned to it or a
+    parent (users, reps and the tree read once for all the alerts)."""
     tree = books.tree(session)
-    family = set(tree.path(partner_id)) if partner_id in tree else {partner_id}
-    reps = [
-        r.id for r in session.scalars(select(RepRow)) if family & set(json.loads(r.partner_ids))
-    ]
+    reps = {r.id: set(json.loads(r.partner_ids)) for r in session.scalars(select(RepRow))}
     users = session.scalars(select(UserRow).where(UserRow.active.is_(True))).all()
-    return [
-        u
-        for u in users
-        if (u.role == Role.PARTNER and u.partner_id in family)
-        or (u.role == Role.REP and u.rep_id in reps)
-    ]
+
+    def recipients(partner_id: str) -> list[UserRow]:
+        family = set(tree.path(partner_id)) if partner_id in tree else {partner_id}
+        assigned = {rep for rep, partners in reps.items() if family & partners}
+        return [
+            u
+            for u in users
+            if (u.role == Role.PARTNER and u.partner_id in family)
+            or (u.role == Role.REP and u.rep_id in assigned)
+        ]
+
+    return recipients
 
 
 def _deliver(books: Books, row: AlertRow, alert: Alert, emails: list[str]) -> None:

@@ -248,3 +248,26 @@ class Books:
         """Every version of every program, as stored."""
         rows = session.scalars(select(ProgramVersionRow)).all()
         return [Program.model_validate_json(row.document) for row in rows]
+
+    def liability_accounts(self, session: Session) -> set[str]:
+        """The accounts whose credit balance is owed to partners (every program's accrued)."""
+        return {p.ledger_accounts.accrued for p in self.programs(session)}
+
+    def latest_programs(self, session: Session) -> dict[str, Program]:
+        """The newest version of each program, by id (in id order)."""
+        newest: dict[str, Program] = {}
+        for program in sorted(self.programs(session), key=lambda p: (p.id, p.version)):
+            newest[program.id] = program
+        return newest
+
+    def program(self, session: Session, program_id: str) -> Program:
+        """The newest version of one program, or LookupError."""
+        row = session.scalar(
+            select(ProgramVersionRow)
+            .where(ProgramVersionRow.program_id == program_id)
+            .order_by(ProgramVersionRow.version.desc())
+            .limit(1)
+        )
+        if row is None:
+            raise LookupError(f"no program {program_id}")
+        return Program.model_validate_json(row.document)

@@ -145,7 +145,7 @@ def _post(books: Books, session: Session, row: DisputeRow) -> None:
         debit, credit = SHIP_AND_DEBIT_EXPENSE, SHIP_AND_DEBIT_RECEIVABLE
         period = booked = ledger.booked_in(session, today)
     else:
-        accounts = _program(books, session, row.program_id).ledger_accounts
+        accounts = books.program(session, row.program_id).ledger_accounts
         debit, credit = accounts.expense, accounts.accrued
         period = row.period
         booked = ledger.closed(session).next_open(Period.parse(period)).label
@@ -162,8 +162,3 @@ def _post(books: Books, session: Session, row: DisputeRow) -> None:
         str(row.id),
         after={"journals": ledger.seal(session, row.journal_id, row.journal_id)},
     )
-
-
-def _program(books: Books, session: Session, program_id: str):
-    versions = [p for p in books.programs(session) if p.id == program_id]
-    return max(versions, key=lambda p: p.version)

@@ -58,10 +58,7 @@ def proof_type(proof: Proof) -> str:
 
 
 def fund_program(books: Books, session: Session, program_id: str) -> Program:
-    versions = [p for p in books.programs(session) if p.id == program_id]
-    if not versions:
-        raise LookupError(f"no program {program_id}")
-    program = max(versions, key=lambda p: p.version)
+    program = books.program(session, program_id)
     if program.kind is not Kind.FUND:
         raise FundError(f"program_id: {program_id} is a {program.kind.value} program, not a fund")
     return program
@@ -248,10 +245,7 @@ def expire_funds(books: Books, session: Session, on: date, as_of: date) -> list[
     for program in fund_programs(books, session):
         if not program.expires_after:
             continue
-        partners = session.scalars(
-            select(PostingRow.partner_id).where(PostingRow.program_id == program.id).distinct()
-        ).all()
-        for partner_id in sorted(partners):
+        for partner_id in fund_partners(session, program):
             for period, amount in expiring(tranches(session, program, partner_id), on):
                 journal = fund_expiry_journal(
                     program.ledger_accounts,
@@ -269,10 +263,7 @@ def balances(session: Session, books: Books, partner_ids: list[str] | None, on: 
     """Per fund program and partner: accrued, used, expired and available on `on`."""
     found = []
     for program in fund_programs(books, session):
-        query = select(PostingRow.partner_id).where(PostingRow.program_id == program.id).distinct()
-        if partner_ids is not None:
-            query = query.where(PostingRow.partner_id.in_(partner_ids))
-        for partner_id in sorted(session.scalars(query)):
+        for partner_id in fund_partners(session, program, partner_ids):
             parts = tranches(session, program, partner_id)
             totals = {
                 "accrued": sum((t.accrued for t in parts), ZERO),
@@ -291,11 +282,13 @@ def balances(session: Session, books: Books, partner_ids: list[str] | None, on: 
     return found
 
 
+def fund_partners(session: Session, program: Program, among=None) -> list[str]:
+    """The partners a fund has ever posted for (of `among`, if given), in id order."""
+    query = select(PostingRow.partner_id).where(PostingRow.program_id == program.id).distinct()
+    if among is not None:
+        query = query.where(PostingRow.partner_id.in_(among))
+    return sorted(session.scalars(query))
+
+
 def fund_programs(books: Books, session: Session) -> list[Program]:
-    latest: dict[str, Program] = {}
-    for program in books.programs(session):
-        if program.kind is Kind.FUND and (
-            program.id not in latest or program.version > latest[program.id].version
-        ):
-            latest[program.id] = program
-    return [latest[key] for key in sorted(latest)]
+    return [p for p in books.latest_programs(session).values() if p.kind is Kind.FUND]

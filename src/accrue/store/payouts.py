@@ -211,6 +211,14 @@ def files(books: Books, batch_id: int, on: date | None = None) -> list[PayoutFil
     return found
 
 
+def file(books: Books, batch_id: int, name: str, on: date | None = None) -> PayoutFile:
+    """One of a batch's files by name, or LookupError."""
+    for found in files(books, batch_id, on):
+        if found.name == name:
+            return found
+    raise LookupError(f"no file {name} for payout batch {batch_id}")
+
+
 def _payee(session: Session, item: PayoutItemRow, settlement: SettlementRow) -> Payee:
     partner = session.get(PartnerRow, settlement.partner_id)
     details = _attributes(partner)

@@ -157,6 +157,8 @@ def authenticate(books: Books, token: str) -> Principal | None:
         return remembered[0]
     found = _authenticate(books, token)
     if found is not None:
+        for stale in [k for k, (_, until) in _known.items() if until <= now]:
+            del _known[stale]  # sessions come and go: keep only the live ones
         _known[key] = (found, now + REMEMBER)
     return found
 

@@ -17,6 +17,7 @@ from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
 from accrue.domain.shipdebit import Reason
 from accrue.export.statements import render
+from accrue.report import readable_money
 from accrue.store import payouts, people
 from accrue.store.approvals import decide_request
 from accrue.store.books import Books
@@ -36,7 +37,7 @@ from accrue.web.session import (
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters["money"] = views.money
+templates.env.filters["money"] = readable_money
 pages = Routes(authorizer=page_authorize, include_in_schema=False)
 HOME = {
     Role.PARTNER: "/partner",
@@ -222,18 +223,13 @@ def batch(
 def payout_file(batch_id: int, name: str, viewer: Viewer):
     """A released batch's bank file, credit memo or check list, or its journals once paid."""
     try:
-        found = payouts.files(viewer.books, batch_id, viewer.books.clock().date())
+        found = payouts.file(viewer.books, batch_id, name, viewer.books.clock().date())
     except (LookupError, payouts.PayoutError) as missing:
         raise Missing(str(missing)) from None
-    for file in found:
-        if file.name == name:
-            disposition = f'attachment; filename="{file.name}"'
-            return Response(
-                file.content,
-                media_type=file.media_type,
-                headers={"Content-Disposition": disposition},
-            )
-    raise Missing(f"no file {name} for payout batch {batch_id}")
+    disposition = f'attachment; filename="{found.name}"'
+    return Response(
+        found.content, media_type=found.media_type, headers={"Content-Disposition": disposition}
+    )
 
 
 @pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")

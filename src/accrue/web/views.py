@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from accrue.api.security import Context
 from accrue.domain.approvals import Status
-from accrue.domain.periods import Period, PeriodKind
+from accrue.domain.periods import Period, PeriodKind, running
+from accrue.report import readable_gap
 from accrue.store import ledger, payouts
 from accrue.store.tables import (
     AlertRow,
@@ -50,11 +51,6 @@ class Card:
     history: str  # JSON for the chart: [[period, amount], ...]
 
 
-def running(today: date) -> list[str]:
-    """The labels of every period (month, quarter, half, year) running on `today`."""
-    return [Period.containing(kind, today).label for kind in PeriodKind]
-
-
 def cards(context: Context, today: date, partner: str | None = None) -> list[Card]:
     """The standings in the periods running today, with their history, of the viewer's
     partners — or, for staff who see everyone, of the partner they chose (and its branches)."""
@@ -77,13 +73,13 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
                 family,
             )
         ).all()
-        names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
-        titles = {
+        names = _names(session, {row.partner_id for row in current})
+        titles = {  # the newest version of each program shown: ordered by version, last wins
             key: json.loads(document)
             for key, document in session.execute(
-                select(ProgramVersionRow.program_id, ProgramVersionRow.document).order_by(
-                    ProgramVersionRow.version
-                )
+                select(ProgramVersionRow.program_id, ProgramVersionRow.document)
+                .where(ProgramVersionRow.program_id.in_({row.program_id for row in current}))
+                .order_by(ProgramVersionRow.version)
             )
         }
     history: dict[tuple[str, str], list] = defaultdict(list)
@@ -93,6 +89,11 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
     found = [_card(row, names, titles, history) for row in current]
     # closest to its next tier first; top tiers already reached last
     return sorted(found, key=lambda c: (c.partner, c.gap is None, -(c.progress or 0), c.program))
+
+
+def _names(session, partner_ids) -> dict[str, str]:
+    query = select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(sorted(partner_ids)))
+    return dict(session.execute(query).tuples().all())
 
 
 def _chosen(context: Context, session, partner: str | None) -> list[str] | None:
@@ -135,7 +136,7 @@ def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
         detail.get("next_tier_pays"),
         detail.get("projected_amount"),
         None if progress is None else max(0, min(progress, 100)),
-        _gap_text(gap, detail.get("gap_unit"), row.currency),
+        None if gap is None else readable_gap(gap, detail.get("gap_unit"), row.currency),
         json.dumps(history[(row.program_id, row.partner_id)][-8:]),
     )
 
@@ -150,8 +151,7 @@ class FinanceView:
 
 def finance(context: Context) -> FinanceView:
     with context.books.session() as session:
-        accounts = {p.ledger_accounts.accrued for p in context.books.programs(session)}
-        owed = ledger.liability(session, accounts, ("program_id",))
+        owed = ledger.liability(session, context.books.liability_accounts(session), ("program_id",))
         pending = session.scalars(
             select(ApprovalRow)
             .where(ApprovalRow.status == Status.PENDING.value)
@@ -171,46 +171,29 @@ def _files(context: Context, batch: PayoutBatchRow) -> list[str]:
     return [f.name for f in payouts.files(context.books, batch.id, context.books.clock().date())]
 
 
-def money(value, currency: str) -> str:
-    """Money as people read it: USD 12,345.60."""
-    return f"{currency} {Decimal(value):,.2f}"
-
-
-def _gap_text(gap: Decimal | None, unit: str | None, currency: str) -> str | None:
-    if gap is None:
-        return None
-    if unit == currency:
-        return money(gap, currency)
-    return f"{gap.normalize():,f} {unit}"
-
-
 def statement_periods(context: Context, today: date) -> list[tuple[str, str, str]]:
     """(partner, name, quarter) for each partner the viewer answers for, this quarter and the
     three before it."""
     partners = context.user.scope.partners
     own = [context.user.partner_id] if context.user.partner_id else sorted(partners or [])[:1]
     with context.books.session() as session:
-        names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
+        names = _names(session, own)
     quarter = Period.containing(PeriodKind.QUARTER, today)
     periods = [quarter]
     for _ in range(3):
-        periods.append(_previous(periods[-1]))
+        periods.append(periods[-1].previous())
     return [(p, names.get(p, p), q.label) for p in own if p for q in periods]
-
-
-def _previous(period: Period) -> Period:
-    if period.index > 1:
-        return Period(period.year, period.kind, period.index - 1)
-    return Period(period.year - 1, period.kind, 12 // period.kind.months)
 
 
 def alerts(context: Context, today: date) -> list[AlertRow]:
     """Alerts for the viewer's partners in periods running today, newest first."""
+    query = context.visible(select(AlertRow), AlertRow.partner_id)
     with context.books.session() as session:
-        rows = session.scalars(
-            context.visible(select(AlertRow), AlertRow.partner_id).order_by(AlertRow.id.desc())
-        ).all()
-    return [r for r in rows if Period.parse(r.period).start <= today <= Period.parse(r.period).end]
+        return list(
+            session.scalars(
+                query.where(AlertRow.period.in_(running(today))).order_by(AlertRow.id.desc())
+            )
+        )
 
 
 def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]:

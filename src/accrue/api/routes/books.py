@@ -108,8 +108,7 @@ def liability(
     if not dimensions or set(dimensions) - set(DIMENSIONS):
         raise ValueError(f"by: choose from {', '.join(DIMENSIONS)}")
     with context.books.session() as session:
-        accounts = {p.ledger_accounts.accrued for p in context.books.programs(session)}
-        rows = ledger.liability(session, accounts, dimensions)
+        rows = ledger.liability(session, context.books.liability_accounts(session), dimensions)
     return paged([LiabilityOut(**_texts(r)) for r in rows], paging, "liability")
 
 

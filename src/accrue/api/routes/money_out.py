@@ -183,15 +183,11 @@ def download(
 ):
     """A released batch's file: the pain.001 bank file, the credit memo or check list, and
     once paid the journals for the ERP."""
-    for found in payouts.files(context.books, batch_id, on or context.books.clock().date()):
-        if found.name == name:
-            disposition = f'attachment; filename="{found.name}"'
-            return Response(
-                found.content,
-                media_type=found.media_type,
-                headers={"Content-Disposition": disposition},
-            )
-    raise LookupError(f"no file {name} for payout batch {batch_id}")
+    found = payouts.file(context.books, batch_id, name, on or context.books.clock().date())
+    disposition = f'attachment; filename="{found.name}"'
+    return Response(
+        found.content, media_type=found.media_type, headers={"Content-Disposition": disposition}
+    )
 
 
 @routes.write(
