@@ -18,7 +18,7 @@ from accrue.domain.fx import FxRate, FxTable
 from accrue.domain.lines import Line, LineKind
 from accrue.domain.partners import PartnerTree
 from accrue.engine import DataSet, Engine
-from accrue.engine.reference import reference_cells
+from accrue.engine.reference import reference_attribution, reference_cells
 from accrue.ingest.dataset import load_directory
 from accrue.ingest.lines import LINE_COLUMNS
 
@@ -204,3 +204,15 @@ def test_a_qualifying_sale_never_lowers_a_retroactive_tier(lines, partner, units
     after = run([retro], [*lines, extra], fx_rates=RATES).standings
     for standing in after:
         assert standing.tier >= before.get(standing.key, 0)
+
+
+@FAST
+@given(lines_strategy(min_size=1))
+def test_attributions_in_the_plan_match_the_decimal_allocation(lines):
+    result = _run(lines)
+    for standing in result.standings:
+        if standing.amount:
+            shares = {
+                (a.source, a.document, a.line_no): a.share for a in result.attribute(standing)
+            }
+            assert shares == reference_attribution(result, standing, lines), standing.key

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pyarrow.parquet as pq
 from accrue.domain.money import round_money
 from accrue.domain.program import Kind
 from accrue.domain.standings import Standing
-from accrue.engine.runner import Attribution
 
 FORMATS = ("csv", "json", "parquet")
 
@@ -82,13 +80,6 @@ def _next_tier_pays(s: Standing) -> str | None:
     return money_text(s.gap.would_pay, s.currency)
 
 
-def attribution_row(a: Attribution) -> dict:
-    row = asdict(a)
-    row["date"] = a.date.isoformat()
-    row["line_amount"], row["share"] = quantity_text(a.line_amount), format(a.share, "f")
-    return row
-
-
 def write_rows(rows: list[dict], path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
     """Money columns are text in every format so no reader turns them into floats."""
     table = pa.Table.from_pylist(rows) if rows else pa.table({})
@@ -101,5 +92,25 @@ def write_rows(rows: list[dict], path_stem: Path, formats: tuple[str, ...]) -> l
             pq.write_table(table, path)
         else:
             path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def write_table(table, path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
+    """A relational table written by its own backend (streamed, never row by row in Python);
+    JSON, meant for small results, as one array like `write_rows`."""
+    if table is None:
+        return write_rows([], path_stem, formats)
+    written = []
+    for fmt in formats:
+        path = path_stem.with_suffix(f".{fmt}")
+        if fmt == "csv":
+            table.to_csv(path)
+        elif fmt == "parquet":
+            table.to_parquet(path)
+        else:
+            rows = table.to_pyarrow().to_pylist()
+            text = json.dumps(rows, indent=1, ensure_ascii=False, default=str)
+            path.write_text(text + "\n", encoding="utf-8")
         written.append(path)
     return written

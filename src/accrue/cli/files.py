@@ -15,7 +15,7 @@ from accrue.engine import Engine
 from accrue.explain import explain as explain_program
 from accrue.ingest.dataset import line_files, load_directory
 from accrue.ingest.programs import load_program, load_programs
-from accrue.report import FORMATS, attribution_row, standing_row, write_rows
+from accrue.report import FORMATS, standing_row, write_rows, write_table
 
 
 @app.command()
@@ -52,13 +52,7 @@ def calc(
         out.mkdir(parents=True, exist_ok=True)
         written = write_rows(rows, out / "standings", chosen)
         if attributions:
-            shares = [
-                attribution_row(a)
-                for s in result.standings
-                if s.amount
-                for a in result.attribute(s)
-            ]
-            written += write_rows(shares, out / "attributions", chosen)
+            written += write_table(result.attributions(), out / "attributions", chosen)
         console.print("wrote " + ", ".join(str(p) for p in written))
 
 

@@ -66,16 +66,17 @@ def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibi
 
 
 def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
-    """Lines that count for the program, with rollup_id, roles and `amount` in the program's
-    currency as an integer of 10**amount_exponent units: what attribution shares out."""
+    """Lines that count for the program, with rollup_id, roles, multiplier `window` and
+    `amount` in the program's currency as an integer of 10**amount_exponent units: what
+    attribution shares out."""
     partners, products = eligibility_tables(program, data)
     days, day_flags = _day_classes([program], data)
-    counted = day_flags.filter(day_flags.p0_in_dates).select("day_class")
+    counted = day_flags.filter(day_flags.p0_in_dates).select("day_class", window="p0_window")
     lines = data.lines.filter(
         data.lines.kind.isin([k.value for k in program.eligibility.line_types])
     )
     joined = (
-        lines.inner_join(days.inner_join(counted, "day_class").select("date"), "date")
+        lines.inner_join(days.inner_join(counted, "day_class").select("date", "window"), "date")
         .inner_join(partners, "partner_id")
         .inner_join(products, "sku")
     )

@@ -22,10 +22,11 @@ from accrue.domain.eligibility import (
 )
 from accrue.domain.fx import FxTable
 from accrue.domain.lines import Line
-from accrue.domain.money import ZERO, exact
+from accrue.domain.money import ZERO, allocate, exact
 from accrue.domain.partners import PartnerTree
 from accrue.domain.periods import Period
 from accrue.domain.program import Program
+from accrue.domain.standings import scope_of
 
 
 def reference_cells(
@@ -75,3 +76,60 @@ def _aggregate(program: Program, entries: list[Entry]) -> Aggregate:
         ),
         lines=len(entries),
     )
+
+
+def reference_attribution(result, standing, lines: Iterable[Line]) -> dict[tuple, Decimal]:
+    """A standing's shares line by line in Decimal (rule 1), keyed by (source, document,
+    line): the oracle the plan's set-wise largest remainder is held to."""
+    program = result.versions[(standing.program_id, standing.version)]
+    data = result.engine.data
+    scope = scope_of(program, standing.period, result.periods[program.id])
+    earning = _earning_entries(program, data, standing.partner_id, lines)
+    shares = _allocation(program, result, standing, scope, earning)
+    if len(scope) > 1:
+        for key, share in _allocation(program, result, standing, scope[:-1], earning).items():
+            shares[key] -= share
+    return shares
+
+
+def _earning_entries(program: Program, data, partner: str, lines: Iterable[Line]):
+    rollup, roles = partner_rollup(program, data.tree), product_roles(program, data.products)
+    kinds = set(program.eligibility.line_types)
+    chosen = [
+        line
+        for line in lines
+        if line.kind in kinds
+        and rollup.get(line.partner_id) == partner
+        and line.sku in roles
+        and roles[line.sku].earns
+        and counts_on(program, line.date)
+    ]
+    chosen.sort(key=lambda x: (x.date, x.document, x.line_no, x.source))
+    return [(line, roles[line.sku]) for line in chosen]
+
+
+def _allocation(program, result, standing, scope, earning) -> dict[tuple, Decimal]:
+    pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
+    periods = set(scope)
+    chosen = [
+        (line, role)
+        for line, role in earning
+        if Period.containing(program.period, line.date) in periods
+    ]
+    fx = result.engine.data.fx
+    weights = []
+    for line, role in chosen:
+        window = window_index(program, line.date)
+        factor = Fraction(program.multipliers[window].factor) if window >= 0 else Fraction(1)
+        if pays_units:
+            base = Fraction(line.quantity) * role.unit_factor
+        else:
+            base = Fraction(line.amount) * Fraction(
+                fx.rate(line.currency, program.currency, line.date)
+            )
+        weights.append(base * factor)
+    entitlement = sum(
+        (result.get(program.id, standing.partner_id, p.label).amount for p in scope), ZERO
+    )
+    shares = allocate(entitlement, weights, program.currency)
+    return {(x.source, x.document, x.line_no): s for (x, _), s in zip(chosen, shares, strict=True)}

@@ -14,12 +14,11 @@ import ibis
 import pyarrow as pa
 
 from accrue.domain.aggregate import Aggregate, Sums
-from accrue.domain.eligibility import window_index
-from accrue.domain.money import ZERO, allocate
 from accrue.domain.periods import Period, periods_between
 from accrue.domain.program import Kind, Program
-from accrue.domain.standings import Standing, finish, scope_of, standings_for
+from accrue.domain.standings import Standing, finish, standings_for
 from accrue.engine import plan
+from accrue.engine.attribution import attributions
 from accrue.engine.dataset import DataSet
 
 Progress = Callable[[Program], None]
@@ -77,9 +76,28 @@ class Result:
         """Program id → `id@vN#digest`, so a run can be reproduced exactly."""
         return {pid: f"{p.ref}#{p.digest[:12]}" for pid, p in self.programs.items()}
 
+    def attributions(self, standings: Iterable[Standing] | None = None) -> ibis.Table | None:
+        """Every line's share of the standings (all by default) as one relational table, to
+        be written out by the backend itself: rows never pass through Python one by one."""
+        return attributions(self, self.standings if standings is None else standings)
+
     def attribute(self, standing: Standing) -> list[Attribution]:
-        program = self.versions[(standing.program_id, standing.version)]
-        return self.engine.attribute(program, standing, self)
+        """One standing's shares, in (date, document, line, source) order."""
+        return self._shares.get(standing.key, [])
+
+    @cached_property
+    def _shares(self) -> dict[tuple[str, str, str], list[Attribution]]:
+        """Every standing's shares from one query, for callers that read them one by one
+        (traces of a partner tree, tests); bulk output goes through `attributions`."""
+        table = self.attributions()
+        if table is None:
+            return {}
+        order = ["program_id", "partner_id", "period", "date", "document", "line_no", "source"]
+        shares: dict[tuple[str, str, str], list[Attribution]] = defaultdict(list)
+        for row in table.order_by(order).to_pyarrow().to_pylist():
+            row["line_amount"], row["share"] = Decimal(row["line_amount"]), Decimal(row["share"])
+            shares[(row["program_id"], row["partner_id"], row["period"])].append(Attribution(**row))
+        return shares
 
     def rep_points(self) -> list[RepPoints]:
         """Rule E16: a rep earns the points of the partners assigned to them."""
@@ -97,7 +115,6 @@ class Result:
 class Engine:
     def __init__(self, data: DataSet):
         self.data = data
-        self._line_cache: dict[tuple[str, str], dict] = {}
 
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
         """One program's aggregates per measured partner and period."""
@@ -142,70 +159,6 @@ class Engine:
                 progress(program)
         latest = {pid: chain[-1] for pid, chain in versions.items()}
         return Result(finish(drafts, latest), latest, dict(periods), self, _by_version(ordered))
-
-    def attribute(self, program: Program, standing: Standing, result: Result):
-        """Every cent of `standing.amount` to the lines that earned it (rule 1), by largest
-        remainder in (date, document, line) order. A cumulative period gets the change in its
-        scope's attribution, so early lines share a retroactive uplift (E8's Q3)."""
-        scope = scope_of(program, standing.period, result.periods[program.id])
-        current = self._allocate(program, standing.partner_id, scope, result)
-        if len(scope) > 1:
-            earlier = self._allocate(program, standing.partner_id, scope[:-1], result)
-            for key, (_, share) in earlier.items():
-                line, amount = current[key]
-                current[key] = (line, amount - share)
-        return [
-            Attribution(
-                standing.program_id,
-                standing.partner_id,
-                standing.period.label,
-                line["source"],
-                line["document"],
-                line["line_no"],
-                line["date"],
-                line["sku"],
-                line["line_amount"],
-                share,
-            )
-            for line, share in current.values()
-        ]
-
-    def _allocate(self, program: Program, partner: str, scope: list[Period], result: Result):
-        entitlement = sum((result.get(program.id, partner, p.label).amount for p in scope), ZERO)
-        by_cell = self._earning_lines(program)
-        lines = [line for period in scope for line in by_cell.get((partner, period), [])]
-        shares = allocate(entitlement, [line["weight"] for line in lines], program.currency)
-        return {
-            (line["source"], line["document"], line["line_no"]): (line, share)
-            for line, share in zip(lines, shares, strict=True)
-        }
-
-    def _earning_lines(self, program: Program) -> dict[tuple[str, Period], list[dict]]:
-        """A program's earning lines with their weights, fetched once, grouped by cell and in
-        tie-break order within each."""
-        key = (program.id, program.digest)
-        if key not in self._line_cache:
-            lines = plan.eligible_lines(program, self.data)
-            rows = (
-                lines.filter(lines.earns)
-                .order_by(["date", "document", "line_no", "source"])
-                .to_pyarrow()
-                .to_pylist()
-            )
-            exponent = plan.amount_exponent(program, self.data)
-            divisor = plan.units_divisor(program, self.data)
-            pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
-            by_cell: dict[tuple[str, Period], list[dict]] = defaultdict(list)
-            for row in rows:
-                row["line_amount"] = plan.to_decimal(row["amount"], exponent)
-                quantity = plan.divided(row["units"], divisor)
-                window = window_index(program, row["date"])
-                factor = program.multipliers[window].factor if window >= 0 else Decimal(1)
-                row["weight"] = (quantity if pays_units else row["line_amount"]) * factor
-                period = Period.containing(program.period, row["date"])
-                by_cell[(row["rollup_id"], period)].append(row)
-            self._line_cache[key] = by_cell
-        return self._line_cache[key]
 
     def input_digest(self) -> str:
         """Order-independent digest of the lines and master data: the sum of each line's md5

@@ -1,0 +1,168 @@
+"""Every cent of every standing to the lines that earned it (rule 1), set-wise in the plan.
+
+Largest remainder as window functions: each line's exact share of the entitlement is floored
+to the minor unit, and the units left over go to the largest remainders, ties in (date,
+document, line, source) order. A cumulative period (rule 8, E19) gets the change in its
+scope's allocation: the scope with it minus the scope without it, so early lines share a
+retroactive uplift. All arithmetic is on integers (see engine.exact); the Decimal allocation
+in engine.reference is the oracle the tests hold this to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from fractions import Fraction
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from accrue.domain.money import minor_unit
+from accrue.domain.periods import Period
+from accrue.domain.program import Program
+from accrue.domain.standings import Standing, scope_of
+from accrue.engine import plan
+from accrue.engine.exact import decimal_text, wide, with_floor_div
+
+COLUMNS = (
+    "program_id",
+    "partner_id",
+    "period",
+    "source",
+    "document",
+    "line_no",
+    "date",
+    "sku",
+    "line_amount",
+    "share",
+)
+
+JOB_SCHEMA = pa.schema(
+    [
+        ("job", pa.int64()),
+        ("target", pa.int64()),
+        ("sign", pa.int64()),
+        ("rollup_id", pa.string()),
+        ("first", pa.int64()),
+        ("last", pa.int64()),
+        ("entitlement", pa.int64()),
+        ("period", pa.string()),
+    ]
+)
+
+
+def attributions(result, standings: Iterable[Standing]) -> ir.Table | None:
+    """One table of every line's share of the given standings (those with an amount)."""
+    by_version: dict[tuple[str, int], list[Standing]] = defaultdict(list)
+    for standing in standings:
+        if standing.amount:
+            by_version[(standing.program_id, standing.version)].append(standing)
+    parts = [
+        _program_shares(result.versions[key], group, result)
+        for key, group in sorted(by_version.items())
+    ]
+    return ibis.union(*parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+
+def ordinal(period: Period) -> int:
+    """Periods of one kind numbered consecutively across years, so a scope is a range."""
+    return period.year * (12 // period.kind.months) + period.index - 1
+
+
+def _jobs(program: Program, standings: list[Standing], result) -> tuple[pa.Table, bool]:
+    """One allocation per standing, and for a cumulative scope a second, negative one over
+    the scope without its last period."""
+    scale = 10 ** minor_unit(program.currency)
+    rows: list[tuple] = []
+
+    def add(target: int, sign: int, standing: Standing, scope: list[Period]) -> None:
+        amounts = (result.get(program.id, standing.partner_id, p.label).amount for p in scope)
+        first, last = ordinal(scope[0]), ordinal(scope[-1])
+        entitlement = int(sum(amounts) * scale)
+        label = standing.period.label
+        rows.append((len(rows), target, sign, standing.partner_id, first, last, entitlement, label))
+
+    cumulative = False
+    for target, standing in enumerate(standings):
+        scope = scope_of(program, standing.period, result.periods[program.id])
+        add(target, 1, standing, scope)
+        if len(scope) > 1:
+            cumulative = True
+            add(target, -1, standing, scope[:-1])
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(JOB_SCHEMA)
+    table = pa.table(dict(zip(JOB_SCHEMA.names, columns, strict=True)), schema=JOB_SCHEMA)
+    return table, cumulative
+
+
+def _weights(program: Program, lines: ir.Table) -> ir.NumericValue:
+    """What each line's share is proportional to: its amount (or its units when every tier
+    pays per unit), times its multiplier window's factor. Factors are scaled to integers by
+    their common denominator, which leaves the proportions unchanged."""
+    factors = [Fraction(m.factor) for m in program.multipliers]
+    common = math.lcm(1, *(f.denominator for f in factors))
+    pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
+    base = wide(lines.units if pays_units else lines.amount)
+    factor = ibis.literal(common, "int64")
+    for i, f in enumerate(factors):
+        factor = (lines.window == i).ifelse(int(f * common), factor)
+    return base * wide(factor)
+
+
+def _program_shares(program: Program, standings: list[Standing], result) -> ir.Table:
+    data = result.engine.data
+    jobs_table, cumulative = _jobs(program, standings, result)
+    jobs = ibis.memtable(jobs_table)
+    lines = plan.eligible_lines(program, data)
+    lines = lines.filter(lines.earns)
+    months = program.period.months
+    lines = lines.mutate(
+        ordinal=lines.date.year().cast("int64") * (12 // months)
+        + (lines.date.month().cast("int64") - 1) // months
+    )
+    joined = lines.inner_join(
+        jobs,
+        [
+            lines.rollup_id == jobs.rollup_id,
+            lines.ordinal >= jobs.first,
+            lines.ordinal <= jobs.last,
+        ],
+    )
+    shares = _largest_remainder(joined.mutate(weight=_weights(program, joined)))
+    if cumulative:
+        keys = ["target", "rollup_id", "period", "source", "document", "line_no", "date", "sku"]
+        shares = shares.group_by([*keys, "amount"]).aggregate(
+            alloc=(shares.alloc * shares.sign).sum()
+        )
+    exponent = plan.amount_exponent(program, data)
+    return shares.select(
+        program_id=ibis.literal(program.id, "string"),
+        partner_id=shares.rollup_id,
+        period=shares.period,
+        source=shares.source,
+        document=shares.document,
+        line_no=shares.line_no,
+        date=shares.date,
+        sku=shares.sku,
+        line_amount=decimal_text(shares.amount, exponent, trim=True),
+        share=decimal_text(shares.alloc, -minor_unit(program.currency)),
+    )
+
+
+def _largest_remainder(lines: ir.Table) -> ir.Table:
+    """Each job's entitlement over its lines' weights, to the minor unit. Weights that sum to
+    zero share evenly; a negative sum is turned positive (the shares are the same)."""
+    job = ibis.window(group_by="job")
+    lines = lines.mutate(total=lines.weight.sum().over(job), count=lines.job.count().over(job))
+    even, negative = lines.total == 0, lines.total < 0
+    lines = lines.mutate(
+        weight=even.ifelse(wide(1), negative.ifelse(-lines.weight, lines.weight)),
+        total=even.ifelse(wide(lines["count"]), lines.total.abs()),
+    )
+    lines = lines.mutate(exact=wide(lines.entitlement) * lines.weight)
+    lines = with_floor_div(lines, "floor", "exact", "total")
+    lines = lines.mutate(left=lines.entitlement - lines.floor.sum().over(job))
+    order = [lines.floor_rest.desc(), "date", "document", "line_no", "source"]
+    rank = ibis.row_number().over(group_by="job", order_by=order)
+    return lines.mutate(alloc=lines.floor + (rank < lines.left).ifelse(1, 0))
