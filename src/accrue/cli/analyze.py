@@ -1,4 +1,5 @@
-"""Design analytics from the command line, as Rich tables (or CSV with --csv)."""
+"""Design analytics from the command line, as Rich tables (or CSV with --csv). Each command
+imports its analysis when it runs, so that starting any command does not load the engine."""
 
 from __future__ import annotations
 
@@ -10,14 +11,8 @@ from typing import Annotated
 
 import typer
 
-from accrue.analytics.calibration import calibrate_program
-from accrue.analytics.forecasts import forecasts, projected_liability
-from accrue.analytics.lift import lift
-from accrue.analytics.simulation import simulate
-from accrue.analytics.unclaimed import unclaimed
 from accrue.cli.app import app, console, parse_date, reports_errors
 from accrue.cli.books import opened, table
-from accrue.ingest.programs import load_program
 
 analyze = typer.Typer(help="Design analytics: calibrate, simulate, forecast, lift, unclaimed.")
 app.add_typer(analyze, name="analyze")
@@ -45,6 +40,9 @@ def calibrate_command(
     as_csv: AsCsv = False,
 ) -> None:
     """Per segment: the measure's distribution and thresholds 15–25% above its median."""
+    from accrue.analytics.calibration import calibrate_program
+    from accrue.ingest.programs import load_program
+
     with opened() as books:
         found = calibrate_program(books, load_program(program), baseline, by)
     rows = [
@@ -86,6 +84,9 @@ def simulate_command(
 ) -> None:
     """Each draft over the period's real lines, side by side, by segment; then what moving
     each threshold up 10% would change."""
+    from accrue.analytics.simulation import simulate
+    from accrue.ingest.programs import load_program
+
     with opened() as books:
         found = simulate(books, [load_program(p) for p in drafts], period, by)
     rows = [
@@ -133,6 +134,8 @@ def forecast_command(
     as_csv: AsCsv = False,
 ) -> None:
     """Projected liability by program at period end (run rate and seasonal)."""
+    from accrue.analytics.forecasts import forecasts, projected_liability
+
     day = parse_date(as_of) or date.today()
     with opened() as books:
         found = forecasts(books, day)
@@ -174,6 +177,8 @@ def lift_command(
     after: Annotated[str, typer.Option(help="period of the program, e.g. 2026")],
 ) -> None:
     """Enrolled against matched non-enrolled partners: the lift, its interval, the ROI."""
+    from accrue.analytics.lift import lift
+
     with opened() as books:
         report = lift(books, program, baseline, after)
     rows = [
@@ -211,6 +216,8 @@ def unclaimed_command(
     as_csv: AsCsv = False,
 ) -> None:
     """Funds and ship-and-debit money partners could still claim, with the days left."""
+    from accrue.analytics.unclaimed import unclaimed
+
     day = parse_date(as_of) or date.today()
     with opened() as books:
         found = unclaimed(books, day)

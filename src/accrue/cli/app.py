@@ -7,31 +7,37 @@ import functools
 import os
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError
 
-from accrue.domain.program import ProgramError
-from accrue.engine import DataError
-from accrue.engine.plan import MissingRateError
-from accrue.ingest.errors import InputError
-from accrue.store.books import NotInitialised
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 app = typer.Typer(help="Accrue: rebate programs as data, computed exactly.", no_args_is_help=True)
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True, soft_wrap=True)
 
-EXPECTED = (
-    InputError,
-    ProgramError,
-    DataError,
-    MissingRateError,
-    ValueError,
-    LookupError,
-    NotInitialised,
+# Errors the user can fix, named rather than imported: importing their classes would load the
+# engine, the store and SQLAlchemy before every command (tests/test_startup.py checks the names).
+EXPECTED = frozenset(
+    {
+        "builtins.ValueError",
+        "builtins.LookupError",
+        "accrue.ingest.errors.InputError",
+        "accrue.domain.program.ProgramError",
+        "accrue.engine.dataset.DataError",
+        "accrue.engine.plan.MissingRateError",
+        "accrue.store.books.NotInitialised",
+    }
 )
+DATABASE_REFUSED = frozenset({"sqlalchemy.exc.OperationalError"})
+
+
+def is_one_of(error: BaseException, names: frozenset[str]) -> bool:
+    """isinstance by qualified class name, so that no error class is imported to check."""
+    return any(f"{k.__module__}.{k.__qualname__}" in names for k in type(error).__mro__)
 
 
 def reports_errors(command):
@@ -43,15 +49,15 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except OperationalError as error:  # the database is not there or refuses us
-            reason = str(error.orig).strip().splitlines()[0]
-            errors.print(f"[bold red]error:[/] database: {reason}", highlight=False)
-            raise typer.Exit(1) from None
-        except EXPECTED as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
-            raise typer.Exit(1) from None
-        except Exception as error:  # a bug: say so briefly; ACCRUE_DEBUG=1 shows the trace
-            if os.environ.get("ACCRUE_DEBUG"):
+        except Exception as error:
+            if is_one_of(error, DATABASE_REFUSED):  # the database is not there or refuses us
+                reason = str(error.orig).strip().splitlines()[0]
+                errors.print(f"[bold red]error:[/] database: {reason}", highlight=False)
+                raise typer.Exit(1) from None
+            if is_one_of(error, EXPECTED):
+                errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+                raise typer.Exit(1) from None
+            if os.environ.get("ACCRUE_DEBUG"):  # a bug: say so briefly, or show the trace
                 raise
             errors.print(
                 f"[bold red]internal error:[/] {type(error).__name__}: {error}\n"
@@ -64,6 +70,9 @@ def reports_errors(command):
 
 
 def progress_bar() -> Progress:
+    """Imported here: Rich's progress module is only needed by the commands that show one."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -1,6 +1,7 @@
 """Commands on the books: init, import, recalc, close, pay, reverse, ledger, audit, trace,
 quarantine. Where the books are comes from ACCRUE_DATA_DIR / ACCRUE_DATABASE_URL or the
-options before the command (`accrue --data-dir books import lines sales.csv`)."""
+options before the command (`accrue --data-dir books import lines sales.csv`). Each command
+imports the store when it runs, so that starting any command does not load SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -10,27 +11,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
 from accrue.domain.ledger import PayoutMethod
-from accrue.ingest.programs import load_programs
-from accrue.settings import Settings
-from accrue.store import ledger
-from accrue.store.alerts import raise_alerts
-from accrue.store.audit import verify_books
-from accrue.store.books import Books
-from accrue.store.close import close_period, pay, reverse
-from accrue.store.ingest import correction_csv, import_lines
-from accrue.store.master import KINDS, import_master
-from accrue.store.programs import import_program
-from accrue.store.recalc import recalc
-from accrue.store.tables import Batch, RejectedRow, SettlementRow
-from accrue.store.trace import trace
+
+if TYPE_CHECKING:
+    from accrue.settings import Settings
+    from accrue.store.books import Books
 
 imports = typer.Typer(help="Bring data into the books: master data, lines, programs.")
 ledger_app = typer.Typer(help="The accrual ledger: trial balance, liability, journals.")
@@ -42,6 +33,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 
 _where: dict[str, object] = {}
+
+# The keys of accrue.store.master.KINDS, named here so that registering their commands does not
+# load the store (tests/test_startup.py checks that they agree).
+MASTER_KINDS = ("partners", "products", "reps", "fx")
 
 AsOf = Annotated[str | None, typer.Option(help="business date YYYY-MM-DD (default: today)")]
 
@@ -61,11 +56,15 @@ def where(
 
 
 def settings() -> Settings:
+    from accrue.settings import Settings
+
     return Settings(**_where)
 
 
 @contextmanager
 def opened() -> Iterator[Books]:
+    from accrue.store.books import Books
+
     books = Books.open(settings())
     try:
         yield books
@@ -81,6 +80,8 @@ def _day(text: str | None, option: str = "--as-of") -> date:
 @reports_errors
 def init() -> None:
     """Create the books (or bring their schema up to date)."""
+    from accrue.store.books import Books
+
     chosen = settings()
     Books.init(chosen).close()
     console.print(f"books ready at {chosen.url.split('@')[-1]}", highlight=False)
@@ -94,6 +95,9 @@ def import_lines_command(
     recalculate: Annotated[bool, typer.Option(help="recompute what the batch touched")] = True,
 ) -> None:
     """Import sales, return and POS lines; bad rows go to quarantine, the rest is kept."""
+    from accrue.store.ingest import import_lines
+    from accrue.store.recalc import recalc
+
     rejected = 0
     with opened() as books, progress_bar() as bar:
         task = bar.add_task("importing", total=len(files))
@@ -126,6 +130,9 @@ def import_programs_command(
     ] = None,
 ) -> None:
     """Import programs; a changed program becomes a new version."""
+    from accrue.ingest.programs import load_programs
+    from accrue.store.programs import import_program
+
     with opened() as books:
         for program in load_programs(paths):
             imported = import_program(books, program, parse_date(effective, "--from"))
@@ -135,6 +142,8 @@ def import_programs_command(
 def _master_command(kind: str):
     @reports_errors
     def command(path: Annotated[Path, typer.Argument(help="CSV or Excel file")]) -> None:
+        from accrue.store.master import import_master
+
         with opened() as books:
             batch = import_master(books, kind, path)
         console.print(
@@ -147,7 +156,7 @@ def _master_command(kind: str):
     return command
 
 
-for _kind in KINDS:
+for _kind in MASTER_KINDS:
     imports.command(_kind)(_master_command(_kind))
 
 
@@ -158,12 +167,16 @@ def recalc_command(
     full: Annotated[bool, typer.Option(help="recompute everything, not only what changed")] = False,
 ) -> None:
     """Recompute standings that changed and post their deltas to the ledger."""
+    from accrue.store.recalc import recalc
+
     with opened() as books:
         console.print(recalc(books, _day(as_of), full).summary, highlight=False)
         _alert(books, _day(as_of))
 
 
 def _alert(books: Books, day: date) -> None:
+    from accrue.store.alerts import raise_alerts
+
     raised = raise_alerts(books, day)
     if raised:
         console.print(f"{len(raised)} proximity alert(s) raised", highlight=False)
@@ -176,6 +189,8 @@ def close(
     as_of: AsOf = None,
 ) -> None:
     """Close a period: settle its standings, carry forward, charge back, lock it."""
+    from accrue.store.close import close_period
+
     with opened() as books:
         console.print(close_period(books, period, _day(as_of)).summary, highlight=False)
 
@@ -189,6 +204,8 @@ def pay_command(
     on: Annotated[str | None, typer.Option(help="payment date (default: today)")] = None,
 ) -> None:
     """Pay a settlement (credit memo, bank transfer or check)."""
+    from accrue.store.close import pay
+
     with opened() as books:
         journal = pay(books, settlement, method, reference, _day(on, "--on"))
     console.print(f"settlement {settlement} paid: journal {journal}", highlight=False)
@@ -202,6 +219,8 @@ def reverse_command(
     on: Annotated[str | None, typer.Option(help="date (default: today)")] = None,
 ) -> None:
     """Reverse a payout (voided check, returned transfer)."""
+    from accrue.store.close import reverse
+
     with opened() as books:
         reversal = reverse(books, journal, reason, _day(on, "--on"))
     console.print(f"journal {journal} reversed by journal {reversal}", highlight=False)
@@ -220,6 +239,8 @@ def table(title: str, columns: list[str], rows, right=()) -> Table:
 @reports_errors
 def trial_balance() -> None:
     """Debits and credits by account; they must agree."""
+    from accrue.store import ledger
+
     with opened() as books, books.session() as session:
         balances = ledger.trial_balance(session)
     rows = [(b.account, b.currency, f"{b.debit:,}", f"{b.credit:,}") for b in balances]
@@ -249,6 +270,8 @@ def liability(
     ),
 ) -> None:
     """Earned and not yet paid, right now, by program, partner or period."""
+    from accrue.store import ledger
+
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip())
     allowed = {"program_id", "partner_id", "period", "booked_period"}
     if not dimensions or set(dimensions) - allowed:
@@ -270,6 +293,8 @@ def liability(
 @reports_errors
 def journals(out: Annotated[Path | None, typer.Option(help="CSV file (default: stdout)")] = None):
     """Every journal and posting as exact CSV, in posting order."""
+    from accrue.store import ledger
+
     with opened() as books, books.session() as session:
         rows = list(ledger.journal_rows(session))
     handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
@@ -285,6 +310,10 @@ def journals(out: Annotated[Path | None, typer.Option(help="CSV file (default: s
 @reports_errors
 def settlements(period: Annotated[str | None, typer.Option(help="only this period")] = None):
     """Settlements: what each period settled, paid and carried."""
+    from sqlalchemy import select
+
+    from accrue.store.tables import SettlementRow
+
     with opened() as books, books.session() as session:
         query = select(SettlementRow).order_by(SettlementRow.id)
         if period:
@@ -324,6 +353,8 @@ def settlements(period: Annotated[str | None, typer.Option(help="only this perio
 @reports_errors
 def audit_verify() -> None:
     """Check the hash chain and everything it sealed; exit 1 on any break."""
+    from accrue.store.audit import verify_books
+
     with opened() as books:
         verified = verify_books(books)
     if not verified.ok:
@@ -343,6 +374,8 @@ def trace_command(
     lines: Annotated[int, typer.Option(help="lines shown (largest shares first)")] = 20,
 ) -> None:
     """Why this amount: program version, journals and every line's share."""
+    from accrue.store.trace import trace
+
     with opened() as books:
         found = trace(books, settlement)
     s = found.settlement
@@ -399,6 +432,10 @@ def quarantine_list(
     all_rows: Annotated[bool, typer.Option("--all", help="include resolved rows")] = False,
 ) -> None:
     """Rejected rows with file, row, field, value and reason."""
+    from sqlalchemy import select
+
+    from accrue.store.tables import Batch, RejectedRow
+
     with opened() as books, books.session() as session:
         query = select(RejectedRow).order_by(RejectedRow.id)
         if batch is not None:
@@ -430,6 +467,8 @@ def quarantine_export(
     out: Annotated[Path, typer.Option(help="CSV to correct and import again")],
 ) -> None:
     """A batch's open rejected rows as a CSV to fix and import again; `problem` says what."""
+    from accrue.store.ingest import correction_csv
+
     with opened() as books:
         text, count = correction_csv(books, batch)
     out.write_text(text, encoding="utf-8")

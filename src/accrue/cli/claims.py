@@ -1,5 +1,6 @@
 """Claims from the command line: agreements, ship-and-debit claims (844, CSV, Excel, JSON)
-and their answers (849 or CSV), fund balances, the leakage report, and approvals."""
+and their answers (849 or CSV), fund balances, the leakage report, and approvals. Each command
+imports the store when it runs, so that starting any command does not load SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -7,17 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from accrue.cli.app import app, console, reports_errors
 from accrue.cli.books import imports, opened, table
-from accrue.domain.shipdebit import Reason
-from accrue.ingest.claims import read_claims
-from accrue.ingest.edi import claims_from_844, is_x12
-from accrue.store import claims as store
-from accrue.store.approvals import decide_request
-from accrue.store.funds import balances
-from accrue.store.tables import ClaimLineRow, ClaimRow
 
 claims_app = typer.Typer(help="Ship-and-debit and fund claims, and what they prevented.")
 app.add_typer(claims_app, name="claims")
@@ -27,6 +20,8 @@ app.add_typer(claims_app, name="claims")
 @reports_errors
 def import_agreements(path: Annotated[Path, typer.Argument(help="CSV or Excel file")]) -> None:
     """Import ship-and-debit agreements (a changed agreement becomes a new version)."""
+    from accrue.store import claims as store
+
     with opened() as books:
         batch = store.import_agreements(books, path)
     console.print(
@@ -39,6 +34,10 @@ def import_agreements(path: Annotated[Path, typer.Argument(help="CSV or Excel fi
 @reports_errors
 def submit(path: Annotated[Path, typer.Argument(help="X12 844, CSV, Excel or JSON file")]) -> None:
     """Receive claims and answer every line (sending the same claim again changes nothing)."""
+    from accrue.ingest.claims import read_claims
+    from accrue.ingest.edi import claims_from_844, is_x12
+    from accrue.store import claims as store
+
     with opened() as books:
         content = path.read_bytes()
         if is_x12(content):
@@ -50,6 +49,11 @@ def submit(path: Annotated[Path, typer.Argument(help="X12 844, CSV, Excel or JSO
 
 
 def _show(books, claim_id: int) -> None:
+    from sqlalchemy import select
+
+    from accrue.domain.shipdebit import Reason
+    from accrue.store.tables import ClaimLineRow, ClaimRow
+
     with books.session() as session:
         claim = session.get(ClaimRow, claim_id)
         if claim is None:
@@ -111,6 +115,8 @@ def response(
     out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None,
 ) -> None:
     """The answer to a ship-and-debit claim: an X12 849, or CSV."""
+    from accrue.store import claims as store
+
     if format not in ("x12", "csv"):
         raise ValueError("--format: x12 or csv")
     with opened() as books:
@@ -130,6 +136,8 @@ def response(
 @reports_errors
 def funds() -> None:
     """Market development funds: accrued, used, expired and available today, by partner."""
+    from accrue.store.funds import balances
+
     with opened() as books, books.session() as session:
         rows = balances(session, books, None, books.clock().date())
     columns = ["program_id", "partner_id", "currency", "accrued", "used", "expired", "available"]
@@ -142,6 +150,8 @@ def funds() -> None:
 @reports_errors
 def leakage() -> None:
     """What claims asked for and did not get, by reason: the leakage prevented."""
+    from accrue.store import claims as store
+
     with opened() as books, books.session() as session:
         found = store.leakage(session)
     rows = [
@@ -166,6 +176,8 @@ def approve(
     reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")] = "",
 ) -> None:
     """Decide an approval request as ACCRUE_ACTOR (never your own item, never twice)."""
+    from accrue.store.approvals import decide_request
+
     with opened() as books:
         decided = decide_request(books, request, not reject, reason)
     console.print(

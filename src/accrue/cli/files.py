@@ -1,4 +1,5 @@
-"""Commands on files alone, no books needed: calc, explain, validate."""
+"""Commands on files alone, no books needed: calc, explain, validate. Each imports what it
+needs when it runs, so that starting any command does not load the engine."""
 
 from __future__ import annotations
 
@@ -10,12 +11,6 @@ import typer
 from rich.table import Table
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
-from accrue.domain.program import ProgramError
-from accrue.engine import Engine
-from accrue.explain import explain as explain_program
-from accrue.ingest.dataset import line_files, load_directory
-from accrue.ingest.programs import load_program, load_programs
-from accrue.report import FORMATS, standing_row, write_rows, write_table
 
 
 @app.command()
@@ -32,6 +27,11 @@ def calc(
     show: Annotated[int, typer.Option(help="partners near a tier shown (0 = none)")] = 40,
 ) -> None:
     """Compute every program × partner × period standing."""
+    from accrue.engine import Engine
+    from accrue.ingest.dataset import line_files, load_directory
+    from accrue.ingest.programs import load_programs
+    from accrue.report import FORMATS, standing_row, write_rows, write_table
+
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown:
@@ -147,6 +147,9 @@ def _print_closest(rows: list[dict], limit: int) -> None:
 @reports_errors
 def explain(program: Annotated[Path, typer.Argument(help="program YAML file")]) -> None:
     """A one-page plain-language summary with a worked example."""
+    from accrue.explain import explain as explain_program
+    from accrue.ingest.programs import load_program
+
     console.print(explain_program(load_program(program)), highlight=False, markup=False)
 
 
@@ -154,6 +157,9 @@ def explain(program: Annotated[Path, typer.Argument(help="program YAML file")]) 
 @reports_errors
 def validate(programs: Annotated[list[Path], typer.Argument(help="program YAML files")]) -> None:
     """Check program documents; each problem names its field and how to fix it."""
+    from accrue.domain.program import ProgramError
+    from accrue.ingest.programs import load_program
+
     failed = False
     for path in programs:
         try:

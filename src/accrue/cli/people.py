@@ -1,4 +1,5 @@
-"""People and the server: users, API tokens, `accrue serve`."""
+"""People and the server: users, API tokens, `accrue serve`. Each command imports the store
+when it runs, so that starting any command does not load SQLAlchemy or the web app."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import typer
 from accrue.cli.app import app, console, reports_errors
 from accrue.cli.books import opened, settings
 from accrue.domain.permissions import Role
-from accrue.store import people
 
 users = typer.Typer(help="Users of the API and portal, and their API tokens.")
 app.add_typer(users, name="user")
@@ -31,6 +31,8 @@ def add_user(
     ] = None,
 ) -> None:
     """Add a user (passwords are kept only as argon2id hashes)."""
+    from accrue.store import people
+
     chosen = password or os.environ.get("ACCRUE_NEW_PASSWORD")
     if chosen is None:
         chosen = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -46,6 +48,8 @@ def token(
     name: Annotated[str, typer.Option(help="what the token is for, e.g. erp")],
 ) -> None:
     """Issue an API token; it is printed once and stored only as a hash."""
+    from accrue.store import people
+
     with opened() as books:
         issued = people.issue_token(books, username, name)
     console.print(issued, highlight=False)

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from accrue.domain.money import ZERO, quantum
-from accrue.domain.program import Accounts
+
+if TYPE_CHECKING:  # a type only: PayoutMethod, used by the CLI at start-up, needs no pydantic
+    from accrue.domain.program import Accounts
 
 
 class JournalKind(StrEnum):

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from accrue.domain.partners import PartnerTree
-from accrue.domain.program import Program
+
+if TYPE_CHECKING:  # a type only: Role, used by the CLI at start-up, needs no pydantic
+    from accrue.domain.program import Program
 
 
 class Role(StrEnum):
