@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from accrue.domain.aggregate import Aggregate
 from accrue.domain.benefits import evaluate
@@ -49,4 +49,15 @@ def project(
     """The standing if this period's purchases grow by `factor` and nothing else changes."""
     outcome = evaluate(program, earlier + current.scaled(factor), baseline)
     amount = Decimal(outcome.points) if program.kind is Kind.POINTS else outcome.amount
-    return Projection(outcome.measure or ZERO, outcome.tier, round_money(amount, program.currency))
+    measure = _shown(program, outcome.measure or ZERO)
+    return Projection(measure, outcome.tier, round_money(amount, program.currency))
+
+
+def _shown(program: Program, measure: Decimal) -> Decimal:
+    """A projected money measure to the minor unit, units to thousandths: a forecast, not a
+    sum, so sixty digits of a run-rate division would only be noise."""
+    if program.measure is Measure.AMOUNT:
+        return round_money(measure, program.currency)
+    if program.measure is Measure.UNITS:
+        return measure.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    return measure

@@ -17,7 +17,7 @@ from accrue.domain.aggregate import Aggregate, Sums
 from accrue.domain.periods import Period, periods_between
 from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing, finish, standings_for
-from accrue.engine import plan
+from accrue.engine import plan, rules
 from accrue.engine.attribution import attributions
 from accrue.engine.dataset import DataSet
 
@@ -113,8 +113,11 @@ class Result:
 
 
 class Engine:
-    def __init__(self, data: DataSet):
+    def __init__(self, data: DataSet, rules_in_plan: bool = True):
+        """`rules_in_plan=False` evaluates every standing with the Decimal rules: the oracle
+        the plan's rules are tested against."""
         self.data = data
+        self.rules_in_plan = rules_in_plan
 
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
         """One program's aggregates per measured partner and period."""
@@ -148,17 +151,25 @@ class Engine:
         ordered = [version for pid in sorted(versions) for version in versions[pid]]
         periods: dict[str, list[Period]] = defaultdict(list)
         drafts: list[Standing] = []
-        for program, cells in zip(ordered, self.all_cells(ordered), strict=True):
+        for program, built in zip(ordered, plan.build_all(ordered, self.data), strict=True):
             computed = self.periods(program, as_of)
             governed = _governed(program, versions[program.id], computed)
             periods[program.id].extend(governed)
-            drafts.extend(
-                s for s in standings_for(program, cells, computed, as_of) if s.period in governed
-            )
+            drafts.extend(self._standings(program, built, computed, governed, as_of))
             if progress:
                 progress(program)
         latest = {pid: chain[-1] for pid, chain in versions.items()}
         return Result(finish(drafts, latest), latest, dict(periods), self, _by_version(ordered))
+
+    def _standings(self, program, built, computed, governed, as_of) -> list[Standing]:
+        """A program's standings for the periods it governs: computed by the plan where its
+        rules allow (engine.rules), otherwise by the Decimal rules over decoded cells."""
+        constants = rules.constants(program, built.amount_exponent, built.units_divisor)
+        if constants is not None and self.rules_in_plan:
+            table = rules.standings_table(program, constants, built.query, governed, as_of)
+            return rules.decoded(program, constants, table.to_pyarrow())
+        cells = _decode(program, built, self.data)
+        return [s for s in standings_for(program, cells, computed, as_of) if s.period in governed]
 
     def input_digest(self) -> str:
         """Order-independent digest of the lines and master data: the sum of each line's md5

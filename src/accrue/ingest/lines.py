@@ -7,6 +7,7 @@ reach the line store, converted to exact integers (quantity in thousandths, amou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,37 +202,132 @@ def load_lines(
     skus: Iterable[str],
     progress=None,
 ) -> ibis.Table:
-    """Validate every file, then load them all into one line table; any problem refuses the
-    load and lists every problem found (up to 200 a file)."""
+    """Validate every file, then present them all as one line table; any problem refuses the
+    load and lists every problem found (up to 200 a file).
+
+    A Parquet file whose columns are already typed is validated by one aggregate query over
+    its values and then read in place by the plan (nothing is copied); any other file, or a
+    typed one with a problem, is staged as text so each problem names its row and field."""
     raw: duckdb.DuckDBPyConnection = backend.con
     register_known(raw, partner_ids, skus)
-    problems, staged = [], []
+    problems, selects, staged = [], [], []
     for i, path in enumerate(paths):
-        name = f"staged_lines_{i}"
-        check(raw, path, name)
-        problems += [r.problem for r in rejections(raw, path, name, LIMIT)]
-        problems += _duplicates(raw, path, name)
-        staged.append(name)
+        typed = typed_parquet(raw, path)
+        if typed is not None and _clean(raw, typed):
+            selects.append(typed)
+        else:
+            name = f"staged_lines_{i}"
+            check(raw, path, name)
+            problems += [r.problem for r in rejections(raw, path, name, LIMIT)]
+            problems += _duplicates(raw, path, name)
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {name}_lines AS {normalized(name)}")
+            raw.execute(f"DROP TABLE {name}_checked")  # free the text copy
+            selects.append(f"SELECT * FROM {name}_lines")
+            staged.append(name)
         if progress:
             progress(path)
     if problems:
         raise InputError(problems)
-    union = " UNION ALL ".join(normalized(name) for name in staged)
     columns = ", ".join(LINE_SCHEMA.names)
-    raw.execute(f"CREATE OR REPLACE TEMP TABLE lines AS SELECT {columns} FROM ({union})")
-    for name in staged:  # the text copies are no longer needed: free their memory
-        raw.execute(f"DROP TABLE {name}_checked")
-    _check_unique_across_files(raw, paths)
+    union = " UNION ALL ".join(f"SELECT {columns} FROM ({select})" for select in selects)
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW lines AS {union}")
+    _check_unique(raw, paths, typed=len(selects) > len(staged))
     return backend.table("lines")
 
 
-def _check_unique_across_files(raw, paths: Sequence[Path]) -> None:
-    if len(paths) < 2:
+# What each column of a typed Parquet file must be to be read as it is: text, a date, a whole
+# number, or a number of at most so many decimal places (an integer or a DECIMAL).
+TYPED_COLUMNS = {
+    "source": "text",
+    "document": "text",
+    "line_no": 0,
+    "kind": "text",
+    "partner_id": "text",
+    "sku": "text",
+    "date": "date",
+    "quantity": 3,
+    "amount": 6,
+    "currency": "text",
+}
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+
+
+def _fits(expected: str | int, column_type: str) -> bool:
+    if expected == "text":
+        return column_type == "VARCHAR"
+    if expected == "date":
+        return column_type == "DATE"
+    if column_type in _INTEGERS:
+        return True
+    decimal = re.fullmatch(r"DECIMAL\(\d+,(\d+)\)", column_type)
+    return decimal is not None and int(decimal[1]) <= expected and expected > 0
+
+
+def typed_parquet(raw: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """The SELECT that reads a typed Parquet file as line-store columns, or None when the
+    file is not Parquet or a column needs the text path (text numbers, floats, a revision)."""
+    if path.suffix.lower() != ".parquet":
+        return None
+    source = f"read_parquet({_quoted(str(path))})"
+    try:
+        described = raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except duckdb.Error:
+        return None  # the text path says what is wrong with it
+    types = {row[0]: row[1] for row in described}
+    if set(OPTIONAL) & set(types) or not all(
+        name in types and _fits(expected, types[name]) for name, expected in TYPED_COLUMNS.items()
+    ):
+        return None
+    return (
+        "SELECT trim(source) AS source, trim(document) AS document, "
+        "CAST(line_no AS BIGINT) AS line_no, lower(trim(kind)) AS kind, partner_id, sku, date, "
+        "CAST(quantity * 1000 AS BIGINT) AS quantity_milli, "
+        f"CAST(amount * 1000000 AS BIGINT) AS amount_micros, trim(currency) AS currency "
+        f"FROM {source}"
+    )
+
+
+TYPED_CHECKS = " OR ".join(
+    (
+        "coalesce(source, '') = ''",
+        "coalesce(document, '') = ''",
+        "line_no IS NULL OR line_no < 0",
+        "coalesce(kind, '') NOT IN ('sale', 'return', 'pos', 'activity')",
+        "date IS NULL OR date NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
+        f"quantity_milli IS NULL OR abs(quantity_milli) >= {10**18}",
+        f"amount_micros IS NULL OR abs(amount_micros) >= {10**18}",
+        "NOT regexp_full_match(coalesce(currency, ''), '[A-Z]{3}')",
+        "kind = 'return' AND (amount_micros > 0 OR quantity_milli > 0)",
+        "kind <> 'return' AND (amount_micros < 0 OR quantity_milli < 0)",
+        "partner_id NOT IN (SELECT id FROM known_partners)",
+        "sku NOT IN (SELECT sku FROM known_products)",
+    )
+)
+
+
+def _clean(raw: duckdb.DuckDBPyConnection, typed: str) -> bool:
+    """One aggregate over the typed values: does any row fail any check?"""
+    try:
+        bad = raw.execute(f"SELECT count(*) FROM ({typed}) WHERE {TYPED_CHECKS}").fetchone()[0]
+    except duckdb.Error:
+        return False  # e.g. an amount too large for the line store: the text path names it
+    return bad == 0
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_unique(raw, paths: Sequence[Path], typed: bool) -> None:
+    """A line (source, document, line) once across all files; a typed file, read in place,
+    is checked here for repeats inside itself too."""
+    if len(paths) < 2 and not typed:
         return
     row = raw.execute(
         "SELECT source, document, line_no FROM lines GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
     if row:
+        where = "file" if len(paths) == 1 else "files"
         raise InputError(
             [
                 Problem(
@@ -239,7 +335,7 @@ def _check_unique_across_files(raw, paths: Sequence[Path]) -> None:
                     None,
                     "line_no",
                     f"{row[0]}/{row[1]}/{row[2]}",
-                    "the same line is in more than one file",
+                    f"the same source, document and line appears more than once in the {where}",
                 )
             ]
         )

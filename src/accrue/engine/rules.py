@@ -1,0 +1,408 @@
+"""The per-standing rules inside the plan: tier, earned amount, cap, gap to the next tier and
+projection for every partner × period at once, in exact integer arithmetic.
+
+Covered here: units or amount measures with absolute thresholds, retroactive and incremental
+tiers paying a rate, an amount per unit and a fixed sum, multiplier windows, the pro-rata
+floor, the per-partner cap, period evaluation, in the program's own currency. Stacking
+(exclusive groups) and carry-forward apply afterwards to every standing alike. A program using
+anything else (growth, mix, breadth, baseline thresholds, cumulative evaluation, budgets,
+guarantees, points, converted currencies) is evaluated by the Decimal rules of the domain,
+which are also the oracle these are tested against (tests/test_rules.py).
+
+Every amount is a fraction `num / den` of integers: sums in the plan's integer units, and the
+program's decimals scaled to integers once, here, by their common denominators.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from accrue.domain.benefits import Gap
+from accrue.domain.forecast import Projection
+from accrue.domain.money import ZERO, minor_unit
+from accrue.domain.periods import Period
+from accrue.domain.program import Base, Evaluation, Kind, Measure, Method, Program, Thresholds
+from accrue.domain.standings import Standing
+from accrue.engine.exact import wide, with_floor_div, with_round_half_up
+
+QUANTITY_PLACES = 3  # a projected unit measure is shown to thousandths
+
+
+def _scale(values) -> int:
+    """The power of ten that makes every decimal an integer."""
+    places = [max(0, -Decimal(v).as_tuple().exponent) for v in values if v is not None]
+    return 10 ** max(places, default=0)
+
+
+@dataclass(frozen=True)
+class Constants:
+    """A program's decimals as integers over common denominators."""
+
+    measure_scale: int  # the measure's integer units per unit (units divisor, or 10**6)
+    thresholds: tuple[int, ...]  # in measure integer units
+    factors: tuple[int, ...]  # multiplier factors × `factor_scale`
+    factor_scale: int
+    rates: tuple[int, ...]  # × rate_scale
+    per_units: tuple[int, ...]  # × per_unit_scale
+    fixed: tuple[int, ...]  # × the denominator: already in `den` units
+    rate_weight: int  # den / (rate_scale × factor_scale × amount scale)
+    unit_weight: int  # den / (per_unit_scale × factor_scale × units divisor)
+    den: int
+    minor: int  # the currency's minor-unit exponent
+    cap: int | None  # in minor units
+    floor: Fraction | None  # pro-rata floor × first threshold, in measure integer units
+
+    @property
+    def tiers(self) -> int:
+        return len(self.thresholds)
+
+
+def constants(program: Program, amount_exponent: int, units_divisor: int) -> Constants | None:
+    """The program as integers, or None when it uses a rule the plan does not compute."""
+    if not _covered(program) or amount_exponent != -6:
+        return None
+    amount_scale = 10**-amount_exponent
+    measure_scale = units_divisor if program.measure is Measure.UNITS else amount_scale
+    thresholds = [Fraction(t.from_) * measure_scale for t in program.tiers]
+    minor = minor_unit(program.currency)
+    cap = program.caps.per_partner_period
+    if any(t.denominator != 1 for t in thresholds) or (
+        cap is not None and cap != round(cap, minor)
+    ):
+        return None
+    factors = [Fraction(m.factor) for m in program.multipliers]
+    factor_scale = math.lcm(1, *(f.denominator for f in factors))
+    rate_scale = _scale(t.rate for t in program.tiers)
+    unit_scale = _scale(t.per_unit for t in program.tiers)
+    fixed_scale = _scale(t.fixed for t in program.tiers)
+    rate_den = rate_scale * factor_scale * amount_scale
+    unit_den = unit_scale * factor_scale * units_divisor
+    den = math.lcm(rate_den, unit_den, fixed_scale)
+    floor = program.pro_rata_floor
+    return Constants(
+        measure_scale=measure_scale,
+        thresholds=tuple(int(t) for t in thresholds),
+        factors=tuple(int(f * factor_scale) for f in factors),
+        factor_scale=factor_scale,
+        rates=tuple(int((t.rate or 0) * rate_scale) for t in program.tiers),
+        per_units=tuple(int((t.per_unit or 0) * unit_scale) for t in program.tiers),
+        fixed=tuple(int((t.fixed or 0) * den) for t in program.tiers),
+        rate_weight=den // rate_den,
+        unit_weight=den // unit_den,
+        den=den,
+        minor=minor,
+        cap=None if cap is None else int(cap * 10**minor),
+        floor=None if floor is None else Fraction(floor) * thresholds[0],
+    )
+
+
+def _covered(program: Program) -> bool:
+    return (
+        program.kind is not Kind.POINTS
+        and program.points is None
+        and all(t.points is None for t in program.tiers)
+        and program.measure in (Measure.UNITS, Measure.AMOUNT)
+        and program.thresholds is Thresholds.ABSOLUTE
+        and program.base is Base.AMOUNT
+        and program.evaluation is Evaluation.PERIOD
+        and program.guarantee is None
+        and program.caps.budget_per_period is None
+    )
+
+
+PERIODS = pa.schema(
+    [
+        ("year", pa.int64()),
+        ("index", pa.int64()),
+        ("days", pa.int64()),
+        ("elapsed", pa.int64()),  # null: no projection (no as-of date, or a later period)
+    ]
+)
+
+
+def _period_table(periods: list[Period], as_of: date | None) -> ir.Table:
+    rows = [
+        (
+            p.year,
+            p.index,
+            p.days,
+            None if as_of is None or as_of < p.start else p.days_elapsed(as_of),
+        )
+        for p in periods
+    ]
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(PERIODS)
+    return ibis.memtable(pa.table(dict(zip(PERIODS.names, columns, strict=True)), schema=PERIODS))
+
+
+def standings_table(
+    program: Program, k: Constants, cells: ir.Table, periods: list[Period], as_of: date | None
+) -> ir.Table:
+    """Every measured partner × period (none missing: a quiet period still has a gap), with
+    the measure, tier, earned and capped amounts, gap and projection as integers."""
+    partners = cells.select("rollup_id").distinct()
+    grid = partners.cross_join(_period_table(periods, as_of))
+    joined = grid.left_join(cells, ["rollup_id", "year", "index"]).select(
+        grid.rollup_id, grid.year, grid.index, grid.days, grid.elapsed, *_sums(program, k, cells)
+    )
+    table = joined.mutate(tier=_tier(k, joined.measure))
+    table = _earned(program, k, table)
+    table = _gap(program, k, table)
+    return _projection(program, k, table)
+
+
+def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
+    """measure, base (multiplied amount) and units (multiplied), × the factor scale."""
+    quantity = "units" if program.measure is Measure.UNITS else "amount"
+
+    def weighted(kind: str) -> ir.Value:
+        value = wide(cells[f"earning_{kind}"].fill_null(0)) * wide(k.factor_scale)
+        for i, factor in enumerate(k.factors):
+            window = wide(cells[f"window{i}_{kind}"].fill_null(0))
+            value = value + window * wide(factor - k.factor_scale)
+        return value
+
+    return [
+        wide(cells[f"qualifying_{quantity}"].fill_null(0)).name("measure"),
+        weighted("amount").name("base"),
+        weighted("units").name("units"),
+    ]
+
+
+def _tier(k: Constants, measure: ir.Value, per: ir.Value | int = 1) -> ir.Value:
+    """Thresholds are inclusive (rule 2); `measure` is in units of 1 / `per`."""
+    return sum(((measure >= wide(per) * t).ifelse(1, 0) for t in k.thresholds), ibis.literal(0))
+
+
+def _money(k: Constants, tier: int, base: ir.Value, units: ir.Value) -> ir.Value:
+    """A tier's rate and per-unit amount on a base, in units of 1 / den (no fixed sum)."""
+    i = tier - 1
+    return base * wide(k.rates[i] * k.rate_weight) + units * wide(k.per_units[i] * k.unit_weight)
+
+
+def _by_tier(tier: ir.Value, values: dict[int, ir.Value], default) -> ir.Value:
+    result = default
+    for t, value in values.items():
+        result = (tier == t).ifelse(value, result)
+    return result
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """Purchases to evaluate: the measure in units of 1 / `per`, the base and units the rates
+    apply to, and for a scaled copy of real purchases the ratio (num, den) of the scaling and
+    the real measure (incremental bands spread the real base over the real measure)."""
+
+    measure: ir.Value
+    base: ir.Value
+    units: ir.Value
+    per: ir.Value | int = 1
+    ratio: tuple[ir.Value | int, ir.Value | int] = (1, 1)
+    spread_over: ir.Value | None = None
+
+
+def _fraction(program: Program, k: Constants, tier: ir.Value, p: Purchases):
+    """What a reached tier pays, as (numerator, denominator). Retroactive (rule 3): the
+    tier's money on the whole base, scaled; incremental (rule 4): each band of the measure at
+    its tier's money, the base spread over the measure in proportion."""
+    fixed = {t: wide(sum(k.fixed[:t])) for t in range(1, k.tiers + 1)}
+    if program.method is Method.RETROACTIVE:
+        money = {t: _money(k, t, p.base, p.units) for t in range(1, k.tiers + 1)}
+        lump = {t: wide(k.fixed[t - 1]) for t in range(1, k.tiers + 1)}
+        scaled_by, over = (wide(r) for r in p.ratio)
+        num = _by_tier(tier, money, wide(0)) * scaled_by + _by_tier(tier, lump, wide(0)) * over
+        return num, over * wide(k.den)
+    spread = ibis.greatest(p.measure if p.spread_over is None else p.spread_over, wide(1))
+    per = wide(p.per)
+    total = wide(0)
+    for t in range(1, k.tiers + 1):
+        lower = per * k.thresholds[t - 1]
+        upper = per * k.thresholds[t] if t < k.tiers else p.measure
+        band = (tier > t).ifelse(upper, p.measure) - lower
+        total = total + (tier >= t).ifelse(band, wide(0)) * _money(k, t, p.base, p.units)
+    return total + _by_tier(tier, fixed, wide(0)) * spread * per, spread * per * wide(k.den)
+
+
+def _earned(program: Program, k: Constants, table: ir.Table) -> ir.Table:
+    """Rules 3–7: the earned amount rounded half up once, then the cap."""
+    now = Purchases(table.measure, table.base, table.units)
+    num, den = _fraction(program, k, table.tier, now)
+    status = (table.tier > 0).ifelse("earning", "below first tier")
+    if k.floor is not None and k.thresholds[0] > 0:
+        band = (table.tier == 0) & (
+            table.measure * wide(k.floor.denominator) >= wide(k.floor.numerator)
+        )
+        first = _money(k, 1, table.base, table.units) + wide(k.fixed[0])
+        num = band.ifelse(first * table.measure, num)
+        den = band.ifelse(wide(k.den * k.thresholds[0]), den)
+        status = band.ifelse("pro rata", status)
+    table = table.mutate(status=status, earned_num=num * wide(10**k.minor), earned_den=den)
+    table = with_round_half_up(table, "earned", "earned_num", "earned_den")
+    capped = table.earned if k.cap is None else ibis.least(table.earned, k.cap)
+    return table.mutate(amount=capped).drop("earned_num", "earned_den")
+
+
+def _gap(program: Program, k: Constants, table: ir.Table) -> ir.Table:
+    """The smallest extra purchase reaching the next tier (money rounded up to the minor unit,
+    at least one) and what the standing would then pay: the same purchases scaled up, or,
+    from nothing, that much more money."""
+    below_top = table.tier < k.tiers
+    threshold = _by_tier(table.tier, {t: wide(k.thresholds[t]) for t in range(k.tiers)}, wide(0))
+    short = threshold - table.measure
+    if program.measure is Measure.AMOUNT:
+        step = k.measure_scale // 10**k.minor
+        table = table.mutate(_short=ibis.greatest(short, wide(1)) + (step - 1), _step=wide(step))
+        table = with_floor_div(table, "_steps", "_short", "_step")
+        table = table.mutate(_needed=wide(ibis.greatest(table._steps, 1)) * step)
+        table = table.drop("_short", "_step", "_steps", "_steps_rest")
+    else:
+        table = table.mutate(_needed=short)
+    below_top = table.tier < k.tiers
+    table = table.mutate(needed=below_top.ifelse(table._needed, ibis.null("decimal(38, 0)"))).drop(
+        "_needed"
+    )
+    reached = table.measure + table.needed
+    grows = table.measure > 0
+    scaled = Purchases(
+        reached, table.base, table.units, ratio=(reached, table.measure), spread_over=table.measure
+    )
+    more = Purchases(reached, table.base + table.needed * wide(k.factor_scale), table.units)
+    tier = _tier(k, reached)
+    num_scaled, den_scaled = _fraction(program, k, tier, scaled)
+    num_more, den_more = _fraction(program, k, tier, more)
+    pays = below_top & (grows | (program.measure is Measure.AMOUNT))
+    table = table.mutate(
+        pays=pays,
+        would_num=pays.ifelse(grows.ifelse(num_scaled, num_more), wide(0)) * wide(10**k.minor),
+        would_den=grows.ifelse(den_scaled, den_more),
+    )
+    table = with_round_half_up(table, "would_pay", "would_num", "would_den")
+    return table.drop("would_num", "would_den")
+
+
+def _projection(program: Program, k: Constants, table: ir.Table) -> ir.Table:
+    """At the run rate (days in the period / days elapsed): the period's purchases scaled by
+    that factor and evaluated again; the measure shown to the minor unit (money) or
+    thousandths (units)."""
+    days, elapsed = wide(table.days), wide(table.elapsed.fill_null(1))
+    projected = Purchases(
+        table.measure * days,
+        table.base,
+        table.units,
+        per=elapsed,
+        ratio=(days, elapsed),
+        spread_over=table.measure,
+    )
+    tier = _tier(k, projected.measure, elapsed)
+    num, den = _fraction(program, k, tier, projected)
+    if k.floor is not None and k.thresholds[0] > 0:  # M·days/elapsed ≥ floor × first tier
+        band = (tier == 0) & (
+            projected.measure * wide(k.floor.denominator) >= elapsed * wide(k.floor.numerator)
+        )
+        first = _money(k, 1, table.base, table.units) * days + wide(k.fixed[0]) * elapsed
+        num = band.ifelse(first * projected.measure, num)
+        den = band.ifelse(elapsed * elapsed * wide(k.den * k.thresholds[0]), den)
+    places = 10**k.minor if program.measure is Measure.AMOUNT else 10**QUANTITY_PLACES
+    table = table.mutate(
+        projected_tier=tier,
+        proj_num=num * wide(10**k.minor),
+        proj_den=den,
+        proj_measure_num=projected.measure * wide(places),
+        proj_measure_den=elapsed * wide(k.measure_scale),
+    )
+    table = with_round_half_up(table, "projected_amount", "proj_num", "proj_den")
+    table = with_round_half_up(table, "projected_measure", "proj_measure_num", "proj_measure_den")
+    return table.drop("proj_num", "proj_den", "proj_measure_num", "proj_measure_den")
+
+
+PLAIN_COLUMNS = (
+    "rollup_id",
+    "year",
+    "index",
+    "tier",
+    "status",
+    "pays",
+    "elapsed",
+    "projected_tier",
+)
+
+
+def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
+    """The plan's integer columns as the domain's standings, converted column by column."""
+    from accrue.engine.plan import decimals, decimals_divided
+
+    def money(name: str) -> list[Decimal | None]:
+        nulls = table[name].is_null().to_pylist()
+        values = decimals(table[name], -k.minor)
+        return [None if null else value for value, null in zip(values, nulls, strict=True)]
+
+    def quantity(name: str) -> list[Decimal | None]:
+        nulls = table[name].is_null().to_pylist()
+        values = decimals_divided(table[name], k.measure_scale)
+        return [None if null else value for value, null in zip(values, nulls, strict=True)]
+
+    shown = 10**k.minor if program.measure is Measure.AMOUNT else 10**QUANTITY_PLACES
+    columns = {
+        "measure": quantity("measure"),
+        "needed": quantity("needed"),
+        "earned": money("earned"),
+        "amount": money("amount"),
+        "would_pay": money("would_pay"),
+        "projected_amount": money("projected_amount"),
+        "projected_measure": decimals_divided(table["projected_measure"], shown),
+        **{name: table[name].to_pylist() for name in PLAIN_COLUMNS},
+    }
+    rows = (dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True))
+    return [_standing(program, row) for row in rows]
+
+
+def _standing(program: Program, row: dict) -> Standing:
+    tier, earned, amount = row["tier"], row["earned"], row["amount"]
+    return Standing(
+        program_id=program.id,
+        version=program.version,
+        partner_id=row["rollup_id"],
+        period=Period(row["year"], program.period, row["index"]),
+        currency=program.currency,
+        kind=program.kind,
+        measure=row["measure"],
+        baseline=None,
+        tier=tier,
+        tier_name=program.tiers[tier - 1].name or f"Tier {tier}" if tier else None,
+        status=row["status"],
+        earned=earned,
+        increment=earned,
+        cap_excess=earned - amount,
+        amount=amount,
+        carried_in=ZERO,
+        payout=amount,
+        carried_out=ZERO,
+        points=0,
+        gap=_gap_of(program, row),
+        projection=None
+        if row["elapsed"] is None
+        else Projection(row["projected_measure"], row["projected_tier"], row["projected_amount"]),
+    )
+
+
+def _gap_of(program: Program, row: dict) -> Gap | None:
+    if row["needed"] is None:
+        return None
+    tier = program.tiers[row["tier"]]
+    units = program.measure is Measure.UNITS
+    return Gap(
+        row["tier"] + 1,
+        tier.name,
+        tier.from_,
+        row["needed"],
+        "units" if units else program.currency,
+        "more units" if units else "more purchases",
+        row["would_pay"] if row["pays"] else None,
+    )

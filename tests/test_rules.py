@@ -1,0 +1,75 @@
+"""The rules inside the plan (engine.rules) against the Decimal rules of the domain, the
+oracle: every standing identical — measure, tier, amounts, cap, gap and what the next tier
+would pay, projection — over random lines and every mechanic the plan computes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conftest import PARTNERS, PRODUCTS, program
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import lines_strategy
+
+from accrue.engine import DataSet, Engine, rules
+from accrue.engine.dataset import AMOUNT_SCALE
+
+HEADER = "effective: {from: 2026-01-01, to: 2026-12-31}\n"
+PROGRAMS = [
+    program(
+        f"id: retro-units\nname: R\n{HEADER}measure: units\nrollup: self\n"
+        "tiers: [{from: 50, rate: 2%}, {from: 400, rate: 3.5%, fixed: 25},"
+        " {from: 900, per_unit: 0.75}]"
+    ),
+    program(
+        f"id: stepped\nname: S\n{HEADER}method: incremental\n"
+        "tiers: [{from: 0, rate: 1%}, {from: 20000, rate: 2.5%, per_unit: 0.1},"
+        " {from: 60000, rate: 4%, fixed: 10}]"
+    ),
+    program(
+        f"id: stepped-units\nname: SU\n{HEADER}method: incremental\nmeasure: units\nperiod: half\n"
+        "tiers: [{from: 10, per_unit: 0.5}, {from: 150, rate: 1.5%},"
+        " {from: 700, per_unit: 1.25, rate: 0.5%}]"
+    ),
+    program(
+        f"id: seasonal\nname: W\n{HEADER}period: month\n"
+        "multipliers: [{name: Winter, from: 11-15, to: 02-10, factor: 1.25},"
+        " {name: Spring, from: 03-01, to: 04-30, factor: 0.5}]\n"
+        "caps: {per_partner_period: 900}\nminimum_payout: 75\n"
+        "qualifying: {product_lines: [Valves, Pumps, Meters, Smart]}\n"
+        "eligibility: {product_lines: [Valves], line_types: [sale, return, pos]}\n"
+        "tiers: [{from: 10000, rate: 1.7%}, {from: 40000, rate: 2.9%}]"
+    ),
+    program(
+        f"id: floor\nname: F\n{HEADER}pro_rata_floor: 80%\nexclusive_group: bonus\n"
+        "tiers: [{from: 25000, rate: 3%, fixed: 99.99}, {from: 80000, rate: 3.25%}]"
+    ),
+    program(
+        f"id: lump\nname: L\n{HEADER}exclusive_group: bonus\nperiod: year\n"
+        "tiers: [{from: 5000, fixed: 100}, {from: 30000, fixed: 750}]"
+    ),
+]
+
+
+def test_every_program_here_is_computed_in_the_plan():
+    for prog in PROGRAMS:
+        assert rules.constants(prog, -AMOUNT_SCALE, 1000) is not None, prog.id
+
+
+def _both(lines, as_of):
+    data = DataSet.from_lines(lines, partners=PARTNERS, products=PRODUCTS)
+    in_plan = Engine(data).run(PROGRAMS, as_of=as_of)
+    oracle = Engine(data, rules_in_plan=False).run(PROGRAMS, as_of=as_of)
+    return in_plan.standings, oracle.standings
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines_strategy(max_size=200, currencies=["USD"]),
+    st.none() | st.dates(date(2026, 1, 1), date(2027, 1, 15)),
+)
+def test_rules_in_the_plan_match_the_decimal_rules(lines, as_of):
+    in_plan, oracle = _both(lines, as_of)
+    assert len(in_plan) == len(oracle)
+    for got, expected in zip(in_plan, oracle, strict=True):
+        assert got == expected, expected.key
