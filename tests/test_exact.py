@@ -37,7 +37,7 @@ def _compute(backend, pairs, values):
             }
         )
     )
-    table = with_round_half_up(with_floor_div(table, "q", "n", "d"), "r", "n", "d")
+    table = with_round_half_up(with_floor_div(table, {"q": ("n", "d")}), {"r": ("n", "d")})
     table = table.mutate(
         money=decimal_text(table.v, -2), trimmed=decimal_text(table.v, -6, trim=True)
     )

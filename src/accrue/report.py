@@ -96,21 +96,34 @@ def write_rows(rows: list[dict], path_stem: Path, formats: tuple[str, ...]) -> l
     return written
 
 
-def write_table(table, path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
-    """A relational table written by its own backend (streamed, never row by row in Python);
-    JSON, meant for small results, as one array like `write_rows`."""
-    if table is None:
+def write_parts(parts, path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
+    """Relational results streamed out of their backend batch by batch, each batch's exact
+    integers turned into decimal text by Arrow (`part.text`): never row by row in Python.
+    JSON, meant for small results, is one array like `write_rows`."""
+    if not parts:
         return write_rows([], path_stem, formats)
     written = []
     for fmt in formats:
         path = path_stem.with_suffix(f".{fmt}")
-        if fmt == "csv":
-            table.to_csv(path)
-        elif fmt == "parquet":
-            table.to_parquet(path)
-        else:
-            rows = table.to_pyarrow().to_pylist()
+        batches = (part.text(b) for part in parts for b in part.table.to_pyarrow_batches())
+        if fmt == "json":
+            rows = [row for batch in batches for row in batch.to_pylist()]
             text = json.dumps(rows, indent=1, ensure_ascii=False, default=str)
             path.write_text(text + "\n", encoding="utf-8")
+        else:
+            _stream(batches, path, fmt)
         written.append(path)
     return written
+
+
+def _stream(batches, path: Path, fmt: str) -> None:
+    writer = None
+    try:
+        for batch in batches:
+            if writer is None:
+                open_writer = pq.ParquetWriter if fmt == "parquet" else pa_csv.CSVWriter
+                writer = open_writer(str(path), batch.schema)
+            writer.write_batch(batch)
+    finally:
+        if writer is not None:
+            writer.close()

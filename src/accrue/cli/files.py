@@ -30,7 +30,7 @@ def calc(
     from accrue.engine import Engine
     from accrue.ingest.dataset import line_files, load_directory
     from accrue.ingest.programs import load_programs
-    from accrue.report import FORMATS, standing_row, write_rows, write_table
+    from accrue.report import FORMATS, standing_row, write_parts, write_rows
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
@@ -52,7 +52,7 @@ def calc(
         out.mkdir(parents=True, exist_ok=True)
         written = write_rows(rows, out / "standings", chosen)
         if attributions:
-            written += write_table(result.attributions(), out / "attributions", chosen)
+            written += write_parts(result.attributions(), out / "attributions", chosen)
         console.print("wrote " + ", ".join(str(p) for p in written))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 
 # ISO 4217 currencies whose minor unit is not the usual two decimals.
@@ -63,14 +63,17 @@ def minor_unit(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+@functools.cache
 def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit(currency))
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit: the one rounding a standing's amount gets."""
-    with exact():
-        return value.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+    return value.quantize(quantum(currency), rounding=ROUND_HALF_UP, context=_EXACT)
+
+
+_EXACT = Context(prec=PRECISION)
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 
 import ibis
@@ -24,7 +25,7 @@ from accrue.domain.periods import Period
 from accrue.domain.program import Program
 from accrue.domain.standings import Standing, scope_of
 from accrue.engine import plan
-from accrue.engine.exact import decimal_text, wide, with_floor_div
+from accrue.engine.exact import wide, with_floor_div
 
 COLUMNS = (
     "program_id",
@@ -45,25 +46,45 @@ JOB_SCHEMA = pa.schema(
         ("target", pa.int64()),
         ("sign", pa.int64()),
         ("rollup_id", pa.string()),
-        ("first", pa.int64()),
-        ("last", pa.int64()),
+        ("ordinal", pa.int64()),
         ("entitlement", pa.int64()),
         ("period", pa.string()),
     ]
 )
 
 
-def attributions(result, standings: Iterable[Standing]) -> ir.Table | None:
-    """One table of every line's share of the given standings (those with an amount)."""
+@dataclass(frozen=True)
+class Part:
+    """One program version's shares: `line_amount` and `share` are integers, × 10 to the
+    power of their exponents; `text` turns a batch of them into exact decimal text."""
+
+    table: ir.Table
+    amount_exponent: int
+    share_exponent: int
+
+    def text(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+        columns["line_amount"] = _decimal_text(columns["line_amount"], self.amount_exponent)
+        columns["share"] = _decimal_text(columns["share"], self.share_exponent)
+        return pa.RecordBatch.from_pydict(columns)
+
+
+def _decimal_text(column: pa.Array, exponent: int) -> pa.Array:
+    """Integers × 10**exponent as exact text, converted in Arrow (C), not row by row."""
+    return plan.decimal_array(column, exponent).cast(pa.string())
+
+
+def attributions(result, standings: Iterable[Standing]) -> list[Part]:
+    """Every line's share of the given standings (those with an amount), a part a program
+    version."""
     by_version: dict[tuple[str, int], list[Standing]] = defaultdict(list)
     for standing in standings:
         if standing.amount:
             by_version[(standing.program_id, standing.version)].append(standing)
-    parts = [
+    return [
         _program_shares(result.versions[key], group, result)
         for key, group in sorted(by_version.items())
     ]
-    return ibis.union(*parts) if len(parts) > 1 else (parts[0] if parts else None)
 
 
 def ordinal(period: Period) -> int:
@@ -78,11 +99,14 @@ def _jobs(program: Program, standings: list[Standing], result) -> tuple[pa.Table
     rows: list[tuple] = []
 
     def add(target: int, sign: int, standing: Standing, scope: list[Period]) -> None:
+        """One row per period of the scope, so lines meet their jobs on an equality join."""
         amounts = (result.get(program.id, standing.partner_id, p.label).amount for p in scope)
-        first, last = ordinal(scope[0]), ordinal(scope[-1])
         entitlement = int(sum(amounts) * scale)
-        label = standing.period.label
-        rows.append((len(rows), target, sign, standing.partner_id, first, last, entitlement, label))
+        job, label = (rows[-1][0] + 1 if rows else 0), standing.period.label
+        for period in scope:
+            rows.append(
+                (job, target, sign, standing.partner_id, ordinal(period), entitlement, label)
+            )
 
     cumulative = False
     for target, standing in enumerate(standings):
@@ -110,7 +134,7 @@ def _weights(program: Program, lines: ir.Table) -> ir.NumericValue:
     return base * wide(factor)
 
 
-def _program_shares(program: Program, standings: list[Standing], result) -> ir.Table:
+def _program_shares(program: Program, standings: list[Standing], result) -> Part:
     data = result.engine.data
     jobs_table, cumulative = _jobs(program, standings, result)
     jobs = ibis.memtable(jobs_table)
@@ -121,48 +145,48 @@ def _program_shares(program: Program, standings: list[Standing], result) -> ir.T
         ordinal=lines.date.year().cast("int64") * (12 // months)
         + (lines.date.month().cast("int64") - 1) // months
     )
-    joined = lines.inner_join(
-        jobs,
-        [
-            lines.rollup_id == jobs.rollup_id,
-            lines.ordinal >= jobs.first,
-            lines.ordinal <= jobs.last,
-        ],
-    )
+    joined = lines.inner_join(jobs, ["rollup_id", "ordinal"])
     shares = _largest_remainder(joined.mutate(weight=_weights(program, joined)))
     if cumulative:
         keys = ["target", "rollup_id", "period", "source", "document", "line_no", "date", "sku"]
         shares = shares.group_by([*keys, "amount"]).aggregate(
             alloc=(shares.alloc * shares.sign).sum()
         )
-    exponent = plan.amount_exponent(program, data)
-    return shares.select(
-        program_id=ibis.literal(program.id, "string"),
-        partner_id=shares.rollup_id,
-        period=shares.period,
-        source=shares.source,
-        document=shares.document,
-        line_no=shares.line_no,
-        date=shares.date,
-        sku=shares.sku,
-        line_amount=decimal_text(shares.amount, exponent, trim=True),
-        share=decimal_text(shares.alloc, -minor_unit(program.currency)),
+    return Part(
+        shares.select(
+            program_id=ibis.literal(program.id, "string"),
+            partner_id=shares.rollup_id,
+            period=shares.period,
+            source=shares.source,
+            document=shares.document,
+            line_no=shares.line_no,
+            date=shares.date,
+            sku=shares.sku,
+            line_amount=shares.amount,
+            share=shares.alloc,
+        ),
+        plan.amount_exponent(program, data),
+        -minor_unit(program.currency),
     )
 
 
 def _largest_remainder(lines: ir.Table) -> ir.Table:
     """Each job's entitlement over its lines' weights, to the minor unit. Weights that sum to
-    zero share evenly; a negative sum is turned positive (the shares are the same)."""
-    job = ibis.window(group_by="job")
-    lines = lines.mutate(total=lines.weight.sum().over(job), count=lines.job.count().over(job))
+    zero share evenly; a negative sum is turned positive (the shares are the same). Job
+    totals are grouped and joined back (cheaper than window sums); only the ranking of the
+    remainders needs a window."""
+    totals = lines.group_by("job").aggregate(total=lines.weight.sum(), count=lines.count())
+    lines = lines.inner_join(totals, "job")
     even, negative = lines.total == 0, lines.total < 0
     lines = lines.mutate(
         weight=even.ifelse(wide(1), negative.ifelse(-lines.weight, lines.weight)),
         total=even.ifelse(wide(lines["count"]), lines.total.abs()),
     )
     lines = lines.mutate(exact=wide(lines.entitlement) * lines.weight)
-    lines = with_floor_div(lines, "floor", "exact", "total")
-    lines = lines.mutate(left=lines.entitlement - lines.floor.sum().over(job))
+    lines = with_floor_div(lines, {"floor": ("exact", "total")})
+    handed = lines.group_by("job").aggregate(handed=lines.floor.sum())
+    lines = lines.inner_join(handed, "job")
     order = [lines.floor_rest.desc(), "date", "document", "line_no", "source"]
     rank = ibis.row_number().over(group_by="job", order_by=order)
-    return lines.mutate(alloc=lines.floor + (rank < lines.left).ifelse(1, 0))
+    left = lines.entitlement - lines.handed
+    return lines.mutate(alloc=lines.floor + (rank < left).ifelse(1, 0))

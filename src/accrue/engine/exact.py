@@ -7,8 +7,8 @@ estimated in floating point and then corrected with exact products and compariso
 estimate is within ±2 of the truth while the quotient is below 2**50 (money in minor units,
 shares, rounded amounts), and wide products are DECIMAL(38, 0), exact on every backend.
 
-Ibis inlines a column's expression wherever it is used, so these work on table columns and
-add their results in stages: an expression reused three times is computed once.
+These work on table columns and add their results in a few projections, so an expression
+used several times is computed once.
 """
 
 from __future__ import annotations
@@ -37,42 +37,45 @@ def _corrected(estimate, rest, denominator) -> ir.IntegerValue:
     )
 
 
-def with_floor_div(table: ir.Table, name: str, numerator: str, denominator: str) -> ir.Table:
-    """Adds `name` = floor(numerator / denominator) as int64 and `{name}_rest` = the exact
-    remainder, for a positive denominator; both inputs are column names."""
-    n, d = wide(table[numerator]), wide(table[denominator])
-    estimate = (n.cast("float64") / d.cast("float64")).floor().cast("int64")
-    staged = table.mutate(**{name: _corrected(estimate, n - wide(estimate) * d, d)})
-    n, d = wide(staged[numerator]), wide(staged[denominator])
-    return staged.mutate(**{f"{name}_rest": n - wide(staged[name]) * d})
+def with_floor_div(table: ir.Table, divisions: dict[str, tuple[str, str]]) -> ir.Table:
+    """Adds, for each `name: (numerator, denominator)` (column names, the denominator
+    positive), `name` = floor(numerator / denominator) as int64 and `{name}_rest` = the exact
+    remainder. All divisions share two projections: Ibis compiles each projection as one
+    more nested query, so fewer is faster to compile."""
 
+    def quotient(n, d):
+        n, d = wide(table[n]), wide(table[d])
+        estimate = (n.cast("float64") / d.cast("float64")).floor().cast("int64")
+        return _corrected(estimate, n - wide(estimate) * d, d)
 
-def with_round_half_up(table: ir.Table, name: str, numerator: str, denominator: str) -> ir.Table:
-    """Adds `name` = numerator / denominator rounded half away from zero (Decimal's
-    ROUND_HALF_UP) for a positive denominator: the one rounding a standing's amount gets."""
-    staged = table.mutate(
-        _twice=wide(table[numerator]).abs() * 2 + wide(table[denominator]),
-        _double=wide(table[denominator]) * 2,
+    staged = table.mutate(**{name: quotient(n, d) for name, (n, d) in divisions.items()})
+    return staged.mutate(
+        **{
+            f"{name}_rest": wide(staged[n]) - wide(staged[name]) * wide(staged[d])
+            for name, (n, d) in divisions.items()
+        }
     )
-    staged = with_floor_div(staged, "_magnitude", "_twice", "_double")
-    negative = wide(staged[numerator]) < 0
-    staged = staged.mutate(**{name: negative.ifelse(-staged._magnitude, staged._magnitude)})
-    return staged.drop("_twice", "_double", "_magnitude", "_magnitude_rest")
 
 
-def decimal_text(value: ir.IntegerValue, exponent: int, trim: bool = False) -> ir.StringValue:
-    """An int64 column × 10**exponent as exact text: every decimal place for money (12.50),
-    or without trailing zeros for quantities when `trim` (12.5). Text, so that no reader of
-    the output turns money into floats."""
-    if exponent >= 0:
-        return (value * 10**exponent).cast("string")
-    scale = 10**-exponent
-    magnitude = value.abs()
-    whole = (magnitude.cast("float64") / scale).floor().cast("int64")
-    digits = magnitude - whole * scale
-    whole = whole + (digits >= scale).ifelse(1, 0) - (digits < 0).ifelse(1, 0)
-    digits = (magnitude - whole * scale).cast("string").lpad(-exponent, "0")
-    if trim:
-        digits = digits.re_replace("0+$", "")
-    number = whole.cast("string") + (digits.length() > 0).ifelse("." + digits, "")
-    return (value < 0).ifelse("-" + number, number)
+def with_round_half_up(table: ir.Table, roundings: dict[str, tuple[str, str]]) -> ir.Table:
+    """Adds, for each `name: (numerator, denominator)` (the denominator positive), `name` =
+    the quotient rounded half away from zero (Decimal's ROUND_HALF_UP): the one rounding a
+    standing's amount gets."""
+    staged = table.mutate(
+        **{
+            f"{name}_twice": wide(table[n]).abs() * 2 + wide(table[d])
+            for name, (n, d) in roundings.items()
+        },
+        **{f"{name}_double": wide(table[d]) * 2 for name, (_, d) in roundings.items()},
+    )
+    halves = {f"{name}_half": (f"{name}_twice", f"{name}_double") for name in roundings}
+    staged = with_floor_div(staged, halves)
+    rounded = {
+        name: (wide(staged[n]) < 0).ifelse(-staged[f"{name}_half"], staged[f"{name}_half"])
+        for name, (n, _) in roundings.items()
+    }
+    temporary = [f"{name}_{part}" for name in roundings for part in TEMPORARY]
+    return staged.mutate(**rounded).drop(*temporary)
+
+
+TEMPORARY = ("twice", "double", "half", "half_rest")

@@ -358,10 +358,12 @@ class MissingRateError(LookupError):
     pass
 
 
-def decimals(column: pa.ChunkedArray, exponent: int) -> list[Decimal]:
-    """Integer sums as Decimal × 10**exponent, rescaled by Arrow in C rather than row by row:
-    the unscaled 128-bit integers are reinterpreted as decimals of scale -exponent."""
-    array = column.combine_chunks().fill_null(0)
+def decimal_array(column: pa.ChunkedArray | pa.Array, exponent: int) -> pa.Array:
+    """Integers as exact decimals × 10**exponent, rescaled by Arrow in C rather than row by
+    row: the unscaled 128-bit integers are reinterpreted as decimals of scale -exponent."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    array = column.fill_null(0)
     if pa.types.is_decimal(array.type):
         data = array.cast(pa.decimal128(38, 0)).buffers()[1]
     else:
@@ -369,7 +371,11 @@ def decimals(column: pa.ChunkedArray, exponent: int) -> list[Decimal]:
         words = np.empty((len(ints), 2), dtype=np.int64)
         words[:, 0], words[:, 1] = ints, np.where(ints < 0, -1, 0)
         data = pa.py_buffer(words)
-    return pa.Array.from_buffers(pa.decimal128(38, -exponent), len(array), [None, data]).to_pylist()
+    return pa.Array.from_buffers(pa.decimal128(38, -exponent), len(array), [None, data])
+
+
+def decimals(column: pa.ChunkedArray, exponent: int) -> list[Decimal]:
+    return decimal_array(column, exponent).to_pylist()
 
 
 def _power_of_ten(divisor: int) -> int | None:

@@ -31,7 +31,7 @@ from accrue.domain.money import ZERO, minor_unit
 from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Kind, Measure, Method, Program, Thresholds
 from accrue.domain.standings import Standing
-from accrue.engine.exact import wide, with_floor_div, with_round_half_up
+from accrue.engine.exact import WIDE, wide, with_floor_div, with_round_half_up
 
 QUANTITY_PLACES = 3  # a projected unit measure is shown to thousandths
 
@@ -153,9 +153,16 @@ def standings_table(
         grid.rollup_id, grid.year, grid.index, grid.days, grid.elapsed, *_sums(program, k, cells)
     )
     table = joined.mutate(tier=_tier(k, joined.measure))
-    table = _earned(program, k, table)
-    table = _gap(program, k, table)
-    return _projection(program, k, table)
+    table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))
+    table = _needed(program, k, table)
+    table = table.mutate(**_would_pay(program, k, table))
+    table = with_round_half_up(table, {name: (f"{name}_num", f"{name}_den") for name in ROUNDED})
+    capped = table.earned if k.cap is None else ibis.least(table.earned, k.cap)
+    fractions = [f"{name}_{part}" for name in ROUNDED for part in ("num", "den")]
+    return table.mutate(amount=capped).drop(*fractions)
+
+
+ROUNDED = ("earned", "would_pay", "projected_amount", "projected_measure")
 
 
 def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
@@ -230,8 +237,8 @@ def _fraction(program: Program, k: Constants, tier: ir.Value, p: Purchases):
     return total + _by_tier(tier, fixed, wide(0)) * spread * per, spread * per * wide(k.den)
 
 
-def _earned(program: Program, k: Constants, table: ir.Table) -> ir.Table:
-    """Rules 3–7: the earned amount rounded half up once, then the cap."""
+def _earned(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
+    """Rules 3–6: what the period's purchases earn, as a fraction to round once."""
     now = Purchases(table.measure, table.base, table.units)
     num, den = _fraction(program, k, table.tier, now)
     status = (table.tier > 0).ifelse("earning", "below first tier")
@@ -243,31 +250,28 @@ def _earned(program: Program, k: Constants, table: ir.Table) -> ir.Table:
         num = band.ifelse(first * table.measure, num)
         den = band.ifelse(wide(k.den * k.thresholds[0]), den)
         status = band.ifelse("pro rata", status)
-    table = table.mutate(status=status, earned_num=num * wide(10**k.minor), earned_den=den)
-    table = with_round_half_up(table, "earned", "earned_num", "earned_den")
-    capped = table.earned if k.cap is None else ibis.least(table.earned, k.cap)
-    return table.mutate(amount=capped).drop("earned_num", "earned_den")
+    return {"status": status, "earned_num": num * wide(10**k.minor), "earned_den": den}
 
 
-def _gap(program: Program, k: Constants, table: ir.Table) -> ir.Table:
-    """The smallest extra purchase reaching the next tier (money rounded up to the minor unit,
-    at least one) and what the standing would then pay: the same purchases scaled up, or,
-    from nothing, that much more money."""
+def _needed(program: Program, k: Constants, table: ir.Table) -> ir.Table:
+    """The smallest extra purchase reaching the next tier: money rounded up to the minor
+    unit, at least one; none above the top tier."""
     below_top = table.tier < k.tiers
     threshold = _by_tier(table.tier, {t: wide(k.thresholds[t]) for t in range(k.tiers)}, wide(0))
     short = threshold - table.measure
     if program.measure is Measure.AMOUNT:
         step = k.measure_scale // 10**k.minor
         table = table.mutate(_short=ibis.greatest(short, wide(1)) + (step - 1), _step=wide(step))
-        table = with_floor_div(table, "_steps", "_short", "_step")
-        table = table.mutate(_needed=wide(ibis.greatest(table._steps, 1)) * step)
-        table = table.drop("_short", "_step", "_steps", "_steps_rest")
-    else:
-        table = table.mutate(_needed=short)
-    below_top = table.tier < k.tiers
-    table = table.mutate(needed=below_top.ifelse(table._needed, ibis.null("decimal(38, 0)"))).drop(
-        "_needed"
-    )
+        table = with_floor_div(table, {"_steps": ("_short", "_step")})
+        short = wide(ibis.greatest(table._steps, 1)) * step
+        table = table.mutate(needed=(table.tier < k.tiers).ifelse(short, ibis.null(WIDE)))
+        return table.drop("_short", "_step", "_steps", "_steps_rest")
+    return table.mutate(needed=below_top.ifelse(short, ibis.null(WIDE)))
+
+
+def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
+    """What the next tier would pay: the same purchases scaled up to it, or, from nothing,
+    that much more money (a unit measure from nothing has no answer)."""
     reached = table.measure + table.needed
     grows = table.measure > 0
     scaled = Purchases(
@@ -277,17 +281,16 @@ def _gap(program: Program, k: Constants, table: ir.Table) -> ir.Table:
     tier = _tier(k, reached)
     num_scaled, den_scaled = _fraction(program, k, tier, scaled)
     num_more, den_more = _fraction(program, k, tier, more)
-    pays = below_top & (grows | (program.measure is Measure.AMOUNT))
-    table = table.mutate(
-        pays=pays,
-        would_num=pays.ifelse(grows.ifelse(num_scaled, num_more), wide(0)) * wide(10**k.minor),
-        would_den=grows.ifelse(den_scaled, den_more),
-    )
-    table = with_round_half_up(table, "would_pay", "would_num", "would_den")
-    return table.drop("would_num", "would_den")
+    pays = (table.tier < k.tiers) & (grows | (program.measure is Measure.AMOUNT))
+    return {
+        "pays": pays,
+        "would_pay_num": pays.ifelse(grows.ifelse(num_scaled, num_more), wide(0))
+        * wide(10**k.minor),
+        "would_pay_den": grows.ifelse(den_scaled, den_more),
+    }
 
 
-def _projection(program: Program, k: Constants, table: ir.Table) -> ir.Table:
+def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
     """At the run rate (days in the period / days elapsed): the period's purchases scaled by
     that factor and evaluated again; the measure shown to the minor unit (money) or
     thousandths (units)."""
@@ -310,16 +313,13 @@ def _projection(program: Program, k: Constants, table: ir.Table) -> ir.Table:
         num = band.ifelse(first * projected.measure, num)
         den = band.ifelse(elapsed * elapsed * wide(k.den * k.thresholds[0]), den)
     places = 10**k.minor if program.measure is Measure.AMOUNT else 10**QUANTITY_PLACES
-    table = table.mutate(
-        projected_tier=tier,
-        proj_num=num * wide(10**k.minor),
-        proj_den=den,
-        proj_measure_num=projected.measure * wide(places),
-        proj_measure_den=elapsed * wide(k.measure_scale),
-    )
-    table = with_round_half_up(table, "projected_amount", "proj_num", "proj_den")
-    table = with_round_half_up(table, "projected_measure", "proj_measure_num", "proj_measure_den")
-    return table.drop("proj_num", "proj_den", "proj_measure_num", "proj_measure_den")
+    return {
+        "projected_tier": tier,
+        "projected_amount_num": num * wide(10**k.minor),
+        "projected_amount_den": den,
+        "projected_measure_num": projected.measure * wide(places),
+        "projected_measure_den": elapsed * wide(k.measure_scale),
+    }
 
 
 PLAIN_COLUMNS = (

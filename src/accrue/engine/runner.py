@@ -18,7 +18,7 @@ from accrue.domain.periods import Period, periods_between
 from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing, finish, standings_for
 from accrue.engine import plan, rules
-from accrue.engine.attribution import attributions
+from accrue.engine.attribution import Part, attributions
 from accrue.engine.dataset import DataSet
 
 Progress = Callable[[Program], None]
@@ -76,9 +76,9 @@ class Result:
         """Program id → `id@vN#digest`, so a run can be reproduced exactly."""
         return {pid: f"{p.ref}#{p.digest[:12]}" for pid, p in self.programs.items()}
 
-    def attributions(self, standings: Iterable[Standing] | None = None) -> ibis.Table | None:
-        """Every line's share of the standings (all by default) as one relational table, to
-        be written out by the backend itself: rows never pass through Python one by one."""
+    def attributions(self, standings: Iterable[Standing] | None = None) -> list[Part]:
+        """Every line's share of the standings (all by default) as relational tables, to be
+        streamed out of the backend: rows never pass through Python one by one."""
         return attributions(self, self.standings if standings is None else standings)
 
     def attribute(self, standing: Standing) -> list[Attribution]:
@@ -87,16 +87,18 @@ class Result:
 
     @cached_property
     def _shares(self) -> dict[tuple[str, str, str], list[Attribution]]:
-        """Every standing's shares from one query, for callers that read them one by one
-        (traces of a partner tree, tests); bulk output goes through `attributions`."""
-        table = self.attributions()
-        if table is None:
-            return {}
-        order = ["program_id", "partner_id", "period", "date", "document", "line_no", "source"]
+        """Every standing's shares from one query a program, for callers that read them one
+        by one (traces of a partner tree, tests); bulk output goes through `attributions`."""
+        order = ["partner_id", "period", "date", "document", "line_no", "source"]
         shares: dict[tuple[str, str, str], list[Attribution]] = defaultdict(list)
-        for row in table.order_by(order).to_pyarrow().to_pylist():
-            row["line_amount"], row["share"] = Decimal(row["line_amount"]), Decimal(row["share"])
-            shares[(row["program_id"], row["partner_id"], row["period"])].append(Attribution(**row))
+        for part in self.attributions():
+            table = part.table.order_by(order).to_pyarrow()
+            amounts = plan.decimals(table["line_amount"], part.amount_exponent)
+            cents = plan.decimals(table["share"], part.share_exponent)
+            rows = table.drop(["line_amount", "share"]).to_pylist()
+            for row, amount, share in zip(rows, amounts, cents, strict=True):
+                key = (row["program_id"], row["partner_id"], row["period"])
+                shares[key].append(Attribution(**row, line_amount=amount, share=share))
         return shares
 
     def rep_points(self) -> list[RepPoints]:
