@@ -1,5 +1,6 @@
 """The plan's integer arithmetic (engine.exact) against Python's own integers, on DuckDB and
-on PostgreSQL: floor division, half-up rounding and decimal text, wide values and signs."""
+on PostgreSQL: floor division and half-up rounding, wide values and signs; and the exact text
+integers leave the plan as."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_postgres import postgres  # noqa: F401  (the fixture)
 
-from accrue.engine.exact import decimal_text, with_floor_div, with_round_half_up
+from accrue.engine.exact import with_floor_div, with_round_half_up
+from accrue.engine.plan import decimal_array
 
 QUOTIENT = 2**50
 
@@ -38,17 +40,16 @@ def _compute(backend, pairs, values):
         )
     )
     table = with_round_half_up(with_floor_div(table, {"q": ("n", "d")}), {"r": ("n", "d")})
-    table = table.mutate(
-        money=decimal_text(table.v, -2), trimmed=decimal_text(table.v, -6, trim=True)
-    )
-    return backend.to_pyarrow(table).to_pylist()
+    result = backend.to_pyarrow(table)
+    result = result.append_column("money", decimal_array(result["v"], -2).cast(pa.string()))
+    result = result.append_column("micros", decimal_array(result["v"], -6).cast(pa.string()))
+    return result.to_pylist()
 
 
 def _expected(n: int, d: int, v: int) -> dict:
     r = int((Decimal(n) / Decimal(d)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    money = format(Decimal(v).scaleb(-2), "f")
-    trimmed = format(Decimal(v).scaleb(-6).normalize(), "f")
-    return {"q": n // d, "q_rest": n - (n // d) * d, "r": r, "money": money, "trimmed": trimmed}
+    money, micros = format(Decimal(v).scaleb(-2), "f"), format(Decimal(v).scaleb(-6), "f")
+    return {"q": n // d, "q_rest": n - (n // d) * d, "r": r, "money": money, "micros": micros}
 
 
 VALUES = st.integers(-(10**18), 10**18)
@@ -57,7 +58,7 @@ VALUES = st.integers(-(10**18), 10**18)
 def _check(backend, pairs, values):
     rows = _compute(backend, pairs, values)
     for (n, d), v, row in zip(pairs, values, rows, strict=True):
-        got = {k: row[k] for k in ("q", "q_rest", "r", "money", "trimmed")}
+        got = {k: row[k] for k in ("q", "q_rest", "r", "money", "micros")}
         got["q_rest"] = int(got["q_rest"])
         assert got == _expected(n, d, v), (n, d, v)
 
