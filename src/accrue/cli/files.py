@@ -3,6 +3,7 @@ needs when it runs, so that starting any command does not load the engine."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -25,24 +26,55 @@ def calc(
     formats: Annotated[str, typer.Option("--format", help="csv,json,parquet")] = "csv,json",
     attributions: Annotated[bool, typer.Option(help="also write every line's share")] = True,
     show: Annotated[int, typer.Option(help="partners near a tier shown (0 = none)")] = 40,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark")] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ACCRUE_SPARK_MASTER",
+            help="local[2] (default), spark://host:7077, yarn, or sc://host:15002 (Connect)",
+        ),
+    ] = None,
+    spark_staging: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ACCRUE_SPARK_STAGING",
+            help="folder the cluster reads the validated lines from (default: temporary)",
+        ),
+    ] = None,
 ) -> None:
     """Compute every program × partner × period standing."""
     from accrue.engine import Engine
     from accrue.ingest.dataset import line_files, load_directory
     from accrue.ingest.programs import load_programs
-    from accrue.report import FORMATS, standing_row, write_parts, write_rows
+    from accrue.report import FORMATS
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown:
         raise ValueError(f"--format: unknown {', '.join(unknown)}; choose from csv, json, parquet")
+    if engine not in ("duckdb", "spark"):
+        raise ValueError(f"--engine: unknown {engine}; choose from duckdb, spark")
     day = parse_date(as_of)
     loaded = load_programs(programs)
-    with progress_bar() as progress:
-        files = progress.add_task("reading lines", total=len(line_files(data)))
-        dataset = load_directory(data, progress=lambda _: progress.advance(files))
-        task = progress.add_task("computing programs", total=len(loaded))
-        result = Engine(dataset).run(loaded, as_of=day, progress=lambda _: progress.advance(task))
+    with ExitStack() as stack:
+        with progress_bar() as progress:
+            files = progress.add_task("reading lines", total=len(line_files(data)))
+            dataset = load_directory(data, progress=lambda _: progress.advance(files))
+            if engine == "spark":
+                from accrue.engine.backends import on_spark
+
+                dataset = stack.enter_context(on_spark(dataset, spark_master, spark_staging))
+            task = progress.add_task("computing programs", total=len(loaded))
+            result = Engine(dataset).run(
+                loaded, as_of=day, progress=lambda _: progress.advance(task)
+            )
+        _report(result, out, chosen, attributions, show)
+
+
+def _report(result, out: Path | None, chosen: tuple[str, ...], attributions: bool, show: int):
+    """Summary and closest partners on screen; standings and attributions to `out`."""
+    from accrue.report import standing_row, write_parts, write_rows
+
     refs = result.program_refs
     rows = [standing_row(s, refs[s.program_id]) for s in result.standings]
     _print_summary(result)
