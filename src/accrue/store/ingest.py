@@ -115,6 +115,7 @@ def _load(books: Books, path: Path, digest: str, table: pa.Table | None, claim) 
         return _keep(books, batch, path, name)
     finally:
         raw.execute(f"DROP VIEW IF EXISTS {name}_judged")
+        raw.execute("DROP TABLE IF EXISTS stored_versions")
         for suffix in ("_checked", "_good", "_repeated", "_copies", "_joined", "_newest"):
             raw.execute(f"DROP TABLE IF EXISTS {name}{suffix}")
 

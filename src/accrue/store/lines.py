@@ -99,11 +99,13 @@ class DuckDBLines:
         return _select(self.backend.table("lines"), as_of_batch)
 
     def stage_versions(self, keys: str, records: Connection) -> None:
-        """`stored_versions` in staging: the stored lines are in the same connection, so the
-        judging joins read them where they are (the join itself keeps the wanted keys)."""
+        """`stored_versions` in staging, the stored versions of the wanted lines: read where
+        they are (same connection), and a table of its own so the judging joins see how few
+        there are (a join against all lines would hash them all)."""
         self.raw.execute(
-            f"CREATE OR REPLACE TEMP VIEW stored_versions AS SELECT {', '.join(VERSION_COLUMNS)} "
-            "FROM lines"
+            "CREATE OR REPLACE TEMP TABLE stored_versions AS SELECT "
+            f"{', '.join(VERSION_COLUMNS)} FROM lines SEMI JOIN ({keys}) AS wanted "
+            f"USING ({', '.join(KEY)})"
         )
 
     def write(self, batch_id: int, rows: str, replaced: str, records: Connection):
@@ -172,7 +174,9 @@ class PostgresLines:
             pa.schema([STORED_SCHEMA.field(c) for c in VERSION_COLUMNS]),
         )
         cursor.execute("DROP TABLE wanted_keys")
-        self._staging.register("stored_versions", found)
+        self._staging.register("found_versions", found)
+        self._staging.execute("CREATE OR REPLACE TEMP TABLE stored_versions AS FROM found_versions")
+        self._staging.unregister("found_versions")
 
     def write(self, batch_id: int, rows: str, replaced: str, records: Connection):
         cursor = records.connection.driver_connection.cursor()
