@@ -124,6 +124,13 @@ def test_a_file_mixing_copies_revisions_and_a_bad_row_is_judged_row_by_row(books
     assert books.line_store.lines().count().execute() == 3
 
 
+def test_the_largest_amount_and_quantity_are_kept_exactly(books, tmp_path):
+    row = sale("BIG", "2026-03-05", "999999999999.999999", quantity="999999999999999.999")
+    assert import_lines(books, lines_file(tmp_path / "lines.csv", [row])).batch.accepted == 1
+    stored = books.line_store.lines().execute()
+    assert stored[["amount_micros", "quantity_milli"]].values.tolist() == [[10**18 - 1] * 2]
+
+
 def test_a_changed_line_without_a_higher_revision_is_rejected(books, tmp_path):
     import_lines(books, lines_file(tmp_path / "a.csv", [_bad()]))
     received = import_lines(books, lines_file(tmp_path / "b.csv", [_bad(amount="90.00")]))
