@@ -233,14 +233,19 @@ class Books:
         return {"partners": partners, "products": products, "fx_rates": rates, "reps": reps}
 
     def dataset(
-        self, session: Session, partner_ids: set[str] | None = None, as_of_batch=None
+        self,
+        session: Session,
+        partner_ids: set[str] | None = None,
+        as_of_batch=None,
+        master: dict | None = None,
     ) -> DataSet:
-        """Master data and the current lines (or those of some partners, or as of a batch).
-        Some partners' lines are copied out first, so the engine's scans read only those."""
+        """Master data (read here unless given) and the current lines (or those of some
+        partners, or as of a batch). Some partners' lines are copied out first, so the
+        engine's scans read only those."""
         lines = self.line_store.lines(as_of_batch)
         if partner_ids is not None:
             lines = lines.filter(lines.partner_id.isin(sorted(partner_ids))).cache()
-        return DataSet(lines=lines, **self.master(session))
+        return DataSet(lines=lines, **(master or self.master(session)))
 
     def tree(self, session: Session) -> PartnerTree:
         return PartnerTree(self.partners(session))
