@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from bookkeeping import lines_file, sale, with_master
+from conftest import BACKENDS
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -106,6 +107,28 @@ def test_the_same_line_twice_in_a_file_with_different_content_is_rejected(books,
     assert (received.batch.accepted, received.batch.rejected) == (1, 3)
     assert {r.problem.line for r in received.rejections} == {3, 4, 5}
     assert "first on row 3" in received.rejections[0].problem.message
+
+
+@BACKENDS
+def test_a_file_mixing_copies_revisions_and_a_bad_row_is_judged_row_by_row(books, tmp_path):
+    revised = [_bad(document="REV"), _bad(document="REV", amount="150.00", revision="2")]
+    rows = [_good(1), _bad(), _bad(), *revised, _bad(document="BAD-2", amount="x")]
+    path = lines_file(tmp_path / "lines.csv", rows)
+    batch = import_lines(books, path).batch
+    counts = (batch.received, batch.accepted, batch.outdated, batch.duplicate, batch.rejected)
+    assert counts == (6, 4, 1, 1, 1)
+    current = books.line_store.lines().execute().set_index("document")["amount_micros"]
+    assert current.to_dict() == {"GOOD-1": 100_000_000, "BAD-1": 100_000_000, "REV": 150_000_000}
+    again = import_lines(books, path).batch
+    assert (again.accepted, again.duplicate, again.rejected) == (0, 5, 1)
+    assert books.line_store.lines().count().execute() == 3
+
+
+def test_the_largest_amount_and_quantity_are_kept_exactly(books, tmp_path):
+    row = sale("BIG", "2026-03-05", "999999999999.999999", quantity="999999999999999.999")
+    assert import_lines(books, lines_file(tmp_path / "lines.csv", [row])).batch.accepted == 1
+    stored = books.line_store.lines().execute()
+    assert stored[["amount_micros", "quantity_milli"]].values.tolist() == [[10**18 - 1] * 2]
 
 
 def test_a_changed_line_without_a_higher_revision_is_rejected(books, tmp_path):

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from accrue.engine.dataset import LINE_SCHEMA
 from accrue.ingest.errors import InputError, Problem
-from accrue.ingest.tabular import stage
+from accrue.ingest.tabular import create, staged
 
 LINE_COLUMNS = (
     "source",
@@ -39,12 +39,18 @@ QUANTITY = r"-?[0-9]{1,15}(\.[0-9]{1,3})?"
 AMOUNT = r"-?[0-9]{1,12}(\.[0-9]{1,6})?"
 
 
-def _positive(column: str) -> str:
-    return f"(NOT starts_with(trim({column}), '-') AND regexp_matches({column}, '[1-9]'))"
+def _signed(column: str, negative: bool) -> str:
+    """True when `column` has a nonzero digit and that sign (the pattern runs only on rows of
+    that sign)."""
+    minus = f"ltrim({column}) LIKE '-%'"
+    sign = minus if negative else f"NOT {minus}"
+    return f"(CASE WHEN {sign} THEN regexp_matches({column}, '[1-9]') ELSE false END)"
 
 
-def _negative(column: str) -> str:
-    return f"(starts_with(trim({column}), '-') AND regexp_matches({column}, '[1-9]'))"
+def _only_for(kinds: str, bad: str) -> str:
+    """A check for some kinds of line, evaluated on those rows alone (CASE, unlike AND, does
+    not compute the other side for every row)."""
+    return f"CASE WHEN lower(trim(kind)) IN ({kinds}) THEN coalesce({bad}, false) ELSE false END"
 
 
 def _scaled(column: str, decimals: int) -> str:
@@ -94,14 +100,14 @@ CHECKS = (
     ),
     (
         "amount",
-        f"coalesce(lower(trim(kind)) = 'return' "
-        f"AND ({_positive('amount')} OR {_positive('quantity')}), false)",
+        _only_for("'return'", f"{_signed('amount', False)} OR {_signed('quantity', False)}"),
         "a return must have a negative (or zero) quantity and amount",
     ),
     (
         "amount",
-        f"coalesce(lower(trim(kind)) IN ('sale', 'pos', 'activity') "
-        f"AND ({_negative('amount')} OR {_negative('quantity')}), false)",
+        _only_for(
+            "'sale', 'pos', 'activity'", f"{_signed('amount', True)} OR {_signed('quantity', True)}"
+        ),
         "a sale must not be negative; record it as a return",
     ),
     ("partner_id", "known_partner.id IS NULL", "unknown partner"),
@@ -140,19 +146,20 @@ def register_known(raw: duckdb.DuckDBPyConnection, partner_ids: Iterable[str], s
 
 
 def check(raw: duckdb.DuckDBPyConnection, path: Path, name: str, table=None) -> int:
-    """Stage a file and evaluate every check on every row in one scan (`{name}_checked`)."""
-    count = stage(raw, path, name, LINE_COLUMNS, OPTIONAL, table)
+    """Read a file and evaluate every check on every row in the same scan (`{name}_checked`)."""
+    rows = staged(raw, path, name, LINE_COLUMNS, OPTIONAL, table)
     flags = ", ".join(
         f"coalesce({bad}, true) AS bad_{i}" for i, (_, bad, _) in enumerate(ALL_CHECKS)
     )
-    raw.execute(
+    create(
+        raw,
+        path,
         f"CREATE OR REPLACE TEMP TABLE {name}_checked AS SELECT staged.*, {flags} "
-        f"FROM {name} AS staged "
+        f"FROM ({rows}) AS staged "
         "LEFT JOIN known_partners AS known_partner ON staged.partner_id = known_partner.id "
-        "LEFT JOIN known_products AS known_product ON staged.sku = known_product.sku"
+        "LEFT JOIN known_products AS known_product ON staged.sku = known_product.sku",
     )
-    raw.execute(f"DROP TABLE {name}")
-    return count
+    return raw.execute(f"SELECT count(*) FROM {name}_checked").fetchone()[0]
 
 
 def rejections(raw, path: Path, name: str, limit: int | None = None) -> list[Rejection]:

@@ -162,17 +162,17 @@ def _duckdb_reader(path: Path) -> str:
     return _csv_reader(path)
 
 
-def stage(
+def staged(
     raw: duckdb.DuckDBPyConnection,
     path: Path,
     name: str,
     required: Sequence[str],
     optional: dict[str, str] | None = None,
     table: pa.Table | None = None,
-) -> int:
-    """Create temp table `name`: `file_line` plus every required and optional column as text
-    (an optional column missing from the file, or empty in a row, gets its default). Returns
-    the row count."""
+) -> str:
+    """A SELECT of `file_line` plus every required and optional column as text (an optional
+    column missing from the file, or empty in a row, gets its default); run it with `create`,
+    so reading the file and judging its rows is one pass."""
     optional = optional or {}
     suffix = path.suffix.lower()
     if table is None and suffix not in FORMATS:
@@ -203,11 +203,15 @@ def stage(
         else f"'{default}' AS \"{c}\""
         for c, default in optional.items()
     ]
+    return (
+        f"SELECT row_number() OVER () - 1 + {first} AS file_line, {', '.join(selected)} "
+        f"FROM {source}"
+    )
+
+
+def create(raw: duckdb.DuckDBPyConnection, path: Path, statement: str) -> None:
+    """Run a statement that reads the file: a row DuckDB cannot read refuses the file."""
     try:
-        raw.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER () - 1 + {first} "
-            f"AS file_line, {', '.join(selected)} FROM {source}"
-        )
+        raw.execute(statement)
     except duckdb.Error as error:
         raise _unreadable(path, error) from None
-    return raw.execute(f"SELECT count(*) FROM {name}").fetchone()[0]

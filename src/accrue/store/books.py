@@ -213,33 +213,39 @@ class Books:
             Partner(
                 r.id, r.name, r.parent_id, r.segment, r.region, json.loads(r.attributes or "{}")
             )
-            for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))
+            for r in _rows(session, PartnerRow, PartnerRow.id)
         ]
 
     def master(self, session: Session) -> dict:
         partners = self.partners(session)
         products = [
             Product(r.sku, r.name, r.category, r.product_line, r.uom)
-            for r in session.scalars(select(ProductRow).order_by(ProductRow.sku))
+            for r in _rows(session, ProductRow, ProductRow.sku)
         ]
         rates = [
             FxRate(r.valid_from, r.from_currency, r.to_currency, Decimal(r.rate))
-            for r in session.scalars(select(FxRateRow))
+            for r in _rows(session, FxRateRow)
         ]
         reps = [
             SalesRep(r.id, r.name, frozenset(json.loads(r.partner_ids)))
-            for r in session.scalars(select(RepRow).order_by(RepRow.id))
+            for r in _rows(session, RepRow, RepRow.id)
         ]
         return {"partners": partners, "products": products, "fx_rates": rates, "reps": reps}
 
     def dataset(
-        self, session: Session, partner_ids: set[str] | None = None, as_of_batch=None
+        self,
+        session: Session,
+        partner_ids: set[str] | None = None,
+        as_of_batch=None,
+        master: dict | None = None,
     ) -> DataSet:
-        """Master data and the current lines (or those of some partners, or as of a batch)."""
+        """Master data (read here unless given) and the current lines (or those of some
+        partners, or as of a batch). Some partners' lines are copied out first, so the
+        engine's scans read only those."""
         lines = self.line_store.lines(as_of_batch)
         if partner_ids is not None:
-            lines = lines.filter(lines.partner_id.isin(sorted(partner_ids)))
-        return DataSet(lines=lines, **self.master(session))
+            lines = lines.filter(lines.partner_id.isin(sorted(partner_ids))).cache()
+        return DataSet(lines=lines, **(master or self.master(session)))
 
     def tree(self, session: Session) -> PartnerTree:
         return PartnerTree(self.partners(session))
@@ -271,3 +277,9 @@ class Books:
         if row is None:
             raise LookupError(f"no program {program_id}")
         return Program.model_validate_json(row.document)
+
+
+def _rows(session: Session, model, *order):
+    """A table's rows as plain tuples: master data is read whole for every recalculation, and
+    building ORM objects for thousands of partners costs more than the query."""
+    return session.execute(select(model.__table__).order_by(*order)).all()

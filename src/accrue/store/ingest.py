@@ -114,7 +114,9 @@ def _load(books: Books, path: Path, digest: str, table: pa.Table | None, claim) 
             raise
         return _keep(books, batch, path, name)
     finally:
-        for suffix in ("", "_checked", "_good", "_judged"):
+        raw.execute(f"DROP VIEW IF EXISTS {name}_judged")
+        raw.execute("DROP TABLE IF EXISTS stored_versions")
+        for suffix in ("_checked", "_good", "_repeated", "_copies", "_joined", "_newest"):
             raw.execute(f"DROP TABLE IF EXISTS {name}{suffix}")
 
 
@@ -129,23 +131,22 @@ def _refuse(books: Books, batch: Batch, error: InputError) -> None:
 def _keep(books: Books, batch: Batch, path: Path, name: str) -> Received:
     raw = books.line_store.staging
     bad = rejections(raw, path, name)
-    _dedupe_in_file(raw, name, batch.id)
+    _copies_in_file(raw, name, batch.id)
     bad += _conflicts_in_file(raw, path, name)
     with books.session() as session:
         records = session.connection()
-        keys = raw.execute(f"SELECT DISTINCT {', '.join(KEY)} FROM {name}_good WHERE copy = 1")
-        raw.register(
-            "stored_versions", books.line_store.versions(keys.fetch_arrow_table(), records)
+        books.line_store.stage_versions(
+            f"SELECT DISTINCT {', '.join(KEY)} FROM {name}_good", records
         )
         _judge(raw, name, batch.id)
         bad += _conflicts_with_store(raw, path, name)
-        rows = raw.execute(
-            f"SELECT {', '.join(STORED_SCHEMA.names)} FROM {name}_judged WHERE outcome = 'accepted'"
-        ).fetch_arrow_table()
-        replaced = raw.execute(
-            f"SELECT {', '.join(KEY)} FROM {name}_judged WHERE replaces"
-        ).fetch_arrow_table()
-        books.line_store.write(batch.id, rows.cast(STORED_SCHEMA), replaced, records)
+        accepted = f"SELECT {', '.join(STORED_SCHEMA.names)} FROM {name}_judged"
+        books.line_store.write(
+            batch.id,
+            f"{accepted} WHERE outcome = 'accepted'",
+            f"SELECT {', '.join(KEY)} FROM {name}_judged WHERE replaces",
+            records,
+        )
         failpoint("ingest:lines-written")
         batch = session.merge(batch)
         _count(raw, name, batch, bad)
@@ -166,23 +167,34 @@ def _keep(books: Books, batch: Batch, path: Path, name: str) -> Received:
     return Received(batch, bad)
 
 
-def _dedupe_in_file(raw, name: str, batch_id: int) -> None:
-    """Number the copies of each (line, revision) in the file and spot conflicting ones."""
+def _copies_in_file(raw, name: str, batch_id: int) -> None:
+    """The good rows as typed lines with their content digest (`{name}_good`), and the few
+    whose line appears more than once in the file (`{name}_copies`): each copy of a line and
+    revision numbered, and whether its copies disagree. Grouping finds the repeated lines, so
+    only those are sorted."""
     content = "kind, partner_id, sku, date, quantity_milli, amount_micros, currency"
-    partition = "PARTITION BY source, document, line_no, revision"
+    keys = ", ".join(KEY)
     raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name}_good AS SELECT *, "
-        f"row_number() OVER ({partition} ORDER BY file_line) AS copy, "
-        f"min(row_digest) OVER ({partition}) <> max(row_digest) OVER ({partition}) AS conflicting, "
-        f"min(file_line) OVER ({partition}) AS first_line "
-        f"FROM (SELECT *, {int(batch_id)}::BIGINT AS batch_id, "
-        f"md5(concat_ws('|', {content})) AS row_digest FROM ({normalized(name)}))"
+        f"CREATE OR REPLACE TEMP TABLE {name}_good AS SELECT *, {int(batch_id)}::BIGINT AS "
+        f"batch_id, md5(concat_ws('|', {content})) AS row_digest FROM ({normalized(name)})"
+    )
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_repeated AS SELECT {keys} FROM {name}_good "
+        "GROUP BY ALL HAVING count(*) > 1"
+    )
+    copy = f"PARTITION BY {keys}, revision"
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_copies AS SELECT file_line, {keys}, revision, "
+        f"row_number() OVER ({copy} ORDER BY file_line) AS copy, "
+        f"min(row_digest) OVER ({copy}) <> max(row_digest) OVER ({copy}) AS conflicting, "
+        f"min(file_line) OVER ({copy}) AS first_line "
+        f"FROM {name}_good SEMI JOIN {name}_repeated USING ({keys})"
     )
 
 
 def _conflicts_in_file(raw, path: Path, name: str) -> list[Rejection]:
     rows = raw.execute(
-        f"SELECT file_line, source, document, line_no, revision, first_line FROM {name}_good "
+        f"SELECT file_line, source, document, line_no, revision, first_line FROM {name}_copies "
         "WHERE conflicting ORDER BY file_line"
     ).fetchall()
     return [
@@ -203,27 +215,36 @@ def _conflicts_in_file(raw, path: Path, name: str) -> list[Rejection]:
 
 def _judge(raw, name: str, batch_id: int) -> None:
     """Each first copy against the stored versions of its line: duplicate, conflict or
-    accepted; an accepted row is current if it is the newest revision anywhere."""
+    accepted (`{name}_joined`); an accepted row is current if it is the newest revision
+    anywhere (`{name}_judged`). Only lines repeated in the file can have a newer revision in
+    it, so the newest is grouped over those alone."""
     on = " AND ".join(f"{{t}}.{c} = g.{c}" for c in KEY)
+    keys = ", ".join(KEY)
     raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name}_judged AS "
-        "WITH joined AS ("
-        "  SELECT g.*, same.row_digest AS same_digest, same.batch_id AS same_batch, "
+        f"CREATE OR REPLACE TEMP TABLE {name}_joined AS "
+        "SELECT g.*, same.batch_id AS same_batch, "
         "  cur.revision AS cur_revision, cur.batch_id AS cur_batch, "
-        "  cur.partner_id AS cur_partner "
-        f"  FROM {name}_good AS g "
-        f"  LEFT JOIN stored_versions AS same ON {on.format(t='same')} "
-        "    AND same.revision = g.revision "
-        f"  LEFT JOIN stored_versions AS cur ON {on.format(t='cur')} "
-        "    AND cur.superseded_by IS NULL "
-        "  WHERE g.copy = 1 AND NOT g.conflicting), "
-        "judged AS ("
-        "  SELECT *, CASE WHEN same_digest IS NULL THEN 'accepted' "
-        "  WHEN same_digest = row_digest THEN 'duplicate' ELSE 'conflict' END AS outcome "
-        "  FROM joined), "
-        "newest AS ("
-        "  SELECT *, max(revision) FILTER (WHERE outcome = 'accepted') "
-        "  OVER (PARTITION BY source, document, line_no) AS newest FROM judged) "
+        "  cur.partner_id AS cur_partner, "
+        "  CASE WHEN same.row_digest IS NULL THEN 'accepted' "
+        "  WHEN same.row_digest = g.row_digest THEN 'duplicate' ELSE 'conflict' END AS outcome "
+        f"FROM {name}_good AS g "
+        f"LEFT JOIN stored_versions AS same ON {on.format(t='same')} "
+        "  AND same.revision = g.revision "
+        f"LEFT JOIN stored_versions AS cur ON {on.format(t='cur')} "
+        "  AND cur.superseded_by IS NULL "
+        f"WHERE g.file_line NOT IN (SELECT file_line FROM {name}_copies "
+        "  WHERE copy > 1 OR conflicting)"
+    )
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_newest AS SELECT {keys}, max(revision) AS newest "
+        f"FROM {name}_joined SEMI JOIN {name}_repeated USING ({keys}) "
+        "WHERE outcome = 'accepted' GROUP BY ALL"
+    )
+    raw.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name}_judged AS "
+        "WITH newest AS ("
+        "  SELECT j.*, coalesce(n.newest, CASE WHEN outcome = 'accepted' THEN revision END) "
+        f"  AS newest FROM {name}_joined AS j LEFT JOIN {name}_newest AS n USING ({keys})) "
         "SELECT *, "
         "  outcome = 'accepted' AND revision = newest "
         "  AND revision > coalesce(cur_revision, 0) AS current, "
@@ -266,7 +287,7 @@ def _count(raw, name: str, batch: Batch, bad: list[Rejection]) -> None:
         f"count(*) FILTER (WHERE outcome = 'duplicate') FROM {name}_judged"
     ).fetchone()
     copies = raw.execute(
-        f"SELECT count(*) FROM {name}_good WHERE copy > 1 AND NOT conflicting"
+        f"SELECT count(*) FROM {name}_copies WHERE copy > 1 AND NOT conflicting"
     ).fetchone()[0]
     batch.accepted, batch.corrected, batch.outdated = accepted, corrected, outdated
     batch.duplicate = duplicate + copies

@@ -8,11 +8,13 @@ same transaction as their batch.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import duckdb
 import ibis
 import pyarrow as pa
+from pyarrow import csv
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -96,24 +98,24 @@ class DuckDBLines:
     def lines(self, as_of_batch: int | None = None) -> ibis.Table:
         return _select(self.backend.table("lines"), as_of_batch)
 
-    def versions(self, keys: pa.Table, records: Connection) -> pa.Table:
-        self.raw.register("wanted_keys", keys)
-        return self.raw.execute(
-            f"SELECT {', '.join(f'l.{c}' for c in VERSION_COLUMNS)} FROM lines AS l "
-            "JOIN wanted_keys USING (source, document, line_no)"
-        ).fetch_arrow_table()
+    def stage_versions(self, keys: str, records: Connection) -> None:
+        """`stored_versions` in staging, the stored versions of the wanted lines: read where
+        they are (same connection), and a table of its own so the judging joins see how few
+        there are (a join against all lines would hash them all)."""
+        self.raw.execute(
+            "CREATE OR REPLACE TEMP TABLE stored_versions AS SELECT "
+            f"{', '.join(VERSION_COLUMNS)} FROM lines SEMI JOIN ({keys}) AS wanted "
+            f"USING ({', '.join(KEY)})"
+        )
 
-    def write(self, batch_id: int, rows: pa.Table, replaced: pa.Table, records: Connection):
-        """Add a batch's lines and mark the versions they replace, in one DuckDB transaction.
-        The records commit after; `discard` undoes a batch whose records never committed."""
-        self.raw.register("incoming_lines", rows)
-        self.raw.register("replaced_keys", replaced)
+    def write(self, batch_id: int, rows: str, replaced: str, records: Connection):
+        """Add a batch's lines (a query over staging) and mark the versions they replace, in
+        one DuckDB transaction. The records commit after; `discard` undoes a batch whose
+        records never committed."""
         self.raw.begin()
         try:
-            self.raw.execute(
-                f"INSERT INTO lines SELECT {', '.join(STORED_SCHEMA.names)} FROM incoming_lines"
-            )
-            self.raw.execute(_supersede_sql("lines", "replaced_keys", batch_id))
+            self.raw.execute(f"INSERT INTO lines SELECT * FROM ({rows})")
+            self.raw.execute(_supersede_sql("lines", f"({replaced})", batch_id))
             self.raw.commit()
         except BaseException:
             self.raw.rollback()
@@ -156,32 +158,35 @@ class PostgresLines:
     def lines(self, as_of_batch: int | None = None) -> ibis.Table:
         return _select(self.backend.table("line_store"), as_of_batch)
 
-    def versions(self, keys: pa.Table, records: Connection) -> pa.Table:
+    def stage_versions(self, keys: str, records: Connection) -> None:
+        """`stored_versions` in staging: the keys go to PostgreSQL and the stored versions of
+        those lines come back, both by COPY in CSV."""
         cursor = records.connection.driver_connection.cursor()
         cursor.execute(
             "CREATE TEMP TABLE wanted_keys (source text, document text, line_no bigint) "
             "ON COMMIT DROP"
         )
-        _copy(cursor, "wanted_keys", keys, KEY)
-        cursor.execute(
+        _copy_in(cursor, "wanted_keys", self._staging.execute(keys).fetch_arrow_table())
+        found = _copy_out(
+            cursor,
             f"SELECT {', '.join(f'l.{c}' for c in VERSION_COLUMNS)} FROM line_store AS l "
-            "JOIN wanted_keys USING (source, document, line_no)"
+            "JOIN wanted_keys USING (source, document, line_no)",
+            pa.schema([STORED_SCHEMA.field(c) for c in VERSION_COLUMNS]),
         )
-        found = cursor.fetchall()
         cursor.execute("DROP TABLE wanted_keys")
-        columns = list(zip(*found, strict=True)) if found else [[] for _ in VERSION_COLUMNS]
-        schema = pa.schema([STORED_SCHEMA.field(c) for c in VERSION_COLUMNS])
-        return pa.table(dict(zip(VERSION_COLUMNS, columns, strict=True)), schema=schema)
+        self._staging.register("found_versions", found)
+        self._staging.execute("CREATE OR REPLACE TEMP TABLE stored_versions AS FROM found_versions")
+        self._staging.unregister("found_versions")
 
-    def write(self, batch_id: int, rows: pa.Table, replaced: pa.Table, records: Connection):
+    def write(self, batch_id: int, rows: str, replaced: str, records: Connection):
         cursor = records.connection.driver_connection.cursor()
         cursor.execute(
             "CREATE TEMP TABLE replaced_keys (source text, document text, line_no bigint) "
             "ON COMMIT DROP"
         )
-        _copy(cursor, "replaced_keys", replaced, KEY)
+        _copy_in(cursor, "replaced_keys", self._staging.execute(replaced).fetch_arrow_table())
         cursor.execute(_supersede_sql("line_store", "replaced_keys", batch_id))
-        _copy(cursor, "line_store", rows, STORED_SCHEMA.names)
+        _copy_in(cursor, "line_store", self._staging.execute(rows).fetch_arrow_table())
 
     def discard(self, batch_ids: list[int]) -> None:
         """Nothing to undo: the lines committed, or not, with their batch."""
@@ -191,8 +196,25 @@ class PostgresLines:
         self._staging.close()
 
 
-def _copy(cursor, table: str, rows: pa.Table, columns) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for batch in rows.select(list(columns)).to_batches(max_chunksize=50_000):
-            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                copy.write_row(row)
+def _copy_in(cursor, table: str, rows: pa.Table) -> None:
+    """Arrow to a table as CSV: written and parsed in C, no Python per row (text is always
+    quoted, so an empty text stays empty and only a missing value is NULL)."""
+    out = io.BytesIO()
+    csv.write_csv(rows, out, csv.WriteOptions(include_header=False, quoting_style="needed"))
+    with cursor.copy(
+        f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv)"
+    ) as copy:
+        copy.write(out.getbuffer())
+
+
+def _copy_out(cursor, query: str, schema: pa.Schema) -> pa.Table:
+    """A query's rows as Arrow, through COPY in CSV."""
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+        data = b"".join(copy)
+    if not data:
+        return schema.empty_table()
+    return csv.read_csv(
+        io.BytesIO(data),
+        read_options=csv.ReadOptions(column_names=schema.names),
+        convert_options=csv.ConvertOptions(column_types=schema),
+    )

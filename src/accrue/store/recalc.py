@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from accrue.domain.audit import canonical
 from accrue.domain.ledger import change_journal
 from accrue.domain.money import ZERO
+from accrue.domain.partners import PartnerTree
 from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing
@@ -80,8 +81,10 @@ def global_program_ids(programs: list[Program]) -> set[str]:
 
 
 def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[dict, str]:
-    """key → (standing, its program ref, top parent), and the digest of the inputs read."""
-    tree = books.tree(session)
+    """key → (standing, its program ref, top parent), and the digest of the inputs read.
+    Master data is read once for the tree and every run."""
+    master = books.master(session)
+    tree = PartnerTree(master["partners"])
     runs: list[tuple[list[Program], set[str] | None]]
     if roots is None:
         runs = [(programs, None)]
@@ -96,7 +99,7 @@ def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[di
     for chosen, partners in runs:
         if not chosen:
             continue
-        result = Engine(books.dataset(session, partners)).run(chosen, as_of)
+        result = Engine(books.dataset(session, partners, master=master)).run(chosen, as_of)
         digests.append(result.input_digest)
         for s in result.standings:
             program = result.versions[(s.program_id, s.version)]
