@@ -62,7 +62,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --lines 1000000
+	bench/all.sh 1000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info demo-books demo-data

@@ -26,6 +26,16 @@ def wide(value) -> ir.NumericValue:
     return value.cast(WIDE)
 
 
+def fence(table: ir.Table) -> ir.Table:
+    """A stage the backend computes before the next: PostgreSQL flattens nested subqueries
+    and substitutes every column by the expression defining it, so a column used five times
+    in each of several stages would grow the query five-fold a stage; there each stage is a
+    temporary table. DuckDB and Spark keep projections as they are written."""
+    if table._find_backend().name == "postgres":
+        return table.cache()
+    return table
+
+
 def _corrected(estimate, rest, denominator) -> ir.IntegerValue:
     """The estimate moved by the whole denominators the exact rest still holds (±2)."""
     return (
@@ -48,6 +58,7 @@ def with_floor_div(table: ir.Table, divisions: dict[str, tuple[str, str]]) -> ir
         estimate = (n.cast("float64") / d.cast("float64")).floor().cast("int64")
         return _corrected(estimate, n - wide(estimate) * d, d)
 
+    table = fence(table)
     staged = table.mutate(**{name: quotient(n, d) for name, (n, d) in divisions.items()})
     return staged.mutate(
         **{

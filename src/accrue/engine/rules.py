@@ -31,7 +31,7 @@ from accrue.domain.money import ZERO, minor_unit
 from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Kind, Measure, Method, Program, Thresholds
 from accrue.domain.standings import Standing
-from accrue.engine.exact import WIDE, wide, with_floor_div, with_round_half_up
+from accrue.engine.exact import WIDE, fence, wide, with_floor_div, with_round_half_up
 
 QUANTITY_PLACES = 3  # a projected unit measure is shown to thousandths
 
@@ -152,9 +152,9 @@ def standings_table(
     joined = grid.left_join(cells, ["rollup_id", "year", "index"]).select(
         grid.rollup_id, grid.year, grid.index, grid.days, grid.elapsed, *_sums(program, k, cells)
     )
-    table = joined.mutate(tier=_tier(k, joined.measure))
+    table = fence(joined.mutate(tier=_tier(k, joined.measure)))
     table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))
-    table = _needed(program, k, table)
+    table = fence(_needed(program, k, table))
     table = table.mutate(**_would_pay(program, k, table))
     table = with_round_half_up(table, {name: (f"{name}_num", f"{name}_den") for name in ROUNDED})
     capped = table.earned if k.cap is None else ibis.least(table.earned, k.cap)
