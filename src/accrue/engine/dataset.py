@@ -80,6 +80,7 @@ class DataSet:
     lines: ibis.Table
     fx_rates: Sequence[FxRate] = ()
     reps: Sequence[SalesRep] = ()
+    lines_hash: tuple[int, int] | None = None  # (count, hash sum) when hashed on the way in
     tree: PartnerTree = field(init=False)
     fx: FxTable = field(init=False)
 

@@ -184,6 +184,8 @@ class Engine:
     def _lines_hash(self) -> tuple[int, int]:
         """DuckDB hashes a line's typed values directly (a tenth of the time of hashing its
         text); other engines hash the line as text."""
+        if self.data.lines_hash is not None:
+            return self.data.lines_hash
         lines = self.data.lines
         backend = lines._find_backend()
         if backend.name == "duckdb":

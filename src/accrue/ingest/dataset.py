@@ -33,11 +33,18 @@ def load_directory(directory: Path, backend=None, progress=None) -> DataSet:
     fx = read_fx(directory / "fx.csv") if (directory / "fx.csv").is_file() else []
     reps = read_reps(directory / "reps.csv") if (directory / "reps.csv").is_file() else []
     backend = backend or ibis.duckdb.connect()
-    lines = load_lines(
+    lines, lines_hash = load_lines(
         backend,
         line_files(directory),
         [p.id for p in partners],
         [p.sku for p in products],
         progress,
     )
-    return DataSet(partners=partners, products=products, lines=lines, fx_rates=fx, reps=reps)
+    return DataSet(
+        partners=partners,
+        products=products,
+        lines=lines,
+        fx_rates=fx,
+        reps=reps,
+        lines_hash=lines_hash,
+    )

@@ -208,20 +208,23 @@ def load_lines(
     partner_ids: Iterable[str],
     skus: Iterable[str],
     progress=None,
-) -> ibis.Table:
-    """Validate every file, then present them all as one line table; any problem refuses the
-    load and lists every problem found (up to 200 a file).
+) -> tuple[ibis.Table, tuple[int, int] | None]:
+    """Validate every file, then present them all as one line table, with the line count and
+    hash sum when the files were hashed on the way in; any problem refuses the load and lists
+    every problem found (up to 200 a file).
 
     A Parquet file whose columns are already typed is validated by one aggregate query over
     its values and then read in place by the plan (nothing is copied); any other file, or a
     typed one with a problem, is staged as text so each problem names its row and field."""
     raw: duckdb.DuckDBPyConnection = backend.con
     register_known(raw, partner_ids, skus)
-    problems, selects, staged = [], [], []
+    problems, selects, hashes = [], [], []
     for i, path in enumerate(paths):
         typed = typed_parquet(raw, path)
-        if typed is not None and _clean(raw, typed):
+        clean = _clean(raw, typed) if typed is not None else None
+        if clean is not None:
             selects.append(typed)
+            hashes.append(clean)
         else:
             name = f"staged_lines_{i}"
             check(raw, path, name)
@@ -230,7 +233,6 @@ def load_lines(
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {name}_lines AS {normalized(name)}")
             raw.execute(f"DROP TABLE {name}_checked")  # free the text copy
             selects.append(f"SELECT * FROM {name}_lines")
-            staged.append(name)
         if progress:
             progress(path)
     if problems:
@@ -238,8 +240,10 @@ def load_lines(
     columns = ", ".join(LINE_SCHEMA.names)
     union = " UNION ALL ".join(f"SELECT {columns} FROM ({select})" for select in selects)
     raw.execute(f"CREATE OR REPLACE TEMP VIEW lines AS {union}")
-    _check_unique(raw, paths, typed=len(selects) > len(staged))
-    return backend.table("lines")
+    _check_unique(raw, paths)
+    whole = len(hashes) == len(paths)  # every file hashed on the way in
+    lines_hash = (sum(c for c, _ in hashes), sum(h for _, h in hashes)) if whole else None
+    return backend.table("lines"), lines_hash
 
 
 # What each column of a typed Parquet file must be to be read as it is: text, a date, a whole
@@ -312,29 +316,36 @@ TYPED_CHECKS = " OR ".join(
 )
 
 
-def _clean(raw: duckdb.DuckDBPyConnection, typed: str) -> bool:
-    """One aggregate over the typed values: does any row fail any check?"""
+def _clean(raw: duckdb.DuckDBPyConnection, typed: str) -> tuple[int, int] | None:
+    """One aggregate over the typed values: no row fails a check and no line repeats (the
+    keys' hashes are distinct; a collision only sends the file to the text path, which then
+    finds no repeat). Returns the line count and the sum of the lines' hashes (the input
+    digest's, computed here in the same scan), or None."""
+    key = "hash(source, document, line_no)"
+    line = f"hash({', '.join(LINE_SCHEMA.names)})::HUGEINT"
+    query = (
+        f"SELECT count(*) FILTER (WHERE {TYPED_CHECKS}), count(*), count(DISTINCT {key}), "
+        f"sum({line}) FROM ({typed})"
+    )
     try:
-        bad = raw.execute(f"SELECT count(*) FROM ({typed}) WHERE {TYPED_CHECKS}").fetchone()[0]
+        bad, count, keys, total = raw.execute(query).fetchone()
     except duckdb.Error:
-        return False  # e.g. an amount too large for the line store: the text path names it
-    return bad == 0
+        return None  # e.g. an amount too large for the line store: the text path names it
+    return (count, int(total or 0)) if bad == 0 and keys == count else None
 
 
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _check_unique(raw, paths: Sequence[Path], typed: bool) -> None:
-    """A line (source, document, line) once across all files; a typed file, read in place,
-    is checked here for repeats inside itself too."""
-    if len(paths) < 2 and not typed:
+def _check_unique(raw, paths: Sequence[Path]) -> None:
+    """A line (source, document, line) once across all files (each file was checked alone)."""
+    if len(paths) < 2:
         return
     row = raw.execute(
         "SELECT source, document, line_no FROM lines GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
     if row:
-        where = "file" if len(paths) == 1 else "files"
         raise InputError(
             [
                 Problem(
@@ -342,7 +353,7 @@ def _check_unique(raw, paths: Sequence[Path], typed: bool) -> None:
                     None,
                     "line_no",
                     f"{row[0]}/{row[1]}/{row[2]}",
-                    f"the same source, document and line appears more than once in the {where}",
+                    "the same line is in more than one file",
                 )
             ]
         )
