@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from fractions import Fraction
 
 from accrue.domain.money import ZERO
 
@@ -16,12 +17,20 @@ class Sums:
     def __add__(self, other: Sums) -> Sums:
         return Sums(self.units + other.units, self.amount + other.amount)
 
-    def scaled(self, factor: Decimal) -> Sums:
+    def scaled(self, factor: Decimal | Fraction) -> Sums:
         """Callers run in the exact context (see money.exactly)."""
-        return Sums(self.units * factor, self.amount * factor)
+        return Sums(_times(self.units, factor), _times(self.amount, factor))
 
     def of(self, quantity: str) -> Decimal:
         return self.units if quantity == "units" else self.amount
+
+
+def _times(value: Decimal, factor: Decimal | Fraction) -> Decimal:
+    """A fraction multiplies first and divides last, so a product that ends in a finite
+    decimal (a half cent, say) is exact and rounds as the rules say."""
+    if isinstance(factor, Fraction):
+        return value * factor.numerator / factor.denominator
+    return value * factor
 
 
 def _add_all(left: tuple[Sums, ...], right: tuple[Sums, ...]) -> tuple[Sums, ...]:
@@ -63,7 +72,7 @@ class Aggregate:
             self.lines + other.lines,
         )
 
-    def scaled(self, factor: Decimal) -> Aggregate:
+    def scaled(self, factor: Decimal | Fraction) -> Aggregate:
         """Every sum times `factor`: the same mix of lines, more (or less) of it."""
         return Aggregate(
             self.qualifying.scaled(factor),

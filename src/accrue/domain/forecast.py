@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from accrue.domain.aggregate import Aggregate
 from accrue.domain.benefits import evaluate
@@ -24,8 +25,9 @@ class Projection:
     amount: Decimal
 
 
-def run_rate(period: Period, as_of: date) -> Decimal:
-    return Decimal(period.days) / Decimal(period.days_elapsed(as_of))
+def run_rate(period: Period, as_of: date) -> Fraction:
+    """Days in the period over days elapsed, as an exact fraction."""
+    return Fraction(period.days, period.days_elapsed(as_of))
 
 
 def seasonal_factor(
@@ -44,7 +46,7 @@ def project(
     current: Aggregate,
     earlier: Aggregate,
     baseline: Aggregate | None,
-    factor: Decimal,
+    factor: Decimal | Fraction,
 ) -> Projection:
     """The standing if this period's purchases grow by `factor` and nothing else changes."""
     outcome = evaluate(program, earlier + current.scaled(factor), baseline)

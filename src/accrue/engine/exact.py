@@ -31,7 +31,7 @@ def fence(table: ir.Table) -> ir.Table:
     and substitutes every column by the expression defining it, so a column used five times
     in each of several stages would grow the query five-fold a stage; there each stage is a
     temporary table. DuckDB and Spark keep projections as they are written."""
-    if table._find_backend().name == "postgres":
+    if table._find_backend(use_default=True).name == "postgres":
         return table.cache()
     return table
 
