@@ -40,6 +40,8 @@ COLUMNS = (
     "share",
 )
 
+LINE_KEYS = ("source", "document", "line_no", "date", "sku")  # what a share names
+
 JOB_SCHEMA = pa.schema(
     [
         ("job", pa.int64()),
@@ -139,14 +141,16 @@ def _program_shares(program: Program, standings: list[Standing], result) -> Part
     jobs_table, cumulative = _jobs(program, standings, result)
     jobs = ibis.memtable(jobs_table)
     lines = plan.eligible_lines(program, data)
-    lines = lines.filter(lines.earns)
     months = program.period.months
-    lines = lines.mutate(
+    lines = lines.filter(lines.earns).select(
+        *LINE_KEYS,
+        "rollup_id",
+        "amount",
+        weight=_weights(program, lines),
         ordinal=lines.date.year().cast("int64") * (12 // months)
-        + (lines.date.month().cast("int64") - 1) // months
+        + (lines.date.month().cast("int64") - 1) // months,
     )
-    joined = lines.inner_join(jobs, ["rollup_id", "ordinal"])
-    shares = _largest_remainder(joined.mutate(weight=_weights(program, joined)))
+    shares = _largest_remainder(lines.inner_join(jobs, ["rollup_id", "ordinal"]))
     if cumulative:
         keys = ["target", "rollup_id", "period", "source", "document", "line_no", "date", "sku"]
         shares = shares.group_by([*keys, "amount"]).aggregate(

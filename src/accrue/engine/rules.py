@@ -32,6 +32,7 @@ from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Kind, Measure, Method, Program, Thresholds
 from accrue.domain.standings import Standing
 from accrue.engine.exact import WIDE, fence, wide, with_floor_div, with_round_half_up
+from accrue.engine.plan import decimals, decimals_divided
 
 QUANTITY_PLACES = 3  # a projected unit measure is shown to thousandths
 
@@ -336,7 +337,6 @@ PLAIN_COLUMNS = (
 
 def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
     """The plan's integer columns as the domain's standings, converted column by column."""
-    from accrue.engine.plan import decimals, decimals_divided
 
     def money(name: str) -> list[Decimal | None]:
         nulls = table[name].is_null().to_pylist()
