@@ -15,6 +15,8 @@ from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Kind, Measure, Program
 
+UNIT_PLACES = 3  # a projected unit measure is shown to thousandths
+
 
 @dataclass(frozen=True, slots=True)
 class Projection:
@@ -61,5 +63,5 @@ def _shown(program: Program, measure: Decimal) -> Decimal:
     if program.measure is Measure.AMOUNT:
         return round_money(measure, program.currency)
     if program.measure is Measure.UNITS:
-        return measure.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        return measure.quantize(Decimal(1).scaleb(-UNIT_PLACES), rounding=ROUND_HALF_UP)
     return measure

@@ -389,6 +389,11 @@ class Program(Model):
         return self.thresholds is Thresholds.BASELINE or self.base is Base.GROWTH
 
     @property
+    def pays_per_unit_only(self) -> bool:
+        """Every tier pays an amount per unit and no rate: lines earn by units, not money."""
+        return all(t.rate is None and t.per_unit is not None for t in self.tiers)
+
+    @property
     def measured_products(self) -> ProductFilter:
         """Rule 14: the tier may be measured on other products than those that earn."""
         return self.qualifying or self.eligibility

@@ -128,8 +128,7 @@ def _weights(program: Program, lines: ir.Table) -> ir.NumericValue:
     their common denominator, which leaves the proportions unchanged."""
     factors = [Fraction(m.factor) for m in program.multipliers]
     common = math.lcm(1, *(f.denominator for f in factors))
-    pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
-    base = wide(lines.units if pays_units else lines.amount)
+    base = wide(lines.units if program.pays_per_unit_only else lines.amount)
     factor = ibis.literal(common, "int64")
     for i, f in enumerate(factors):
         factor = (lines.window == i).ifelse(int(f * common), factor)

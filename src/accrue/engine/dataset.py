@@ -41,6 +41,11 @@ LINE_SCHEMA = pa.schema(
 )
 
 
+# A line's hash for the input digest, over its typed line-store columns (DuckDB's `hash`): the
+# loader computes it on the way in, the engine when the lines came another way.
+LINE_HASH = f"hash({', '.join(LINE_SCHEMA.names)})::HUGEINT"
+
+
 class DataError(ValueError):
     """Input that cannot be computed on; the message names where and what."""
 

@@ -302,12 +302,6 @@ def _implied_sums(monthly: ibis.Table) -> dict:
     return implied
 
 
-def units_divisor(program: Program, data: DataSet) -> int:
-    """What a program's unit sums are divided by: thousandths × the conversion denominator."""
-    _, denominator = unit_weights(product_roles(program, data.products))
-    return denominator * 10**QUANTITY_SCALE
-
-
 def _daily_rates(target: str, data: DataSet, foreign: list[str]) -> pa.Table:
     """Rates into `target` expanded to one row per source currency and day (as of that day),
     a small table that turns rule 10's 'rate of the line's date' into an equi-join any engine
@@ -384,20 +378,10 @@ def _power_of_ten(divisor: int) -> int | None:
 
 
 def decimals_divided(column: pa.ChunkedArray, divisor: int) -> list[Decimal]:
+    """Integer sums over their divisor: rescaled in Arrow for a power of ten, else divided
+    exactly when representable, to 60 digits otherwise."""
     digits = _power_of_ten(divisor)
     if digits is not None:
         return decimals(column, -digits)
-    return [divided(value, divisor) for value in column.to_pylist()]
-
-
-def to_decimal(value, exponent: int) -> Decimal:
-    return Decimal(int(value or 0)).scaleb(exponent)
-
-
-def divided(value, divisor: int) -> Decimal:
-    """An integer sum over its divisor: exact when representable, else to 60 digits."""
-    digits = _power_of_ten(divisor)
-    if digits is not None:
-        return to_decimal(value, -digits)
     with exact():
-        return Decimal(int(value or 0)) / divisor
+        return [Decimal(int(value or 0)) / divisor for value in column.to_pylist()]

@@ -109,7 +109,6 @@ def _earning_entries(program: Program, data, partner: str, lines: Iterable[Line]
 
 
 def _allocation(program, result, standing, scope, earning) -> dict[tuple, Decimal]:
-    pays_units = all(t.rate is None and t.per_unit is not None for t in program.tiers)
     periods = set(scope)
     chosen = [
         (line, role)
@@ -121,7 +120,7 @@ def _allocation(program, result, standing, scope, earning) -> dict[tuple, Decima
     for line, role in chosen:
         window = window_index(program, line.date)
         factor = Fraction(program.multipliers[window].factor) if window >= 0 else Fraction(1)
-        if pays_units:
+        if program.pays_per_unit_only:
             base = Fraction(line.quantity) * role.unit_factor
         else:
             base = Fraction(line.amount) * Fraction(

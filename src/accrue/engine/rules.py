@@ -26,15 +26,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from accrue.domain.benefits import Gap
-from accrue.domain.forecast import Projection
+from accrue.domain.forecast import UNIT_PLACES, Projection
 from accrue.domain.money import ZERO, minor_unit
 from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Kind, Measure, Method, Program, Thresholds
 from accrue.domain.standings import Standing
 from accrue.engine.exact import WIDE, fence, wide, with_floor_div, with_round_half_up
 from accrue.engine.plan import decimals, decimals_divided
-
-QUANTITY_PLACES = 3  # a projected unit measure is shown to thousandths
 
 
 def _scale(values) -> int:
@@ -257,17 +255,16 @@ def _earned(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Val
 def _needed(program: Program, k: Constants, table: ir.Table) -> ir.Table:
     """The smallest extra purchase reaching the next tier: money rounded up to the minor
     unit, at least one; none above the top tier."""
-    below_top = table.tier < k.tiers
     threshold = _by_tier(table.tier, {t: wide(k.thresholds[t]) for t in range(k.tiers)}, wide(0))
-    short = threshold - table.measure
-    if program.measure is Measure.AMOUNT:
+    table = table.mutate(_short=threshold - table.measure)
+    if program.measure is Measure.AMOUNT:  # whole minor units, rounded up, at least one
         step = k.measure_scale // 10**k.minor
-        table = table.mutate(_short=ibis.greatest(short, wide(1)) + (step - 1), _step=wide(step))
+        table = table.mutate(_short=ibis.greatest(table._short, wide(1)) + (step - 1), _step=step)
         table = with_floor_div(table, {"_steps": ("_short", "_step")})
-        short = wide(ibis.greatest(table._steps, 1)) * step
-        table = table.mutate(needed=(table.tier < k.tiers).ifelse(short, ibis.null(WIDE)))
-        return table.drop("_short", "_step", "_steps", "_steps_rest")
-    return table.mutate(needed=below_top.ifelse(short, ibis.null(WIDE)))
+        table = table.mutate(_short=wide(ibis.greatest(table._steps, 1)) * step)
+        table = table.drop("_step", "_steps", "_steps_rest")
+    needed = (table.tier < k.tiers).ifelse(table._short, ibis.null(WIDE))
+    return table.mutate(needed=needed).drop("_short")
 
 
 def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
@@ -313,7 +310,7 @@ def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir
         first = _money(k, 1, table.base, table.units) * days + wide(k.fixed[0]) * elapsed
         num = band.ifelse(first * projected.measure, num)
         den = band.ifelse(elapsed * elapsed * wide(k.den * k.thresholds[0]), den)
-    places = 10**k.minor if program.measure is Measure.AMOUNT else 10**QUANTITY_PLACES
+    places = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
     return {
         "projected_tier": tier,
         "projected_amount_num": num * wide(10**k.minor),
@@ -339,16 +336,12 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
     """The plan's integer columns as the domain's standings, converted column by column."""
 
     def money(name: str) -> list[Decimal | None]:
-        nulls = table[name].is_null().to_pylist()
-        values = decimals(table[name], -k.minor)
-        return [None if null else value for value, null in zip(values, nulls, strict=True)]
+        return _keep_nulls(table[name], decimals(table[name], -k.minor))
 
     def quantity(name: str) -> list[Decimal | None]:
-        nulls = table[name].is_null().to_pylist()
-        values = decimals_divided(table[name], k.measure_scale)
-        return [None if null else value for value, null in zip(values, nulls, strict=True)]
+        return _keep_nulls(table[name], decimals_divided(table[name], k.measure_scale))
 
-    shown = 10**k.minor if program.measure is Measure.AMOUNT else 10**QUANTITY_PLACES
+    shown = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
     columns = {
         "measure": quantity("measure"),
         "needed": quantity("needed"),
@@ -361,6 +354,12 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
     }
     rows = (dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True))
     return [_standing(program, row) for row in rows]
+
+
+def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
+    """The decoders read a null as 0; a null (no gap above the top tier) stays None."""
+    nulls = column.is_null().to_pylist()
+    return [None if null else value for value, null in zip(values, nulls, strict=True)]
 
 
 def _standing(program: Program, row: dict) -> Standing:

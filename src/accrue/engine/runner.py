@@ -19,7 +19,7 @@ from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing, finish, standings_for
 from accrue.engine import plan, rules
 from accrue.engine.attribution import Part, attributions
-from accrue.engine.dataset import DataSet
+from accrue.engine.dataset import LINE_HASH, DataSet
 
 Progress = Callable[[Program], None]
 
@@ -189,8 +189,7 @@ class Engine:
         lines = self.data.lines
         backend = lines._find_backend()
         if backend.name == "duckdb":
-            columns = ", ".join(f'"{c}"' for c in lines.columns)
-            query = f"SELECT count(*), sum(hash({columns})::HUGEINT) FROM ({ibis.to_sql(lines)})"
+            query = f"SELECT count(*), sum({LINE_HASH}) FROM ({ibis.to_sql(lines)})"
             count, total = backend.con.execute(query).fetchone()
             return count, int(total or 0)
         fields = [lines[c].cast("string") for c in lines.columns]

@@ -16,7 +16,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from accrue.engine.dataset import LINE_SCHEMA
+from accrue.engine.dataset import LINE_HASH, LINE_SCHEMA
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.tabular import create, staged
 
@@ -322,10 +322,9 @@ def _clean(raw: duckdb.DuckDBPyConnection, typed: str) -> tuple[int, int] | None
     finds no repeat). Returns the line count and the sum of the lines' hashes (the input
     digest's, computed here in the same scan), or None."""
     key = "hash(source, document, line_no)"
-    line = f"hash({', '.join(LINE_SCHEMA.names)})::HUGEINT"
     query = (
         f"SELECT count(*) FILTER (WHERE {TYPED_CHECKS}), count(*), count(DISTINCT {key}), "
-        f"sum({line}) FROM ({typed})"
+        f"sum({LINE_HASH}) FROM ({typed})"
     )
     try:
         bad, count, keys, total = raw.execute(query).fetchone()
