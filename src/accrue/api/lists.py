@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from accrue.domain.errors import Refused
+
 Item = TypeVar("Item", bound=BaseModel)
 MAX_LIMIT = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -69,7 +71,7 @@ def where_given(query: Select, *conditions: tuple) -> Select:
 def _ordering(model, paging: Paging, sortable: Sequence[str]):
     name = (paging.sort or "").lstrip("-") or sortable[0]
     if name not in sortable:
-        raise ValueError(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
+        raise Refused(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
     column = getattr(model, name)
     return column.desc() if (paging.sort or "").startswith("-") else column.asc()
 
@@ -105,7 +107,7 @@ def paged(items: list[BaseModel], paging: Paging, name: str, model: type[BaseMod
     if paging.sort:
         key = paging.sort.lstrip("-")
         if items and key not in type(items[0]).model_fields:
-            raise ValueError(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
+            raise Refused(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
         items = sorted(
             items, key=lambda i: str(getattr(i, key)), reverse=paging.sort.startswith("-")
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import UploadFile
 
+from accrue.domain.errors import Refused
 from accrue.store.books import Books
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -28,7 +29,7 @@ def received_file(books: Books, upload: UploadFile) -> Path:
     while chunk := upload.file.read(CHUNK):
         size += len(chunk)
         if size > MAX_BYTES:
-            raise ValueError(f"file: larger than {MAX_BYTES // 2**20} MiB; split it")
+            raise Refused(f"file: larger than {MAX_BYTES // 2**20} MiB; split it")
         digest.update(chunk)
     folder = books.settings.data_dir / "uploads" / digest.hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)

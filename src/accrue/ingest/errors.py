@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accrue.domain.errors import Refused
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -21,7 +23,7 @@ class Problem:
         return f"{where}: {self.field}{shown}: {self.message}"
 
 
-class InputError(ValueError):
+class InputError(Refused):
     """One or more problems in input files; the message lists them (the first 20)."""
 
     LIMIT = 20

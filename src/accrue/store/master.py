@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accrue.domain.errors import Refused
 from accrue.domain.partners import Partner, PartnerTree, PartnerTreeError
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import read_fx, read_partners, read_products, read_reps
@@ -92,7 +93,7 @@ def _columns(row) -> dict:
 def import_master(books: Books, kind: str, path: Path) -> Batch:
     """Upsert a master file; returns its batch with counts (accepted = inserted or changed)."""
     if kind not in KINDS:
-        raise ValueError(f"unknown master data {kind!r}: choose from {', '.join(KINDS)}")
+        raise Refused(f"unknown master data {kind!r}: choose from {', '.join(KINDS)}")
     spec = KINDS[kind]
     items = spec.reader(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accrue.domain.errors import Refused
 from accrue.domain.permissions import Role, Scope, scope_of
 from accrue.store.books import Books
 from accrue.store.tables import RepRow, TokenRow, UserRow
@@ -61,14 +62,14 @@ def create_user(
     email: str | None = None,
 ) -> UserRow:
     if len(password) < 10:
-        raise ValueError("password: use at least 10 characters")
+        raise Refused("password: use at least 10 characters")
     if role is Role.PARTNER and not partner_id:
-        raise ValueError("partner_id: a partner user belongs to a partner")
+        raise Refused("partner_id: a partner user belongs to a partner")
     if role is Role.REP and not rep_id:
-        raise ValueError("rep_id: a sales rep user is one of the reps")
+        raise Refused("rep_id: a sales rep user is one of the reps")
     with books.session() as session:
         if session.scalar(select(UserRow.id).where(UserRow.username == username)):
-            raise ValueError(f"username: {username!r} is taken")
+            raise Refused(f"username: {username!r} is taken")
         user = UserRow(
             username=username,
             name=name,
@@ -137,7 +138,7 @@ def issue_token(books: Books, username: str, name: str) -> str:
     with books.session() as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username))
         if user is None:
-            raise ValueError(f"username: no user {username!r}")
+            raise Refused(f"username: no user {username!r}")
         token = _issue(session, user, name, None, books.now())
         books.audit(session, "issue", "token", f"{username}/{name}", after={"name": name})
     return token
