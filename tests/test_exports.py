@@ -8,6 +8,7 @@ import csv
 import io
 import re
 
+import pyarrow as pa
 import pytest
 from apiclient import PROGRAM, agreements_csv, claim_lines, csv_bytes, line_rows, open_api
 from bookkeeping import write_csv
@@ -18,7 +19,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from accrue.cli import app
-from accrue.export.cells import inert
+from accrue.export.cells import inert, inert_arrow
 from accrue.ingest.lines import LINE_COLUMNS
 from accrue.settings import Settings
 from accrue.store.ingest import correction_csv
@@ -56,6 +57,20 @@ def test_no_text_leaves_as_a_formula_and_plain_numbers_are_untouched(text):
     assert inert(shown) == shown
     if NUMBER.fullmatch(text) or not text.startswith(LEADS):
         assert shown == text
+
+
+VALUES = [LINK, EVIL, CLAIM, REASON, "\tx", "\rx", "-12.50", "+1", "-", "plain", "", None]
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.string_view(), None])
+def test_arrow_text_of_every_kind_follows_the_same_rule(kind):
+    """Reports stream Arrow batches: their text is made inert in C, as each cell would be."""
+    text = pa.array(VALUES, kind) if kind else pa.array(VALUES).dictionary_encode()
+    table = pa.table({"text": text, "number": range(len(VALUES))})
+    for data in (table, table.to_batches()[0]):
+        shown = inert_arrow(data)
+        assert shown.column("text").to_pylist() == [inert(v) for v in VALUES]
+        assert shown.column("number").to_pylist() == list(range(len(VALUES)))
 
 
 def _partners() -> bytes:

@@ -121,10 +121,11 @@ def _stream(batches, path: Path, fmt: str) -> None:
     writer = None
     try:
         for batch in batches:
+            batch = batch if fmt == "parquet" else inert_arrow(batch)
             if writer is None:
                 open_writer = pq.ParquetWriter if fmt == "parquet" else pa_csv.CSVWriter
                 writer = open_writer(str(path), batch.schema)
-            writer.write_batch(batch if fmt == "parquet" else inert_arrow(batch))
+            writer.write_batch(batch)
     finally:
         if writer is not None:
             writer.close()

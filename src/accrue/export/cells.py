@@ -53,12 +53,17 @@ def inert_arrow(data):
     import pyarrow.compute as pc
 
     def column(values):
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        if pa.types.is_string_view(values.type):  # which the regex kernels do not take
+            values = values.cast(pa.string())
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             return values
         risky = pc.and_(
             pc.match_substring_regex(values, f"^{_LEADS}"),
             pc.invert(pc.match_substring_regex(values, f"^({_NUMBER})$")),
         )
-        return pc.if_else(risky, pc.binary_join_element_wise("'", values, ""), values)
+        quote, nothing = pa.scalar("'", values.type), pa.scalar("", values.type)
+        return pc.if_else(risky, pc.binary_join_element_wise(quote, values, nothing), values)
 
-    return type(data).from_arrays([column(c) for c in data.columns], schema=data.schema)
+    return type(data).from_arrays([column(c) for c in data.columns], names=data.schema.names)
