@@ -44,7 +44,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-UNPOLICED = ("/docs",)
+WITHOUT_POLICY = ("/docs",)
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["money"] = readable_money
 pages = Routes(authorizer=page_authorize, include_in_schema=False)
@@ -260,28 +260,28 @@ def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Fo
     return back(request, "/finance", closed.summary)
 
 
-class Policed:
-    """ASGI middleware: the Content-Security-Policy on every response but `UNPOLICED`."""
+class ContentSecurity:
+    """ASGI middleware: the Content-Security-Policy on every response but `WITHOUT_POLICY`."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNPOLICED:
+        if scope["type"] != "http" or scope["path"] in WITHOUT_POLICY:
             return await self.app(scope, receive, send)
 
-        async def policed(message: Message) -> None:
+        async def with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
             await send(message)
 
-        await self.app(scope, receive, policed)
+        await self.app(scope, receive, with_policy)
 
 
 def mount_portal(app: FastAPI, secret: str) -> None:
     """The pages, their static files, the session cookie, the Content-Security-Policy, and
     what a refusal looks like."""
-    app.add_middleware(Policed)
+    app.add_middleware(ContentSecurity)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
