@@ -4,6 +4,9 @@ except under CI, which installs it (.ci/run)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import re
 import socket
@@ -14,7 +17,17 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from apiclient import PASSWORD, PROGRAM, line_rows, lines_csv, open_api
+from apiclient import (
+    PASSWORD,
+    PROGRAM,
+    agreements_csv,
+    claim_lines,
+    csv_bytes,
+    line_rows,
+    lines_csv,
+    open_api,
+)
+from conftest import PARTNERS, PRODUCTS
 from pypdf import PdfReader
 
 from accrue.settings import Settings
@@ -41,6 +54,11 @@ def site(tmp_path_factory):
     ]
     api.ok(api.post("fin", "/api/lines", json={"name": "history", "lines": rows}), 201)
     api.ok(api.post("fin", "/api/recalc", json={}))
+    yield from _served(api)
+
+
+def _served(api):
+    """`api`'s app on a loopback port, as (its address, `api`), until the module is done."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -201,3 +219,150 @@ def test_an_upload_with_bad_rows_shows_them_and_the_correction_goes_through(
     ).set_input_files(fixed)
     page.get_by_role("button", name="Upload").click()
     assert "1 received, 1 accepted" in page.get_by_role("status").inner_text()
+
+
+# --- stored script (issue 17, item 8): a payload in every field a user controls runs nowhere ---
+
+SCRIPT = "</script><script>alert(4)</script><img src=x onerror=alert(5)>\"'><svg onload=alert(6)>"
+
+
+def _hostile(text: str) -> str:
+    """`text` with the payload in it, so a page shows where it came from."""
+    return f"{text} {SCRIPT}"
+
+
+def _yaml(text: str) -> str:
+    """`text` as a YAML scalar (a JSON string is one)."""
+    return json.dumps(text)
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory):
+    """Books whose every user-controlled text carries a script: partners (name, segment,
+    region), products, reps, programs (name, description, tier), users, batches, lines,
+    agreements and claims (number, end customer), disputes (reason, resolution), approvals."""
+    api = open_api(Settings(data_dir=tmp_path_factory.mktemp("hostile") / "books", actor="t"))
+    partners = [
+        (p.id, _hostile(p.name), p.parent_id or "", _hostile(p.segment or "Bronze"), _hostile("NA"))
+        for p in PARTNERS
+    ]
+    products = [
+        (p.sku, _hostile(p.name), _hostile(p.category), _hostile(p.product_line)) for p in PRODUCTS
+    ]
+    for kind, header, rows in (
+        ("partners", ("id", "name", "parent_id", "segment", "region"), partners),
+        ("products", ("sku", "name", "category", "product_line"), products),
+        ("reps", ("rep_id", "name", "partner_id"), [("R1", _hostile("Rita"), "BOLT")]),
+    ):
+        content = csv_bytes(header, rows)
+        api.ok(api.post("ada", f"/api/master/{kind}", files={"file": (f"{kind}.csv", content)}))
+    program = (
+        PROGRAM.replace("Quarterly volume", _yaml(_hostile("Quarterly volume")))
+        .replace("{name: Silver,", f"{{name: {_yaml(_hostile('Silver'))},")
+        .replace("period: quarter", f"period: quarter\ndescription: {_yaml(_hostile('Why'))}")
+    )
+    api.ok(api.yaml("pam", "/api/programs", program))
+    user = {"username": "eve", "name": _hostile("Eve"), "role": "finance", "password": PASSWORD}
+    api.ok(api.post("ada", "/api/users", json=user), 201)
+    rows = [
+        *line_rows("ACME", ["30000.00"], day="2026-11-02"),
+        *line_rows("BOLT", ["9000.00"], day="2026-11-03"),
+        *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="Q1"),
+    ]
+    for row in rows:
+        row["document"] = _hostile(row["document"])
+    api.ok(api.post("fin", "/api/lines", json={"name": _hostile("history"), "lines": rows}), 201)
+    api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+    [settled] = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"]
+    request = api.ok(api.post("fin", f"/api/settlements/{settled['id']}/submit"), 201)
+    api.ok(
+        api.post("abe", f"/api/approvals/{request['id']}/reject", json={"reason": _hostile("no")})
+    )
+    about = {"about": "settlement", "key": str(settled["id"]), "reason": _hostile("missing")}
+    dispute = api.ok(api.post("fin", "/api/disputes", json=about), 201)
+    resolution = {"resolution": _hostile("booked elsewhere"), "adjustment": "5.00"}
+    api.ok(api.post("fin", f"/api/disputes/{dispute['id']}/resolve", json=resolution))
+    customer = _hostile("Acme Hospital")
+    header, *spa = csv.reader(io.StringIO(agreements_csv(["ACME"]).decode()))
+    agreements = csv_bytes(
+        header, [[customer if c == "Acme Hospital" else c for c in r] for r in spa]
+    )
+    api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", agreements)}), 201)
+    claimed = claim_lines("ACME", _hostile("C-1"))
+    for line in claimed:
+        line["end_customer"] = customer
+    api.ok(api.post("fin", "/api/claims/lines", json={"lines": claimed}), 201)
+    api.settlement = settled["id"]
+    yield from _served(api)
+
+
+def _watched(page) -> list[str]:
+    """What went wrong on `page` from now on: a dialog opened (a script ran), an uncaught
+    error, or a console error (a refusal by the Content-Security-Policy among them)."""
+    seen: list[str] = []
+
+    def dialog(opened):
+        seen.append(f"dialog: {opened.message}")
+        opened.dismiss()
+
+    page.on("dialog", dialog)
+    page.on("pageerror", lambda error: seen.append(f"error: {error}"))
+    page.on("console", lambda m: m.type == "error" and seen.append(f"console: {m.text}"))
+    return seen
+
+
+STAFF_PAGES = [
+    "/partner?show=ACME",
+    "/partner?show=CORE",
+    "/claims",
+    "/finance",
+    "/admin/programs?edit=volume-q",
+    "/admin/uploads",
+    "/admin/audit",
+    "/admin/users",
+    "/why/{settlement}",
+    "/analytics?program=volume-q&other=volume-q&baseline=2026-Q4&period=2026-Q4",
+]
+PARTNER_PAGES = ["/partner", "/claims"]
+SHOWING_NO_TEXT = {"/finance", "/admin/uploads"}  # forms and ids only, until something is sent
+
+
+@pytest.mark.parametrize(
+    ("username", "paths"), [("ada", STAFF_PAGES), ("acme", PARTNER_PAGES), ("rita", ["/rep"])]
+)
+def test_a_script_planted_in_any_field_runs_on_no_page(hostile_site, browser, username, paths):
+    base, api = hostile_site
+    page = _sign_in(browser, base, username)
+    problems = _watched(page)
+    for path in paths:
+        response = page.goto(base + path.format(settlement=api.settlement))
+        page.wait_for_load_state("networkidle")
+        assert response.status == 200, path
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        if path not in SHOWING_NO_TEXT:
+            assert "alert(4)" in page.locator("main").inner_text(), f"{path} shows nothing planted"
+        assert problems == [], path
+    if username == "ada":  # the charts are drawn from data, under the policy
+        assert page.evaluate("Chart.getChart(document.querySelector('canvas.calibration'))")
+
+
+def test_a_script_in_a_rejected_row_or_a_live_check_runs_nowhere(hostile_site, browser, tmp_path):
+    base, _ = hostile_site
+    page = _sign_in(browser, base, "ada")
+    problems = _watched(page)
+    page.goto(f"{base}/admin/uploads")
+    rows = line_rows("CORE", [SCRIPT], day="2026-11-10", prefix=SCRIPT)
+    upload = tmp_path / "bad.csv"
+    upload.write_text(lines_csv(rows).decode())
+    page.get_by_label(
+        "Sales, returns or point-of-sale lines (CSV, Excel, Parquet, JSON or X12 867)"
+    ).set_input_files(upload)
+    page.get_by_role("button", name="Upload").click()
+    assert "alert(4)" in page.get_by_role("table").inner_text()
+    page.goto(f"{base}/admin/programs?edit=volume-q")
+    editor = page.get_by_label("Program (YAML, see the program language reference)")
+    _type_into(editor, PROGRAM.replace("Quarterly volume", _yaml(SCRIPT)))
+    page.locator("#check .card").filter(has_text="alert(4)").wait_for()
+    _type_into(editor, PROGRAM.replace("rate: 2%", f"rate: {_yaml(SCRIPT)}"))
+    page.locator("#check .error").wait_for()
+    assert problems == []

@@ -272,3 +272,37 @@ def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simula
     assert "Projected liability at period end" in text and "Unclaimed" in text
     assert '"calibration": [' in text and '"simulation": {' in text  # the charts' data
     assert signed_in(api, "acme").get("/analytics").status_code == 403
+
+
+# a script element that is not a file nor JSON data, or an inline event handler in a tag
+INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\b(src=|type=\"application/json\"))|<[^>]*\son[a-z]+\s*=", re.IGNORECASE
+)
+PAGES = {
+    "ada": [
+        "/partner?show=ACME",
+        "/claims",
+        "/finance",
+        "/admin/programs?edit=volume-q",
+        "/admin/uploads",
+        "/admin/audit",
+        "/admin/users",
+        "/analytics?program=volume-q&other=volume-q&baseline=2026-Q4&period=2026-Q4",
+    ],
+    "acme": ["/partner", "/claims"],
+    "rita": ["/rep"],
+}
+
+
+def test_no_page_carries_inline_script_and_every_one_forbids_it(api):
+    """Scripts come only as files and data as JSON, so the Content-Security-Policy can refuse
+    every inline script: text that slipped into a page as markup would still not run."""
+    pages = {None: ["/login"], **PAGES}
+    for username, paths in pages.items():
+        browser = signed_in(api, username) if username else TestClient(api.client.app)
+        for path in paths:
+            answer = browser.get(path)
+            assert answer.status_code == 200, path
+            policy = answer.headers["content-security-policy"]
+            assert "script-src 'self';" in policy and "unsafe" not in policy, path
+            assert [m.group(0) for m in INLINE_SCRIPT.finditer(answer.text)] == [], path

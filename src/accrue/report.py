@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from accrue.domain.money import round_money
 from accrue.domain.program import Kind
 from accrue.domain.standings import Standing
+from accrue.export.cells import inert_arrow
 
 FORMATS = ("csv", "json", "parquet")
 
@@ -87,7 +88,7 @@ def write_rows(rows: list[dict], path_stem: Path, formats: tuple[str, ...]) -> l
     for fmt in formats:
         path = path_stem.with_suffix(f".{fmt}")
         if fmt == "csv":
-            pa_csv.write_csv(table, path)
+            pa_csv.write_csv(inert_arrow(table), path)
         elif fmt == "parquet":
             pq.write_table(table, path)
         else:
@@ -120,6 +121,7 @@ def _stream(batches, path: Path, fmt: str) -> None:
     writer = None
     try:
         for batch in batches:
+            batch = batch if fmt == "parquet" else inert_arrow(batch)
             if writer is None:
                 open_writer = pq.ParquetWriter if fmt == "parquet" else pa_csv.CSVWriter
                 writer = open_writer(str(path), batch.schema)

@@ -1,12 +1,12 @@
 """Lists: pagination, sorting and exports, the same for every list the API serves.
 
 `?limit=&offset=&sort=-id` pages a list; `?format=csv` or `?format=xlsx` returns all of it
-(filters applied) as a file instead. Money is exact text in every format.
+(filters applied) as a file instead. Money is exact text in every format, and no cell is a
+formula (`accrue.export.cells`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.errors import Refused
+from accrue.export.cells import csv_text, inert
 
 Item = TypeVar("Item", bound=BaseModel)
 MAX_LIMIT = 500
@@ -121,17 +122,14 @@ def export(
     rows = [i.model_dump(mode="json") for i in items]
     columns = list(rows[0]) if rows else list(model.model_fields) if model else []
     if format is Format.CSV:
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
-        content, media = text.getvalue().encode(), "text/csv"
+        text = csv_text(columns, ([_cell(v) for v in r.values()] for r in rows))
+        content, media = text.encode(), "text/csv"
     else:
         book = Workbook(write_only=True)
         sheet = book.create_sheet(name[:31])
         sheet.append(columns)
         for r in rows:
-            sheet.append([_cell(v) for v in r.values()])
+            sheet.append([inert(_cell(v)) for v in r.values()])
         buffer = io.BytesIO()
         book.save(buffer)
         content = buffer.getvalue()

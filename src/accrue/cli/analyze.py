@@ -3,7 +3,6 @@ imports its analysis when it runs, so that starting any command does not load th
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 
 from accrue.cli.app import app, console, parse_date, reports_errors
 from accrue.cli.books import opened, table
+from accrue.export.cells import write_csv
 
 analyze = typer.Typer(help="Design analytics: calibrate, simulate, forecast, lift, unclaimed.")
 app.add_typer(analyze, name="analyze")
@@ -22,9 +22,7 @@ AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV instead of a table
 
 def _show(title: str, columns: list[str], rows: list[list], as_csv: bool, right=()) -> None:
     if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        write_csv(sys.stdout, columns, rows)
     else:
         console.print(table(title, columns, rows, right=right))
 

@@ -5,7 +5,6 @@ imports the store when it runs, so that starting any command does not load SQLAl
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from rich.table import Table
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
 from accrue.domain.errors import Refused
 from accrue.domain.ledger import PayoutMethod
+from accrue.export.cells import write_csv
 
 if TYPE_CHECKING:
     from accrue.settings import Settings
@@ -299,9 +299,7 @@ def journals(out: Annotated[Path | None, typer.Option(help="CSV file (default: s
     with opened() as books, books.session() as session:
         rows = list(ledger.journal_rows(session))
     handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
-    writer = csv.DictWriter(handle, fieldnames=ledger.JOURNAL_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(handle, ledger.JOURNAL_COLUMNS, rows)
     if out:
         handle.close()
         console.print(f"wrote {len(rows)} postings to {out}", highlight=False)

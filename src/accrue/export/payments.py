@@ -7,13 +7,13 @@ A file names its batch in every identifier (message id `ACCRUE-B<batch>`, end-to
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sepaxml import SepaTransfer
+
+from accrue.export.cells import csv_text
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,16 @@ def pain001(batch_id: int, currency: str, payer: Payer, payees: list[Payee], on:
 
 def payees_csv(payees: list[Payee], currency: str, batch_id: int, kind: str) -> bytes:
     """Credit memos or checks to issue: one row a settlement, with a document number."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([f"{kind}_number", "partner_id", "partner_name", "amount", "currency", "memo"])
-    for payee in payees:
-        number = f"{kind.upper()[:2]}-{batch_id}-{payee.settlement_id}"
-        writer.writerow([number, payee.partner_id, payee.name, payee.amount, currency, payee.memo])
-    return out.getvalue().encode()
+    columns = [f"{kind}_number", "partner_id", "partner_name", "amount", "currency", "memo"]
+    rows = (
+        (
+            f"{kind.upper()[:2]}-{batch_id}-{p.settlement_id}",
+            p.partner_id,
+            p.name,
+            p.amount,
+            currency,
+            p.memo,
+        )
+        for p in payees
+    )
+    return csv_text(columns, rows).encode()

@@ -9,9 +9,7 @@ is answered the same way and changes nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, replace
@@ -36,6 +34,7 @@ from accrue.domain.shipdebit import (
     invoice_key,
     judge,
 )
+from accrue.export.cells import csv_text
 from accrue.ingest.claims import ClaimIn, read_agreements
 from accrue.ingest.edi import Answer, build_849
 from accrue.store import ledger
@@ -458,28 +457,24 @@ def response_csv(books: Books, claim_id: int) -> str:
         if claim is None:
             raise NotFound(f"no claim {claim_id}")
         found = answers(session, claim_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(RESPONSE_COLUMNS)
-    for a in found:
-        reason = Reason(a.reason).text if a.reason else ""
-        writer.writerow(
-            [
-                claim.number,
-                a.line_no,
-                a.agreement_id,
-                a.sku,
-                a.invoice,
-                a.invoice_line,
-                a.quantity,
-                a.outcome,
-                a.approved_quantity,
-                a.amount,
-                a.reason or "",
-                reason,
-            ]
-        )
-    return out.getvalue()
+    rows = (
+        [
+            claim.number,
+            a.line_no,
+            a.agreement_id,
+            a.sku,
+            a.invoice,
+            a.invoice_line,
+            a.quantity,
+            a.outcome,
+            a.approved_quantity,
+            a.amount,
+            a.reason or "",
+            Reason(a.reason).text if a.reason else "",
+        ]
+        for a in found
+    )
+    return csv_text(RESPONSE_COLUMNS, rows)
 
 
 def leakage(session: Session) -> list[dict]:

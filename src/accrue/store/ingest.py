@@ -12,9 +12,7 @@ row goes to quarantine with its file, row, field, value and reason.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import sys
@@ -26,6 +24,7 @@ import pyarrow as pa
 from sqlalchemy import select, update
 
 from accrue.domain.audit import canonical
+from accrue.export.cells import csv_text
 from accrue.ingest.edi import is_x12, lines_from_867
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.lines import (
@@ -378,10 +377,4 @@ def correction_csv(books: Books, batch_id: int) -> tuple[str, int]:
     for r in found:
         row = rows.setdefault(r.row_no, {**json.loads(r.row), "problem": ""})
         row["problem"] = "; ".join(filter(None, [row["problem"], f"{r.field}: {r.message}"]))
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=[*LINE_COLUMNS, *OPTIONAL, "problem"], extrasaction="ignore"
-    )
-    writer.writeheader()
-    writer.writerows(rows.values())
-    return out.getvalue(), len(rows)
+    return csv_text([*LINE_COLUMNS, *OPTIONAL, "problem"], rows.values()), len(rows)

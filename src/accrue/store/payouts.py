@@ -7,8 +7,6 @@ conditional, so a second attempt, concurrent or late, finds the batch already pa
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +19,7 @@ from accrue.domain.approvals import Status, Subject
 from accrue.domain.errors import Conflict, NotFound
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.money import ZERO, minor_unit
+from accrue.export.cells import csv_text
 from accrue.export.payments import Payee, Payer, pain001, payees_csv
 from accrue.store import ledger
 from accrue.store.approvals import is_approved, submit
@@ -237,9 +236,5 @@ def _payee(session: Session, item: PayoutItemRow, settlement: SettlementRow) -> 
 
 def _journals_csv(session: Session, batch_id: int) -> bytes:
     ids = [item.journal_id for item, _ in items(session, batch_id)]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ledger.JOURNAL_COLUMNS)
-    writer.writeheader()
-    for journal_id in ids:
-        writer.writerows(ledger.journal_rows(session, journal_id, journal_id))
-    return out.getvalue().encode()
+    rows = (row for i in ids for row in ledger.journal_rows(session, i, i))
+    return csv_text(ledger.JOURNAL_COLUMNS, rows).encode()

@@ -4,7 +4,6 @@ matching, and the money left unclaimed — the same services as `accrue analyze`
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -71,7 +70,7 @@ def analytics(
         if forecast:  # every open standing projected: seconds on a large book, so on request
             shown["liability"] = projected_liability(forecasts(viewer.books, today))
         shown["unclaimed"] = unclaimed(viewer.books, today)
-    shown["charts"] = json.dumps(_charts(shown), default=str)
+    shown["charts"] = _charts(shown)
     return page(request, "analytics.html", user=viewer.user, **shown)
 
 

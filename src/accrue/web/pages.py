@@ -9,7 +9,9 @@ from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.domain.approvals import ApprovalError
@@ -36,6 +38,13 @@ from accrue.web.session import (
 )
 
 HERE = Path(__file__).parent
+# Scripts and styles only as files from this server: an inline script or handler, however it
+# got into a page, does not run. Swagger UI (/docs) starts itself inline, so it goes without.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+WITHOUT_POLICY = ("/docs",)
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["money"] = readable_money
 pages = Routes(authorizer=page_authorize, include_in_schema=False)
@@ -251,8 +260,28 @@ def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Fo
     return back(request, "/finance", closed.summary)
 
 
+class ContentSecurity:
+    """ASGI middleware: the Content-Security-Policy on every response but `WITHOUT_POLICY`."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in WITHOUT_POLICY:
+            return await self.app(scope, receive, send)
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
 def mount_portal(app: FastAPI, secret: str) -> None:
-    """The pages, their static files, the session cookie, and what a refusal looks like."""
+    """The pages, their static files, the session cookie, the Content-Security-Policy, and
+    what a refusal looks like."""
+    app.add_middleware(ContentSecurity)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
