@@ -10,11 +10,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
+from apiclient import PROGRAM, line_rows, lines_csv, open_api, partners_csv
 from bookkeeping import AS_OF, add_program, lines_file, receive, sale, with_master, write_csv
+from conftest import PARTNERS, PRODUCTS
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from accrue.cli import app
 from accrue.domain.periods import Closed, Period
 from accrue.settings import Settings
 from accrue.store import ledger
@@ -88,6 +93,82 @@ def test_a_version_that_changes_the_currency_moves_what_was_booked(books, tmp_pa
         ("5200 Rebate expense", "EUR"): D("45.00"),
     }
     assert owed(books) == {"EUR": D("45.00")}
+
+
+# --- importing a version or master data recalculates, whichever door ----------------------
+
+VOLUME = """
+id: volume
+name: Volume
+effective: {from: 2026-01-01, to: 2026-12-31}
+tiers: [{from: 0, rate: 2%}]
+"""
+BRANCH_MOVED = ("ACME-1,Acme branch 1,ACME", "ACME-1,Acme branch 1,BOLT")  # to another tree
+
+
+def test_importing_a_version_or_master_data_from_the_command_line_recalculates(tmp_path):
+    def accrue(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "books"), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def owed() -> str:
+        return accrue("ledger", "liability", "--by", "partner_id")
+
+    partners = write_csv(
+        tmp_path / "partners.csv",
+        ("id", "name", "parent_id", "segment", "region"),
+        [(p.id, p.name, p.parent_id or "", p.segment, p.region) for p in PARTNERS],
+    )
+    products = write_csv(
+        tmp_path / "products.csv",
+        ("sku", "name", "category", "product_line"),
+        [(p.sku, p.name, p.category, p.product_line) for p in PRODUCTS],
+    )
+    program = tmp_path / "volume.yaml"
+    program.write_text(VOLUME)
+    accrue("init")
+    accrue("import", "partners", str(partners))
+    accrue("import", "products", str(products))
+    accrue("import", "programs", str(program))
+    lines = lines_file(tmp_path / "lines.csv", [sale("INV-1", "2026-02-10", "10000", "ACME-1")])
+    accrue("import", "lines", str(lines), "--as-of", "2026-03-31")
+    assert "ACME" in owed() and "200.00" in owed()
+
+    program.write_text(VOLUME.replace("2%", "3%"))
+    imported = accrue("import", "programs", str(program))
+    assert "300.00" in owed() and "200.00" not in owed()
+    assert "recalculated all" in imported
+
+    partners.write_text(partners.read_text().replace(*BRANCH_MOVED))
+    imported = accrue("import", "partners", str(partners))
+    assert "BOLT" in owed() and "ACME" not in owed()
+    assert "recalculated all" in imported
+
+
+@pytest.fixture
+def api(books_settings):
+    opened = open_api(books_settings)
+    yield opened
+    opened.client.__exit__(None, None, None)
+
+
+def test_importing_a_version_or_master_data_through_the_api_recalculates(api):
+    def owed() -> dict[str, D]:
+        rows = api.get("fin", "/api/ledger/liability", params={"by": "partner_id"})
+        return {r["partner_id"]: D(r["outstanding"]) for r in api.ok(rows)["items"]}
+
+    lines = lines_csv(line_rows("ACME-1", ["10000.00"]))
+    api.ok(api.post("fin", "/api/batches", files={"file": ("q1.csv", lines)}), 201)
+    api.ok(api.post("fin", "/api/recalc", json={}))
+    assert owed() == {"ACME": D("200.00")}
+
+    api.ok(api.yaml("pam", "/api/programs", PROGRAM.replace("rate: 2%", "rate: 3%")))
+    assert owed() == {"ACME": D("300.00")}
+
+    moved = partners_csv().decode().replace(*BRANCH_MOVED).encode()
+    api.ok(api.post("ada", "/api/master/partners", files={"file": ("partners.csv", moved)}))
+    assert owed() == {"BOLT": D("300.00")}
 
 
 # --- any sequence of batches, closes and versions: the books equal a rebuild from scratch ----
