@@ -109,26 +109,31 @@ def change_journals(
     wanted = {(accounts.expense, currency): amount, (accounts.accrued, currency): -amount}
     order = [*wanted, *sorted(booked.keys() - wanted.keys())]
     moves = [(key, wanted.get(key, ZERO) - booked.get(key, ZERO)) for key in order]
+    if fund:
+        kind = JournalKind.FUND_ACCRUAL
+    elif not booked and booked_period == period:
+        kind = JournalKind.ACCRUAL if amount > 0 else JournalKind.CLAWBACK
+    else:
+        kind = JournalKind.TRUE_UP
     moved = sorted({f"{a} {c}" for (a, c), move in moves if move and (a, c) not in wanted})
     memo = "; ".join(
         ([f"late data for closed period {period}"] if booked_period != period else [])
         + ([f"moved from {', '.join(moved)}"] if moved else [])
     )
-    journals = []
-    for each in dict.fromkeys(c for (_, c), _ in moves):
-        postings = tuple(Posting(a, move) for (a, c), move in moves if c == each and move)
-        if not postings:
-            continue
-        if fund:
-            kind = JournalKind.FUND_ACCRUAL
-        elif not booked and booked_period == period:
-            kind = JournalKind.ACCRUAL if amount > 0 else JournalKind.CLAWBACK
-        else:
-            kind = JournalKind.TRUE_UP
-        journals.append(
-            Journal(kind, program_id, partner_id, period, booked_period, each, postings, memo)
+    journals = (
+        Journal(
+            kind,
+            program_id,
+            partner_id,
+            period,
+            booked_period,
+            each,
+            tuple(Posting(a, move) for (a, c), move in moves if c == each and move),
+            memo,
         )
-    return journals
+        for each in dict.fromkeys(c for (_, c), _ in moves)
+    )
+    return [journal for journal in journals if journal.postings]
 
 
 def carry_forward_journal(

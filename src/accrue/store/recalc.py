@@ -3,8 +3,9 @@
 A batch marks the partner trees (top parents) whose lines changed; master data and program
 changes mark everything. Programs that share a budget across partners (and their exclusive
 groups) are always computed for every partner. Each standing is posted so that what the ledger
-has expensed for it equals its amount; for a closed period the difference is booked in the
-next open period (rule 11) and the settled period stays as it was.
+has expensed for it equals its amount, on the accounts and in the currency of the version that
+computed it; for a closed period the difference is booked in the next open period (rule 11)
+and the settled period stays as it was.
 """
 
 from __future__ import annotations
