@@ -40,6 +40,9 @@ _where: dict[str, object] = {}
 MASTER_KINDS = ("partners", "products", "reps", "fx")
 
 AsOf = Annotated[str | None, typer.Option(help="business date YYYY-MM-DD (default: today)")]
+Recalculate = Annotated[
+    bool, typer.Option(help="recompute what the import touched and post it to the ledger")
+]
 
 
 @app.callback()
@@ -93,11 +96,10 @@ def init() -> None:
 def import_lines_command(
     files: Annotated[list[Path], typer.Argument(help="CSV, Excel, Parquet or JSON files")],
     as_of: AsOf = None,
-    recalculate: Annotated[bool, typer.Option(help="recompute what the batch touched")] = True,
+    recalculate: Recalculate = True,
 ) -> None:
     """Import sales, return and POS lines; bad rows go to quarantine, the rest is kept."""
     from accrue.store.ingest import import_lines
-    from accrue.store.recalc import recalc
 
     rejected = 0
     with opened() as books, progress_bar() as bar:
@@ -116,8 +118,7 @@ def import_lines_command(
             rejected += received.batch.rejected
             bar.advance(task)
         if recalculate:
-            console.print(recalc(books, _day(as_of)).summary, highlight=False)
-            _alert(books, _day(as_of))
+            _recalc(books, _day(as_of))
     if rejected:
         raise typer.Exit(1)
 
@@ -129,8 +130,10 @@ def import_programs_command(
     effective: Annotated[
         str | None, typer.Option("--from", help="a change takes effect from (a period start)")
     ] = None,
+    as_of: AsOf = None,
+    recalculate: Recalculate = True,
 ) -> None:
-    """Import programs; a changed program becomes a new version."""
+    """Import programs; a changed program becomes a new version, and everything is recomputed."""
     from accrue.ingest.programs import load_programs
     from accrue.store.programs import import_program
 
@@ -138,22 +141,30 @@ def import_programs_command(
         for program in load_programs(paths):
             imported = import_program(books, program, parse_date(effective, "--from"))
             console.print(imported.summary, highlight=False)
+        if recalculate:
+            _recalc(books, _day(as_of))
 
 
 def _master_command(kind: str):
     @reports_errors
-    def command(path: Annotated[Path, typer.Argument(help="CSV or Excel file")]) -> None:
+    def command(
+        path: Annotated[Path, typer.Argument(help="CSV or Excel file")],
+        as_of: AsOf = None,
+        recalculate: Recalculate = True,
+    ) -> None:
         from accrue.store.master import import_master
 
         with opened() as books:
             batch = import_master(books, kind, path)
-        console.print(
-            f"batch {batch.id}: {batch.received} {kind} rows, {batch.accepted} new or changed, "
-            f"{batch.duplicate} unchanged",
-            highlight=False,
-        )
+            console.print(
+                f"batch {batch.id}: {batch.received} {kind} rows, {batch.accepted} new or "
+                f"changed, {batch.duplicate} unchanged",
+                highlight=False,
+            )
+            if recalculate:
+                _recalc(books, _day(as_of))
 
-    command.__doc__ = f"Import {kind} (upsert by key; changes kept in history)."
+    command.__doc__ = f"Import {kind} (upsert by key; history kept); a change recomputes all."
     return command
 
 
@@ -168,16 +179,16 @@ def recalc_command(
     full: Annotated[bool, typer.Option(help="recompute everything, not only what changed")] = False,
 ) -> None:
     """Recompute standings that changed and post their deltas to the ledger."""
+    with opened() as books:
+        _recalc(books, _day(as_of), full)
+
+
+def _recalc(books: Books, day: date, full: bool = False) -> None:
+    """Recompute what is pending (or everything), post it, and raise proximity alerts."""
+    from accrue.store.alerts import raise_alerts
     from accrue.store.recalc import recalc
 
-    with opened() as books:
-        console.print(recalc(books, _day(as_of), full).summary, highlight=False)
-        _alert(books, _day(as_of))
-
-
-def _alert(books: Books, day: date) -> None:
-    from accrue.store.alerts import raise_alerts
-
+    console.print(recalc(books, day, full).summary, highlight=False)
     raised = raise_alerts(books, day)
     if raised:
         console.print(f"{len(raised)} proximity alert(s) raised", highlight=False)

@@ -88,36 +88,53 @@ def _pair(debit: str, credit: str, amount: Decimal, **periods) -> tuple[Posting,
     )
 
 
-def change_journal(
+Booked = dict[tuple[str, str], Decimal]  # (account, currency) → net of a standing's changes
+
+
+def change_journals(
+    booked: Booked,
     accounts: Accounts,
+    amount: Decimal,
     *,
     fund: bool,
-    first: bool,
-    delta: Decimal,
     program_id: str,
     partner_id: str,
     period: str,
     booked_period: str,
     currency: str,
-) -> Journal:
-    """The journal for a standing whose amount moved by `delta` since it was last posted."""
+) -> list[Journal]:
+    """The journals (one a currency) that bring what change journals have booked for a
+    standing to `amount` expensed on `accounts` in `currency`. A version that changes the
+    accounts or the currency reverses what was booked under the old ones and books the amount
+    under the new: the books then equal books built from scratch, whatever the order."""
+    wanted = {(accounts.expense, currency): amount, (accounts.accrued, currency): -amount}
+    order = [*wanted, *sorted(booked.keys() - wanted.keys())]
+    moves = [(key, wanted.get(key, ZERO) - booked.get(key, ZERO)) for key in order]
     if fund:
         kind = JournalKind.FUND_ACCRUAL
-    elif first and booked_period == period:
-        kind = JournalKind.ACCRUAL if delta > 0 else JournalKind.CLAWBACK
+    elif not booked and booked_period == period:
+        kind = JournalKind.ACCRUAL if amount > 0 else JournalKind.CLAWBACK
     else:
         kind = JournalKind.TRUE_UP
-    memo = "" if booked_period == period else f"late data for closed period {period}"
-    return Journal(
-        kind,
-        program_id,
-        partner_id,
-        period,
-        booked_period,
-        currency,
-        _pair(accounts.expense, accounts.accrued, delta),
-        memo,
+    moved = sorted({f"{a} {c}" for (a, c), move in moves if move and (a, c) not in wanted})
+    memo = "; ".join(
+        ([f"late data for closed period {period}"] if booked_period != period else [])
+        + ([f"moved from {', '.join(moved)}"] if moved else [])
     )
+    journals = (
+        Journal(
+            kind,
+            program_id,
+            partner_id,
+            period,
+            booked_period,
+            each,
+            tuple(Posting(a, move) for (a, c), move in moves if c == each and move),
+            memo,
+        )
+        for each in dict.fromkeys(c for (_, c), _ in moves)
+    )
+    return [journal for journal in journals if journal.postings]
 
 
 def carry_forward_journal(

@@ -149,9 +149,10 @@ def _refuse_gaps(rows, period: Period, closed: Closed) -> None:
 
 
 def _adjustments(session: Session, period: Period, versions) -> dict:
-    """(program, partner) → what is booked into this period for others: late data for earlier,
-    closed periods, and approved dispute adjustments."""
-    expense = {pid: p.ledger_accounts.expense for (pid, _), p in versions.items()}
+    """(program, partner, currency) → what is booked into this period for others: late data
+    for earlier, closed periods, and approved dispute adjustments, on the expense account of
+    any version of the program."""
+    expense = {(pid, p.ledger_accounts.expense) for (pid, _), p in versions.items()}
     rows = session.execute(
         select(
             PostingRow.program_id,
@@ -173,19 +174,22 @@ def _adjustments(session: Session, period: Period, versions) -> dict:
             PostingRow.program_id, PostingRow.partner_id, PostingRow.account, PostingRow.currency
         )
     )
-    return {
-        (program, partner): ledger.from_minor(units, currency)
-        for program, partner, account, currency, units in rows
-        if expense.get(program) == account
-    }
+    totals: defaultdict = defaultdict(Decimal)
+    for program, partner, account, currency, units in rows:
+        if (program, account) in expense:
+            totals[(program, partner, currency)] += ledger.from_minor(units, currency)
+    return totals
 
 
 def _carried_in(session: Session, row: StandingRow) -> Decimal:
+    """What the partner's last settlement of the program in this currency held back: an amount
+    in another currency (a version changed it) is never added to this one."""
     previous = session.scalars(
         select(SettlementRow)
         .where(
             SettlementRow.program_id == row.program_id,
             SettlementRow.partner_id == row.partner_id,
+            SettlementRow.currency == row.currency,
         )
         .order_by(SettlementRow.id.desc())
         .limit(1)
@@ -195,7 +199,7 @@ def _carried_in(session: Session, row: StandingRow) -> Decimal:
 
 def _settle(books, session, row, program: Program, adjustments, lines_as_of, as_of, tally):
     carried_in = _carried_in(session, row)
-    adjustment = adjustments.get((row.program_id, row.partner_id), ZERO)
+    adjustment = adjustments.get((row.program_id, row.partner_id, row.currency), ZERO)
     due = settle(carried_in, Decimal(row.amount), program.minimum_payout, adjustment)
 
     def money(value: Decimal) -> str:  # the same text for the same amount: 0.00, never 0

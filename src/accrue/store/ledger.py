@@ -7,6 +7,7 @@ database only as a domain `Journal`, which refuses to exist unbalanced.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
 from accrue.domain.errors import NotFound
-from accrue.domain.ledger import Journal, JournalKind, Posting
+from accrue.domain.ledger import Booked, Journal, JournalKind, Posting
 from accrue.domain.money import minor_unit
 from accrue.domain.periods import Closed, Period, PeriodKind
 from accrue.store.tables import ClosedPeriod, JournalRow, PostingRow
@@ -93,8 +94,9 @@ def load(session: Session, journal_id: int) -> Journal:
     )
 
 
-def accrued(session: Session, expense_accounts: dict[str, str], partners=None) -> dict:
-    """(program, partner, period) → what change journals have expensed for that standing."""
+def booked(session: Session, partners=None) -> dict[tuple[str, str, str], Booked]:
+    """(program, partner, period) → what change journals have booked for that standing, by
+    account and currency (whichever version's accounts and currency they were booked under)."""
     query = (
         select(
             PostingRow.program_id,
@@ -116,11 +118,10 @@ def accrued(session: Session, expense_accounts: dict[str, str], partners=None) -
     )
     if partners is not None:
         query = query.where(PostingRow.partner_id.in_(sorted(partners)))
-    totals: dict[tuple[str, str, str], Decimal] = {}
+    totals: dict[tuple[str, str, str], Booked] = defaultdict(dict)
     for program, partner, period, account, currency, units in session.execute(query):
-        if expense_accounts.get(program) == account:
-            totals[(program, partner, period)] = from_minor(units, currency)
-    return totals
+        totals[(program, partner, period)][(account, currency)] = from_minor(units, currency)
+    return dict(totals)
 
 
 @dataclass(frozen=True)

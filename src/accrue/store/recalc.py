@@ -3,8 +3,9 @@
 A batch marks the partner trees (top parents) whose lines changed; master data and program
 changes mark everything. Programs that share a budget across partners (and their exclusive
 groups) are always computed for every partner. Each standing is posted so that what the ledger
-has expensed for it equals its amount; for a closed period the difference is booked in the
-next open period (rule 11) and the settled period stays as it was.
+has expensed for it equals its amount, on the accounts and in the currency of the version that
+computed it; for a closed period the difference is booked in the next open period (rule 11)
+and the settled period stays as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
-from accrue.domain.ledger import change_journal
+from accrue.domain.ledger import change_journals
 from accrue.domain.money import ZERO
 from accrue.domain.partners import PartnerTree
 from accrue.domain.periods import Closed, Period
@@ -27,7 +28,7 @@ from accrue.domain.standings import Standing
 from accrue.engine import Engine
 from accrue.report import standing_row
 from accrue.store.books import Books
-from accrue.store.ledger import accrued, journals_digest, post
+from accrue.store.ledger import booked, journals_digest, post
 from accrue.store.tables import ClosedPeriod, PendingRecalc, StandingRow
 
 
@@ -81,7 +82,7 @@ def global_program_ids(programs: list[Program]) -> set[str]:
 
 
 def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[dict, str]:
-    """key → (standing, its program ref, top parent), and the digest of the inputs read.
+    """key → (standing, its program version, top parent), and the digest of the inputs read.
     Master data is read once for the tree and every run."""
     master = books.master(session)
     tree = PartnerTree(master["partners"])
@@ -103,8 +104,7 @@ def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[di
         digests.append(result.input_digest)
         for s in result.standings:
             program = result.versions[(s.program_id, s.version)]
-            ref = f"{program.ref}#{program.digest[:12]}"
-            computed[s.key] = (s, ref, tree.top(s.partner_id))
+            computed[s.key] = (s, program, tree.top(s.partner_id))
     return computed, "+".join(digests)
 
 
@@ -124,8 +124,8 @@ def _brief(detail: dict) -> dict:
 
 def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict:
     changed, removed = [], []
-    for key, (standing, ref, root) in computed.items():
-        detail = standing_row(standing, ref)
+    for key, (standing, program, root) in computed.items():
+        detail = standing_row(standing, f"{program.ref}#{program.digest[:12]}")
         text = canonical(detail)
         row = stored.get(key)
         if row is not None and row.detail == text:
@@ -155,42 +155,37 @@ def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict
 
 
 def _post(books: Books, session: Session, programs, computed, stored, as_of: date):
-    """Post, for every standing in scope, what its amount differs from what was expensed."""
+    """Post, for every standing in scope, what brings the ledger to its amount, on the
+    accounts and in the currency of the version that computed it (a removed standing: to
+    nothing)."""
     latest = {p.id: p for p in sorted(programs, key=lambda p: p.version)}
-    expense = {pid: p.ledger_accounts.expense for pid, p in latest.items()}
     partners = {key[1] for key in (*computed, *stored)}
-    posted = accrued(session, expense, partners)
+    posted = booked(session, partners)
     closed = Closed(session.scalars(select(ClosedPeriod.label)))
-    targets: dict[tuple[str, str, str], tuple[Decimal, str]] = {
-        key: (ZERO, row.currency) for key, row in stored.items()
+    targets: dict[tuple[str, str, str], tuple[Program, Decimal, str]] = {
+        key: (latest[key[0]], ZERO, row.currency) for key, row in stored.items()
     }
-    for key, (standing, _, _) in computed.items():
-        targets[key] = (_money(standing), standing.currency)
+    for key, (standing, program, _) in computed.items():
+        targets[key] = (program, _money(standing), standing.currency)
     first = last = None
     count = 0
     for key in sorted(targets):
-        program = latest[key[0]]
-        if program.kind is Kind.POINTS:
-            continue
-        amount, currency = targets[key]
-        delta = amount - posted.get(key, ZERO)
-        if not delta:
-            continue
-        period = Period.parse(key[2])
-        journal = change_journal(
+        program, amount, currency = targets[key]
+        journals = change_journals(
+            posted.get(key, {}),
             program.ledger_accounts,
+            amount,
             fund=program.kind is Kind.FUND,
-            first=key not in posted,
-            delta=delta,
             program_id=key[0],
             partner_id=key[1],
             period=key[2],
-            booked_period=closed.next_open(period).label,
+            booked_period=closed.next_open(Period.parse(key[2])).label,
             currency=currency,
         )
-        last = post(session, journal, as_of)
-        first = first or last
-        count += 1
+        for journal in journals:
+            last = post(session, journal, as_of)
+            first = first or last
+            count += 1
     return first, last, count
 
 

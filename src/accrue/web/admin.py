@@ -81,6 +81,7 @@ def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     try:
         with line_store_turn(request):
             imported = import_program(viewer.books, parse_program(document, "program"))
+            recalc(viewer.books, viewer.books.clock().date())
     except (ProgramError, VersionError) as refused:
         return back(request, "/admin/programs", f"not saved: {refused}")
     return back(

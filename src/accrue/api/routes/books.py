@@ -82,8 +82,14 @@ def standings(
 def recalculate(context: Caller, asked: RecalcIn):
     """Recompute the standings that new data touched (or all), post their deltas, and tell
     partners close to their next tier (once per tier per period)."""
-    day = _today(context, asked.as_of)
-    done = recalc(context.books, day, asked.full)
+    return recalculated(context, asked.as_of, asked.full)
+
+
+def recalculated(context: Context, as_of: date | None = None, full: bool = False):
+    """Recompute what is pending (or everything), post it, and raise proximity alerts: by
+    /recalc, and after a program version or master data is imported."""
+    day = _today(context, as_of)
+    done = recalc(context.books, day, full)
     raise_alerts(context.books, day)
     return done
 

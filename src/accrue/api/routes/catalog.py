@@ -10,6 +10,7 @@ from fastapi import Body, Query, UploadFile
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing, paged, where_given
+from accrue.api.routes.books import recalculated
 from accrue.api.schemas import (
     BatchOut,
     ExplainOut,
@@ -133,8 +134,10 @@ def import_program_route(
         date | None, Query(description="a changed program takes effect from (a period start)")
     ] = None,
 ):
-    """Import a program; a changed program becomes a new version."""
+    """Import a program; a changed program becomes a new version, and everything is
+    recomputed and posted at once."""
     imported = import_program(context.books, parse_program(document, "program"), takes_effect)
+    recalculated(context)
     return ImportedProgramOut(program=_summary(imported.program), status=imported.status)
 
 
@@ -206,5 +209,8 @@ def reps(context: Caller, paging: Listed):
 
 @routes.write("/master/{kind}", "master:write", response_model=BatchOut)
 def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
-    """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history."""
-    return import_master(context.books, kind.value, received_file(context.books, file))
+    """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history,
+    and a change recomputes everything and posts it at once."""
+    batch = import_master(context.books, kind.value, received_file(context.books, file))
+    recalculated(context)
+    return batch
