@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
+from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import Agreement, ClaimLine, Pricing
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import filled, table_rows
@@ -81,11 +82,11 @@ class Fields:
         if not value and optional:
             return None
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            self._bad(name, "not a number (write 1234.50: no separators, no currency sign)")
+            number = read_decimal(value)
+        except ValueError as error:
+            self._bad(name, f"{error} (write 1234.50: no separators, no currency sign)")
             return Decimal(0)
-        if not number.is_finite() or number < 0 or number.as_tuple().exponent < -places:
+        if number < 0 or number.as_tuple().exponent < -places:
             self._bad(name, f"must be zero or positive, with at most {places} decimals")
         return number
 

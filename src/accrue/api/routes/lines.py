@@ -14,7 +14,8 @@ from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received_file
-from accrue.report import money_text, quantity_text
+from accrue.domain.money import money_text
+from accrue.report import quantity_text
 from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
 
