@@ -16,26 +16,22 @@ _MAX_DIGITS = 60  # looked at before normalizing, so a megabyte of digits costs 
 
 
 def read_decimal(value: str | int | Decimal) -> Decimal:
-    """`value` as a finite Decimal of bounded size and places, or ValueError saying why."""
+    """`value` as a finite Decimal of bounded size and places, or a ValueError saying what
+    is wrong with it ("is not a finite number"), for the caller to put after the value."""
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"{_shown(value)} is not a number") from None
+        raise ValueError("is not a number") from None
     if not number.is_finite():
-        raise ValueError(f"{_shown(value)} is not a finite number")
+        raise ValueError("is not a finite number")
     _, digits, exponent = number.as_tuple()
     if not number:  # zero, written 0.00 or 0E+400: its places are kept only when sensible
         return number if -MAX_PLACES <= exponent <= 0 else Decimal(0)
     if len(digits) > _MAX_DIGITS:
-        raise ValueError(f"{_shown(value)} has too many digits")
+        raise ValueError("has too many digits")
     if number.adjusted() >= MAX_WHOLE_DIGITS:
-        raise ValueError(f"{_shown(value)} is too large: over {MAX_WHOLE_DIGITS} whole digits")
+        raise ValueError(f"is too large: over {MAX_WHOLE_DIGITS} digits before the point")
     significant = number.normalize(Context(prec=len(digits)))
     if significant.as_tuple().exponent < -MAX_PLACES:
-        raise ValueError(f"{_shown(value)} has more than {MAX_PLACES} decimal places")
+        raise ValueError(f"has more than {MAX_PLACES} decimal places")
     return number
-
-
-def _shown(value) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 24 else text[:20] + "…")

@@ -38,10 +38,15 @@ def _decimal(value: Any) -> Any:
     if isinstance(value, float):
         value = repr(value)
     if isinstance(value, str):
-        return read_decimal(value.strip().replace(",", "").replace("_", ""))
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        return read_decimal(value)
-    return value
+        text: Any = value.strip().replace(",", "").replace("_", "")
+    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = value
+    else:
+        return value
+    try:
+        return read_decimal(text)
+    except ValueError as error:
+        raise ValueError(f"{str(value)!r:.40} {error}") from None
 
 
 def _percent(value: Any) -> Any:
