@@ -12,6 +12,7 @@ from conftest import program
 from pypdf import PdfReader
 
 import accrue.api  # noqa: F401  (the portal's pages load with the app they belong to)
+from accrue.explain import summary
 from accrue.export.statements import render
 from accrue.store.alerts import _alert
 from accrue.store.statements import Statement
@@ -71,3 +72,14 @@ def test_a_pdf_statement_shows_each_rows_money_in_its_currency():
     for _, _, shown in CASES[:3]:
         assert shown in text
     assert "Valves 1 1 KWD 12.500" in text
+
+
+def test_a_program_preview_shows_money_in_its_currency_and_a_unit_price_as_written():
+    yen = program(
+        "id: yen\nname: Yen\ncurrency: JPY\neffective: {from: 2026-01-01}\n"
+        "caps: {per_partner_period: 150000.5}\n"
+        "tiers: [{from: 1000.4, per_unit: 0.125, fixed: 2500}]"
+    )
+    text = "\n".join(summary(yen))
+    assert "from JPY 1,000: JPY 0.125 per unit + a lump sum of JPY 2,500" in text
+    assert "Cap: JPY 150,001 a partner" in text
