@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from bookkeeping import add_program, lines_file, receive, sale, write_csv
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from accrue.analytics.forecasts import forecasts, projected_liability
 from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
 from accrue.analytics.unclaimed import unclaimed
+from accrue.domain.calibration import calibrate
 from accrue.domain.program import parse_program
 from accrue.ingest.claims import AGREEMENT_COLUMNS
 from accrue.store.claims import import_agreements
@@ -77,6 +79,13 @@ def test_calibration_returns_the_percentiles_and_thresholds_of_a_known_distribut
     )
     assert at_20.cost == Decimal("64400.00")  # 2% × (61 + … + 100) × 1,000
     assert silver.percentiles[50] == Decimal("2750.00")
+
+
+@pytest.mark.parametrize(("currency", "cost"), [("USD", "1.51"), ("JPY", "2"), ("KWD", "1.505")])
+def test_a_suggested_thresholds_cost_is_money_at_the_minor_unit_half_up(currency, cost):
+    measures = [Decimal(100), Decimal(100), Decimal("150.5")]  # above 115: 150.5 × 1% = 1.505
+    [at_15, *_] = calibrate("Gold", measures, Decimal("0.01"), currency).suggestions
+    assert (at_15.threshold, str(at_15.cost)) == (Decimal("115.00"), cost)
 
 
 def test_a_simulated_draft_equals_the_engine_once_published(books, tmp_path):

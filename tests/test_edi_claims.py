@@ -15,8 +15,8 @@ from test_x12 import read_with_ansi_x12, read_with_pyx12
 
 from accrue.domain.shipdebit import ClaimLine
 from accrue.ingest.claims import ClaimIn
-from accrue.ingest.edi import build_844
-from accrue.ingest.x12 import Segment, build
+from accrue.ingest.edi import build_844, lines_from_867
+from accrue.ingest.x12 import Segment, X12Error, build
 from accrue.settings import Settings
 
 WHEN = datetime(2026, 11, 24, 9, 30)
@@ -215,6 +215,10 @@ PAD = [
         ),  # unknown qualifier
         ([*HEAD, *CON, *PAD[:4], Segment("DTM", ("003", "2026-02-10"))], "DTM02"),
         ([*HEAD, *CON, PAD[0], PAD[1], Segment("QTY", ("39", "ten", "EA")), *PAD[3:]], "QTY02"),
+        ([*HEAD, *CON, PAD[0], PAD[1], Segment("QTY", ("39", "1E400", "EA")), *PAD[3:]], "QTY02"),
+        ([*HEAD, *CON, PAD[0], PAD[1], Segment("QTY", ("39", "1E-400", "EA")), *PAD[3:]], "QTY02"),
+        ([*HEAD, *CON, *PAD, Segment("AMT", ("CL", "NaN"))], "AMT02"),
+        ([*HEAD, Segment("CUR", ("BY", "usd")), *CON, *PAD], "CUR02"),
         ([*HEAD, *CON, PAD[0], Segment("LIN", ("", "XX", "VALVE-200")), *PAD[2:]], "LIN02"),
         ([HEAD[0], Segment("N1", ("ZZ", "Acme", "91", "ACME")), *CON, *PAD], "N101"),
         ([*HEAD, CON[0], Segment("N1", ("BT", "Acme Hospital")), *PAD], "N101"),
@@ -233,11 +237,87 @@ def test_malformed_844s_are_refused_naming_segment_and_element(refusing, body, e
     assert api.ok(api.get("fin", "/api/claims"))["total"] == 0
 
 
+@pytest.mark.parametrize("quantity", ["1E400", "NaN", "-Infinity", "1e-40", 1e300])
+def test_json_claim_lines_with_an_unbounded_quantity_are_refused_naming_the_field(
+    refusing, quantity
+):
+    line = {
+        "claim_number": "C-J",
+        "partner_id": "ACME",
+        "agreement_id": "SPA-1001",
+        "end_customer": "Acme Hospital",
+        "sku": "VALVE-200",
+        "invoice": "9001",
+        "invoice_line": "1",
+        "quantity": quantity,
+        "sold_on": "2026-02-10",
+    }
+    response = refusing.post("acme", "/api/claims/lines", json={"lines": [line]})
+    assert response.status_code == 422, response.text
+    problems = response.json()["error"]["problems"]
+    assert {(p["file"], p["line"], p["field"]) for p in problems} == {("payload", 1, "quantity")}
+    assert refusing.ok(refusing.get("fin", "/api/claims"))["total"] == 0
+
+
 def test_a_claim_for_another_partner_is_refused_as_unknown(refusing):
     api = refusing
     other = ClaimIn("C-5", "BOLT", date(2026, 3, 1), "USD", [_line(1, "1", "1", "2026-02-10")], "t")
     response = _send(api, "bolt.edi", build_844(other, "Bolt", 5, WHEN).encode())
     assert response.status_code == 404 and "BOLT" in response.text
+
+
+def _867(*heading: Segment, price: str = "0.125", units: str = "1") -> str:
+    body = [
+        Segment("BPT", ("00", "POS-1", "20260228", "PS")),
+        *heading,
+        Segment("N1", ("DS", "Acme Distribution", "91", "ACME")),
+        Segment("PTD", ("SD",)),
+        Segment("QTY", ("39", units, "EA")),
+        Segment("LIN", ("1", "VP", "VALVE-200")),
+        Segment("UIT", ("EA", price)),
+    ]
+    return build(
+        "PT", "004010", [("867", body)], sender="ACME", receiver="ACCRUE", control=3, when=WHEN
+    )
+
+
+@pytest.mark.parametrize(
+    ("heading", "price", "amount", "currency"),
+    [
+        ((), "0.125", "0.13", "USD"),  # half-up like all money, not half-even's 0.12
+        ((), "0.625", "0.63", "USD"),
+        ((Segment("CUR", ("SE", "JPY")),), "100.5", "101", "JPY"),
+        ((Segment("CUR", ("BY", "KWD")),), "1.0005", "1.001", "KWD"),
+        ((Segment("CUR", ("BY", "EUR")),), "62", "62.00", "EUR"),
+    ],
+)
+def test_867_amounts_round_half_up_in_the_currency_of_its_cur_segment(
+    heading, price, amount, currency
+):
+    [row] = lines_from_867(_867(*heading, price=price), "pos.edi")
+    assert (row["amount"], row["currency"]) == (amount, currency)
+
+
+@pytest.mark.parametrize(
+    ("heading", "units", "element", "words"),
+    [
+        ((Segment("CUR", ("BY", "usd")),), "1", "CUR02", "3-letter ISO 4217"),
+        (
+            (Segment("CUR", ("BY", "USD")), Segment("CUR", ("SE", "EUR"))),
+            "1",
+            "CUR02",
+            "differs from the transaction's USD",
+        ),
+        ((), "1E400", "QTY02", "too large"),
+        ((), "Infinity", "QTY02", "not a finite number"),
+    ],
+)
+def test_867_with_a_bad_currency_or_quantity_is_refused_naming_the_element(
+    heading, units, element, words
+):
+    with pytest.raises(X12Error) as refused:
+        lines_from_867(_867(*heading, units=units), "pos.edi")
+    assert refused.value.element == element and words in str(refused.value)
 
 
 @BACKENDS

@@ -180,6 +180,11 @@ tiers: [{from: 0, rate: 1%}, {from: 20000, rate: 2%}]
         (("period: quarter", "period: week"), "period: Input should be 'month'"),
         (("id: ok", "id: Not OK"), "id: String should match pattern"),
         (("tiers:", "tiers: []\nx:"), "x: Extra inputs are not permitted"),
+        (("{from: 0", "{from: .inf"), r"tiers\.0\.from: '\.inf' is not a number"),
+        (("rate: 4%", "rate: .nan"), r"tiers\.0\.rate: '\.nan' is not a number"),
+        (("rate: 4%", "rate: 4%, fixed: -.inf"), r"tiers\.0\.fixed: '-\.inf' is not a number"),
+        (("rate: 4%", "rate: 4%, fixed: 1.0e+400"), r"tiers\.0\.fixed: '1\.0e\+400' is too large"),
+        (("rate: 4%", "rate: 1e-400"), r"tiers\.0\.rate: '1e-400' has more than 12 decimal"),
     ],
 )
 def test_validation_names_the_field(change, message):

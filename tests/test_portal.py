@@ -180,7 +180,7 @@ def test_a_partner_downloads_a_pdf_statement_and_cannot_fetch_anothers(api):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Rebate statement - Acme Distribution (ACME)" in text and "Period 2026-Q4" in text
     assert "volume-q" in text and "600.00" in text  # 2% of 30,000 in Q4's standing
-    assert "Valves USD 1 1 30,000.00" in text  # the line summary
+    assert "Valves 1 1 USD 30,000.00" in text  # the line summary
     assert "BOLT" not in text and "CORE" not in text
     assert browser.get("/statements/BOLT/2026-Q4.pdf").status_code == 404
     assert browser.get("/statements/ACME/2026-Q9.pdf").status_code == 404

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from conftest import PARTNERS, PRODUCTS, program
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -116,3 +117,22 @@ def test_rules_in_the_plan_match_the_decimal_rules(seed, as_of):
     assert len(in_plan) == len(oracle)
     for got, expected in zip(in_plan, oracle, strict=True):
         assert got == expected, expected.key
+
+
+@pytest.mark.parametrize(
+    ("currency", "cap"),
+    [("USD", "1000.00"), ("JPY", "1000"), ("KWD", "1000.000"), ("USD", "999.99")],
+)
+def test_a_capped_amount_is_at_the_minor_unit_in_both_engines(currency, cap):
+    capped = program(
+        f"id: capped\nname: C\n{HEADER}currency: {currency}\n"
+        f"caps: {{per_partner_period: {Decimal(cap).normalize():f}}}\n"
+        "tiers: [{from: 0, rate: 10%}]"
+    )
+    day, units, amount = date(2026, 2, 1), Decimal(1), Decimal(50000)
+    sold = Line("erp", "D1", 1, LineKind.SALE, "CORE", "V-100", day, units, amount, currency)
+    data = DataSet.from_lines([sold], partners=PARTNERS, products=PRODUCTS)
+    for rules_in_plan in (True, False):
+        result = Engine(data, rules_in_plan=rules_in_plan).run([capped])
+        [standing] = [s for s in result.standings if s.amount]
+        assert (str(standing.amount), str(standing.cap_excess)) == (cap, str(5000 - Decimal(cap)))

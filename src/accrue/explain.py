@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from accrue.domain.catalog import Product
 from accrue.domain.lines import Line, LineKind
+from accrue.domain.money import readable_money, readable_price, round_money
 from accrue.domain.partners import Partner
 from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Measure, Method, Program, Thresholds, Tier
@@ -26,10 +27,6 @@ def _pct(value: Decimal) -> str:
     return f"{(value * 100).normalize():f}%"
 
 
-def _money(value: Decimal, currency: str) -> str:
-    return f"{currency} {value:,.2f}"
-
-
 def _threshold(program: Program, tier: Tier) -> str:
     value = tier.from_
     if program.thresholds is Thresholds.BASELINE:
@@ -40,7 +37,7 @@ def _threshold(program: Program, tier: Tier) -> str:
         return f"a {_pct(value)} share in the mix products"
     if program.measure is Measure.BREADTH:
         return f"{value:f} of {len(program.breadth.values)} product groups"  # type: ignore[union-attr]
-    return _money(value, program.currency)
+    return readable_money(value, program.currency)
 
 
 def _benefit(program: Program, tier: Tier) -> str:
@@ -49,9 +46,9 @@ def _benefit(program: Program, tier: Tier) -> str:
     if tier.rate is not None:
         parts.append(f"{_pct(tier.rate)} of {base}")
     if tier.per_unit is not None:
-        parts.append(f"{_money(tier.per_unit, program.currency)} per unit")
+        parts.append(f"{readable_price(tier.per_unit, program.currency)} per unit")
     if tier.fixed is not None:
-        parts.append(f"a lump sum of {_money(tier.fixed, program.currency)}")
+        parts.append(f"a lump sum of {readable_money(tier.fixed, program.currency)}")
     if tier.points:
         parts.append(f"{tier.points} bonus points")
     return " + ".join(parts)
@@ -126,17 +123,17 @@ def _extras(program: Program) -> list[str]:
         )
     if program.caps.per_partner_period is not None:
         extras.append(
-            f"Cap: {_money(program.caps.per_partner_period, program.currency)} a "
+            f"Cap: {readable_money(program.caps.per_partner_period, program.currency)} a "
             f"partner a {program.period.value}; the excess is reported."
         )
     if program.caps.budget_per_period is not None:
         extras.append(
-            f"Budget: {_money(program.caps.budget_per_period, program.currency)} a "
+            f"Budget: {readable_money(program.caps.budget_per_period, program.currency)} a "
             f"{program.period.value}, shared pro rata when exceeded."
         )
     if program.minimum_payout:
         extras.append(
-            f"Minimum payout {_money(program.minimum_payout, program.currency)}: "
+            f"Minimum payout {readable_money(program.minimum_payout, program.currency)}: "
             "smaller amounts carry forward."
         )
     if program.exclusive_group:
@@ -144,7 +141,7 @@ def _extras(program: Program) -> list[str]:
     if program.points:
         extras.append(
             f"Points: {program.points.points} per whole "
-            f"{_money(program.points.per_amount, program.currency)}."
+            f"{readable_money(program.points.per_amount, program.currency)}."
         )
     return extras
 
@@ -193,7 +190,7 @@ def worked_example(program: Program) -> list[Scenario]:
         paid = (
             f"{s.points} points"
             if program.kind.value == "points"
-            else _money(s.amount, program.currency)
+            else readable_money(s.amount, program.currency)
         )
         tier = s.tier_name or "no tier"
         scenarios.append(
@@ -244,7 +241,7 @@ def _example_lines(program, partner, day: date, target: Decimal, products) -> li
             sku,
             on,
             quantity,
-            amount.quantize(Decimal("0.01")),
+            round_money(amount, program.currency),
             program.currency,
         )
 
@@ -258,7 +255,7 @@ def _example_lines(program, partner, day: date, target: Decimal, products) -> li
         units = target.to_integral_value()
         return [sale(products["main"].sku, units * UNIT_PRICE, units)]
     if program.measure is Measure.MIX_SHARE:
-        mix = (EXAMPLE_TOTAL * target).quantize(Decimal("0.01"))
+        mix = round_money(EXAMPLE_TOTAL * target, program.currency)
         return [
             sale(products["main"].sku, EXAMPLE_TOTAL - mix),
             sale(products["mix"].sku, mix, n=2),

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from accrue.domain.money import round_money
+from accrue.domain.money import money_text, readable_money
 from accrue.domain.program import Kind
 from accrue.domain.standings import Standing
 from accrue.export.cells import inert_arrow
@@ -23,16 +23,6 @@ def quantity_text(value: Decimal | None) -> str | None:
     if value is None:
         return None
     return format(value.normalize(), "f")
-
-
-def money_text(value: Decimal | None, currency: str) -> str | None:
-    """Money leaves as exact text in the currency's minor unit (5050.00, not 5050)."""
-    return None if value is None else format(round_money(value, currency), "f")
-
-
-def readable_money(value, currency: str) -> str:
-    """Money as people read it: USD 12,345.60."""
-    return f"{currency} {Decimal(value):,.2f}"
 
 
 def readable_gap(gap: Decimal, unit: str | None, currency: str) -> str:

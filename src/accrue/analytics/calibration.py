@@ -31,4 +31,7 @@ def calibrate_program(
                 measure_of(program, aggregate)
             )
     rate = program.tiers[0].rate if program.measure is Measure.AMOUNT else None
-    return [calibrate(segment, values, rate, lifts) for segment, values in sorted(measures.items())]
+    return [
+        calibrate(segment, values, rate, program.currency, lifts)
+        for segment, values in sorted(measures.items())
+    ]

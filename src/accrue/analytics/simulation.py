@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from accrue.analytics.common import engine, segment_of
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Program
 from accrue.store.books import Books
@@ -18,6 +18,7 @@ NUDGE = Decimal("0.10")  # how far each threshold is moved to see what it costs
 
 @dataclass
 class Totals:
+    currency: str
     partners: int = 0
     qualifying: int = 0
     cost: Decimal = ZERO
@@ -27,7 +28,7 @@ class Totals:
         self.partners += 1
         self.qualifying += cost > 0
         self.cost += cost
-        self.revenue += revenue.quantize(Decimal("0.01"))
+        self.revenue += round_money(revenue, self.currency)
 
     @property
     def cost_share(self) -> Decimal | None:
@@ -35,15 +36,17 @@ class Totals:
 
     @property
     def cost_per_partner(self) -> Decimal | None:
-        return (self.cost / self.qualifying).quantize(Decimal("0.01")) if self.qualifying else None
+        if not self.qualifying:
+            return None
+        return round_money(self.cost / self.qualifying, self.currency)
 
 
 @dataclass
 class Simulation:
     program: str
     period: str
-    total: Totals = field(default_factory=Totals)
-    segments: dict[str, Totals] = field(default_factory=lambda: defaultdict(Totals))
+    total: Totals
+    segments: dict[str, Totals]
     sensitivity: list[tuple[str, Decimal, Decimal]] = field(
         default_factory=list
     )  # tier, new from, Δ cost
@@ -66,7 +69,12 @@ def _cost(running, program: Program, period: Period) -> dict[str, Decimal]:
 
 def _simulate(running, draft: Program, period: Period, partners, by: str) -> Simulation:
     costs, cells = _cost(running, draft, period), running.cells(draft)
-    found = Simulation(draft.id, period.label)
+    found = Simulation(
+        draft.id,
+        period.label,
+        Totals(draft.currency),
+        defaultdict(lambda: Totals(draft.currency)),
+    )
     for partner_id, cost in sorted(costs.items()):
         aggregate = cells.get((partner_id, period))
         revenue = aggregate.qualifying.amount if aggregate else ZERO

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
 from accrue.domain.errors import Refused
+from accrue.domain.money import readable_money
 
 
 @app.command()
@@ -114,7 +115,7 @@ def _print_summary(result) -> None:
         def total(items, points=points, program=program):
             if points:
                 return f"{sum(s.points for s in items):,} pts"
-            return f"{program.currency} {sum(s.amount for s in items):,.2f}"
+            return readable_money(sum(s.amount for s in items), program.currency)
 
         table.add_row(
             program_id,

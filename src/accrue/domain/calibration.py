@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accrue.domain.errors import Refused
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, round_money
 
 PERCENTILES = (10, 25, 50, 75, 90)
 DEFAULT_LIFTS = (Decimal("0.15"), Decimal("0.20"), Decimal("0.25"))
@@ -48,7 +48,8 @@ class SegmentCalibration:
 def calibrate(
     segment: str,
     measures: list[Decimal],
-    rate: Decimal | None = None,
+    rate: Decimal | None,
+    currency: str,
     lifts: tuple[Decimal, ...] = DEFAULT_LIFTS,
 ) -> SegmentCalibration:
     """One segment: its distribution and a suggested threshold for each lift."""
@@ -57,7 +58,7 @@ def calibrate(
     for lift in lifts:
         threshold = (median * (1 + lift)).quantize(Decimal("0.01"))
         above = [m for m in measures if m >= threshold]
-        cost = sum((m * rate for m in above), ZERO).quantize(Decimal("0.01")) if rate else ZERO
+        cost = round_money(sum((m * rate for m in above), ZERO), currency) if rate else ZERO
         share = (Decimal(len(above)) / len(measures)).quantize(Decimal("0.0001"))
         suggestions.append(Suggestion(lift, threshold, share, len(above), cost))
     return SegmentCalibration(

@@ -69,8 +69,25 @@ def quantum(currency: str) -> Decimal:
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:
-    """Half-up to the currency's minor unit: the one rounding a standing's amount gets."""
+    """Half-up to the currency's minor unit: the one rounding money gets, wherever it is."""
     return value.quantize(quantum(currency), rounding=ROUND_HALF_UP, context=_EXACT)
+
+
+def money_text(value: Decimal | None, currency: str) -> str | None:
+    """Money as exact text for files and the API, at the minor unit (5050.00, JPY 5050)."""
+    return None if value is None else format(round_money(value, currency), "f")
+
+
+def readable_money(value: Decimal | str, currency: str) -> str:
+    """Money as people read it, in e-mails, pages and statements: USD 12,345.60, JPY 12,346,
+    KWD 12,345.600."""
+    return f"{currency} {round_money(Decimal(value), currency):,f}"
+
+
+def readable_price(value: Decimal, currency: str) -> str:
+    """A price per unit as written, to at least the minor unit: USD 0.125, USD 2.50."""
+    finer = value.as_tuple().exponent < -minor_unit(currency)  # type: ignore[operator]
+    return f"{currency} {value if finer else round_money(value, currency):,f}"
 
 
 _EXACT = Context(prec=PRECISION)

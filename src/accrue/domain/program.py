@@ -11,7 +11,7 @@ import itertools
 import json
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated, Any, Literal
@@ -29,20 +29,25 @@ from pydantic import (
 
 from accrue.domain.errors import Refused
 from accrue.domain.lines import LineKind
+from accrue.domain.numbers import read_decimal
 from accrue.domain.periods import Period, PeriodKind
 
 
 def _decimal(value: Any) -> Any:
-    """Numbers arrive as Decimal from our YAML loader; floats from Python code go via str."""
+    """Numbers arrive as Decimal from our YAML loader (or as the text it could not read);
+    floats from Python code go via str. Every one is bounded like any input's (read_decimal)."""
     if isinstance(value, float):
-        return Decimal(repr(value))
+        value = repr(value)
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
-    return value
+        text: Any = value.strip().replace(",", "").replace("_", "")
+    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = value
+    else:
+        return value
+    try:
+        return read_decimal(text)
+    except ValueError as error:
+        raise ValueError(f"{str(value)!r:.40} {error}") from None
 
 
 def _percent(value: Any) -> Any:
@@ -223,10 +228,13 @@ class Guarantee(Model):
 
 def _fraction(value: Any) -> Any:
     """`1/12` or `0.5` → Fraction: a unit conversion must stay exact."""
-    text = str(value).strip()
+    parts = str(value).split("/")
     try:
-        result = Fraction(text) if "/" in text else Fraction(_decimal(text))
-    except (ValueError, ZeroDivisionError, TypeError):
+        if len(parts) > 2:
+            raise ValueError
+        numerator, denominator = (Fraction(_decimal(part)) for part in (*parts, "1")[:2])
+        result = numerator / denominator
+    except (ValueError, ZeroDivisionError):
         raise ValueError(f"{value!r} is not a number or a fraction like 1/12") from None
     if result <= 0:
         raise ValueError(f"conversion {value!r} must be positive")
@@ -455,9 +463,17 @@ class YamlDecimalLoader(yaml.SafeLoader):
     """YAML with every non-integer number read as Decimal: money never passes through float."""
 
 
-YamlDecimalLoader.add_constructor(
-    "tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node))
-)
+def _yaml_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | str:
+    """A YAML float as a Decimal; one that is no bounded number (.inf, .nan, 1.0e+400) stays
+    text, for validation to refuse naming its field."""
+    text = loader.construct_scalar(node)
+    try:
+        return read_decimal(text.replace("_", ""))
+    except ValueError:
+        return text
+
+
+YamlDecimalLoader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
 
 
 class ProgramError(Refused):

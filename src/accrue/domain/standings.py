@@ -180,8 +180,10 @@ def _tier_name(program: Program, outcome: Outcome) -> str | None:
 
 
 def _cap(program: Program, increment: Decimal) -> Decimal:
+    """The period's increase, at most the cap; a capped amount is money like any other, at the
+    currency's minor unit (1000.00, not the cap as written)."""
     cap = program.caps.per_partner_period
-    return min(increment, cap) if cap is not None else increment
+    return min(increment, round_money(cap, program.currency)) if cap is not None else increment
 
 
 def _guaranteed(program: Program, amount, before, periods: int, active: bool) -> Decimal:

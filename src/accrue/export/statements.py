@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fpdf import FPDF
 
+from accrue.domain.money import readable_money
 from accrue.store.statements import Statement
 
 SECTIONS = (  # (what, title, columns)
@@ -25,19 +24,23 @@ SECTIONS = (  # (what, title, columns)
             "paid",
         ),
     ),
-    ("lines", "Lines", ("product_line", "currency", "lines", "units", "amount")),
+    ("lines", "Lines", ("product_line", "lines", "units", "amount")),
     ("payouts", "Payouts", ("date", "program", "memo", "amount")),
 )
 
 
+MONEY = frozenset({"amount", "adjustments", "carried_in", "payout", "paid"})
+
+
+def _cell(row: dict, column: str) -> str:
+    """Money as people read it, in the row's own currency (JPY 1,200; KWD 12.500)."""
+    value = row.get(column, "")
+    return _text(readable_money(value, row["currency"]) if column in MONEY else value)
+
+
 def _text(value) -> str:
     """Core PDF fonts are Latin-1: anything else is replaced, never an error."""
-    shown = (
-        f"{value:,.2f}"
-        if isinstance(value, Decimal) and value == value.quantize(Decimal("0.01"))
-        else str(value)
-    )
-    return shown.encode("latin-1", "replace").decode("latin-1")
+    return str(value).encode("latin-1", "replace").decode("latin-1")
 
 
 def render(statement: Statement) -> bytes:
@@ -73,5 +76,5 @@ def render(statement: Statement) -> bytes:
         with pdf.table(text_align="LEFT", first_row_as_headings=True) as table:
             table.row([c.replace("_", " ") for c in columns])
             for row in rows:
-                table.row([_text(row.get(c, "")) for c in columns])
+                table.row([_cell(row, c) for c in columns])
     return bytes(pdf.output())

@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
+from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import Agreement, ClaimLine, Pricing
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import filled, table_rows
@@ -81,11 +82,11 @@ class Fields:
         if not value and optional:
             return None
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            self._bad(name, "not a number (write 1234.50: no separators, no currency sign)")
-            return Decimal(0)
-        if not number.is_finite() or number < 0 or number.as_tuple().exponent < -places:
+            number = read_decimal(value)
+        except ValueError as error:
+            self._bad(name, f"{error} (write 1234.50: no separators, no currency sign)")
+            return None
+        if number < 0 or number.as_tuple().exponent < -places:
             self._bad(name, f"must be zero or positive, with at most {places} decimals")
         return number
 
@@ -220,7 +221,7 @@ def claims_from_rows(
 
 
 def _claim_line(fields: Fields, line_no: int, claimed_on: date) -> ClaimLine:
-    quantity = fields.number("quantity", places=3) or Decimal(0)
+    quantity = fields.number("quantity", places=3)
     if quantity == 0:
         fields._bad("quantity", "must be more than zero")
     return ClaimLine(
@@ -231,7 +232,7 @@ def _claim_line(fields: Fields, line_no: int, claimed_on: date) -> ClaimLine:
         sku=fields.text("sku"),
         invoice=fields.text("invoice"),
         invoice_line=fields.text("invoice_line"),
-        quantity=quantity,
+        quantity=quantity or Decimal(0),  # a bad one is a problem already: nothing is kept
         sold_on=fields.day("sold_on"),
         claimed_on=claimed_on,
         claimed_amount=fields.number("amount", places=2, optional=True),

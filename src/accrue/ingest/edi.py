@@ -10,19 +10,22 @@ an error naming its segment and element, never a guess.
 849:  BRC*00*<date>*<claim number>  N1*DS  CON*AU*<agreement>*<status>
       PAD*<line>*SD  LIN  AAA*<Y|N>**<reason>  QTY*39*<units approved>*EA  AMT*AP*<amount>
       REF*IV  REF*LI  … CTT*<CON count>*<units approved>
-867:  BPT*00*<report>*<date>*<type>  N1*DS|BY*<name>*91*<partner id>
+867:  BPT*00*<report>*<date>*<type>  [CUR*<entity>*<currency>]  N1*DS|BY*<name>*91*<partner id>
       PTD*<transfer type>  REF*DI*<invoice>  DTM*003*<date>
       QTY*<q>*<units>*EA  LIN*<n>*VP*<sku>  UIT*EA*<price>  (or SII*VP*<sku>*<units>*EA*<price>)
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from accrue.domain.money import exact, money_text
+from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import ClaimLine
 from accrue.ingest.claims import ClaimIn
 from accrue.ingest.x12 import Segment, Transaction, X12Error, build, parse
@@ -33,6 +36,7 @@ OTHER_PARTIES = ("SU", "MF", "SE")  # supplier, manufacturer, selling party: nam
 INVOICE_QUALIFIERS = ("IV", "DI")
 SALE_TYPES = {"SD": "pos", "SS": "pos", "DS": "pos", "SH": "pos", "BP": "pos", "PT": "pos"}
 RETURN_TYPES = {"RP": "return", "RB": "return", "RV": "return"}
+CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def is_x12(content: bytes) -> bool:
@@ -77,16 +81,31 @@ class _Reader:
 
     def number(self, segment: Segment, element: int) -> Decimal:
         try:
-            value = Decimal(segment.get(element))
-        except InvalidOperation:
-            raise self.fail(segment, element, "not a number") from None
-        if not value.is_finite() or value < 0:
+            value = read_decimal(segment.get(element))
+        except ValueError as error:
+            raise self.fail(segment, element, str(error)) from None
+        if value < 0:
             raise self.fail(segment, element, "not a positive number")
         return value
 
 
 def _first(segments, ids: str) -> Segment | None:
     return next((s for s in segments if s.id == ids), None)
+
+
+def _currency(reader: _Reader, body) -> str:
+    """The transaction's currency, CUR02 (USD when no CUR is sent). Every CUR must name the
+    same one: a line is never booked in a currency guessed for it."""
+    currency = None
+    for segment in body:
+        if segment.id == "CUR":
+            code = reader.text(segment, 2)
+            if not CURRENCY.fullmatch(code):
+                raise reader.fail(segment, 2, "not a 3-letter ISO 4217 currency code")
+            if currency not in (None, code):
+                raise reader.fail(segment, 2, f"differs from the transaction's {currency}")
+            currency = code
+    return currency or "USD"
 
 
 def _only(reader: _Reader, code: str) -> None:
@@ -110,7 +129,7 @@ def _claim(reader: _Reader) -> ClaimIn:
         raise reader.fail(reader.transaction.st, 1, "an 844 starts with BAA")
     partner = _partner(reader, body)
     claimed_on, number = reader.day(head, 3), reader.text(head, 5)
-    currency = (_first(body, "CUR") or Segment("CUR", ("", "USD"))).get(2) or "USD"
+    currency = _currency(reader, body)
     lines = list(_claim_lines(reader, body, partner, claimed_on))
     if not lines:
         raise reader.fail(head, 1, "the claim has no PAD lines")
@@ -320,6 +339,7 @@ def _resale_rows(reader: _Reader) -> list[dict]:
     if head is None:
         raise reader.fail(reader.transaction.st, 1, "an 867 starts with BPT")
     partner, report, reported_on = _partner(reader, body), reader.text(head, 2), reader.day(head, 3)
+    currency = _currency(reader, body)
     rows, transfer, numbered = [], None, Counter()
     for segment in body:
         if segment.id == "PTD":
@@ -327,7 +347,12 @@ def _resale_rows(reader: _Reader) -> list[dict]:
             kind = SALE_TYPES.get(code) or RETURN_TYPES.get(code)
             if kind is None:
                 raise reader.fail(segment, 1, "not a resale or return transfer type")
-            transfer = {"kind": kind, "document": f"{report}-{len(rows) + 1}", "date": reported_on}
+            transfer = {
+                "kind": kind,
+                "document": f"{report}-{len(rows) + 1}",
+                "date": reported_on,
+                "currency": currency,
+            }
         elif transfer is not None:
             row = _resale_segment(reader, segment, transfer, partner)
             if row:
@@ -355,7 +380,10 @@ def _resale_segment(reader: _Reader, segment: Segment, transfer: dict, partner: 
 
 
 def _resale_row(transfer: dict, partner: str, quantity: Decimal, price: Decimal) -> dict:
+    """A line's amount is its quantity times the unit price, rounded as all money is."""
     sign = -1 if transfer["kind"] == "return" else 1
+    with exact():
+        amount = sign * quantity * price
     return {
         "source": "x12-867",
         "document": transfer["document"],
@@ -364,6 +392,6 @@ def _resale_row(transfer: dict, partner: str, quantity: Decimal, price: Decimal)
         "sku": transfer["sku"],
         "date": transfer["date"].isoformat(),
         "quantity": _plain(sign * quantity),
-        "amount": f"{(sign * quantity * price).quantize(Decimal('0.01')):f}",
-        "currency": "USD",
+        "amount": money_text(amount, transfer["currency"]),
+        "currency": transfer["currency"],
     }

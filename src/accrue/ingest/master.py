@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from accrue.domain.catalog import Product
 from accrue.domain.fx import FxRate
+from accrue.domain.numbers import read_decimal
 from accrue.domain.partners import Partner, PartnerTree, PartnerTreeError
 from accrue.domain.reps import SalesRep
 from accrue.ingest.errors import InputError, Problem
@@ -109,11 +109,11 @@ def read_fx(path: Path) -> list[FxRate]:
             )
             continue
         try:
-            rate = Decimal(row["rate"])
-        except InvalidOperation:
-            problems.append(Problem(str(path), line, "rate", row["rate"], "not a number"))
+            rate = read_decimal(row["rate"])
+        except ValueError as error:
+            problems.append(Problem(str(path), line, "rate", row["rate"], str(error)))
             continue
-        if not rate.is_finite() or rate <= 0 or rate.as_tuple().exponent < -6:
+        if rate <= 0 or rate.as_tuple().exponent < -6:
             problems.append(
                 Problem(str(path), line, "rate", row["rate"], "positive, at most 6 decimals")
             )

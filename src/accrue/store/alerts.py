@@ -17,9 +17,10 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from accrue.domain.alerts import Alert, near
+from accrue.domain.money import readable_money
 from accrue.domain.periods import running
 from accrue.domain.permissions import Role
-from accrue.report import readable_gap, readable_money
+from accrue.report import readable_gap
 from accrue.store.books import Books
 from accrue.store.tables import AlertRow, PartnerRow, RepRow, StandingRow, UserRow
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
 from accrue.domain.ledger import change_journals
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, money_text
 from accrue.domain.partners import PartnerTree
 from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Kind, Program
@@ -137,8 +137,8 @@ def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict
             "version": standing.version,
             "currency": standing.currency,
             "status": standing.status,
-            "amount": str(standing.amount),
-            "payout": str(standing.payout),
+            "amount": money_text(standing.amount, standing.currency),
+            "payout": money_text(standing.payout, standing.currency),
             "points": standing.points,
             "detail": text,
         }

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from accrue.domain.errors import NotFound
-from accrue.domain.money import ZERO
+from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Period
 from accrue.store import ledger
 from accrue.store.books import Books
@@ -118,7 +118,7 @@ def _lines(books: Books, family: list[str], period: Period) -> list[dict]:
             "product_line": line,
             "lines": n,
             "units": format(units.normalize(), "f"),
-            "amount": amount.quantize(Decimal("0.01")),
+            "amount": round_money(amount, currency),
             "currency": currency,
         }
         for (line, currency), (n, units, amount) in sorted(totals.items())

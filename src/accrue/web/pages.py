@@ -16,10 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.ledger import PayoutMethod
+from accrue.domain.money import readable_money
 from accrue.domain.permissions import Role
 from accrue.domain.shipdebit import Reason
 from accrue.export.statements import render
-from accrue.report import readable_money
 from accrue.store import payouts, people
 from accrue.store.approvals import decide_request
 from accrue.store.books import Books

@@ -31,7 +31,7 @@ from accrue.api.schemas import (
 from accrue.api.security import Caller, Context, Routes
 from accrue.domain.approvals import Subject
 from accrue.domain.errors import NotFound, Refused
-from accrue.report import money_text
+from accrue.domain.money import money_text
 from accrue.store import ledger
 from accrue.store.alerts import raise_alerts
 from accrue.store.approvals import latest

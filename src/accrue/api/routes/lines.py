@@ -15,7 +15,8 @@ from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, 
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received_file
 from accrue.domain.errors import NotFound, Refused
-from accrue.report import money_text, quantity_text
+from accrue.domain.money import money_text
+from accrue.report import quantity_text
 from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
 

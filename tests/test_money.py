@@ -1,0 +1,85 @@
+"""Money for people — e-mails, portal pages, PDF statements — at the currency's minor unit,
+half-up, through the one path in domain/money (JPY has no decimals, KWD three)."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from conftest import program
+from pypdf import PdfReader
+
+import accrue.api  # noqa: F401  (the portal's pages load with the app they belong to)
+from accrue.explain import summary
+from accrue.export.statements import render
+from accrue.store.alerts import _alert
+from accrue.store.statements import Statement
+from accrue.store.tables import StandingRow
+from accrue.web.pages import templates
+
+CASES = [  # (amount, currency, as people read it)
+    ("1234.5", "USD", "USD 1,234.50"),
+    ("1234.5", "JPY", "JPY 1,235"),
+    ("1234.5", "KWD", "KWD 1,234.500"),
+    ("0.125", "USD", "USD 0.13"),
+    ("-2.5", "JPY", "JPY -3"),
+]
+
+
+@pytest.mark.parametrize(("amount", "currency", "shown"), CASES)
+def test_the_portal_shows_money_at_the_minor_unit(amount, currency, shown):
+    assert templates.env.filters["money"](Decimal(amount), currency) == shown
+
+
+@pytest.mark.parametrize(("amount", "currency", "shown"), CASES[:3])
+def test_an_alert_e_mail_shows_money_at_the_minor_unit(amount, currency, shown):
+    gold = program(
+        f"id: volume\nname: Volume\ncurrency: {currency}\neffective: {{from: 2026-01-01}}\n"
+        "tiers: [{from: 10000, rate: 1%}, {from: 20000, rate: 2%, name: Gold}]"
+    )
+    detail = {
+        "tier": 1,
+        "measure": "18765.5",
+        "gap_needed": amount,
+        "gap_unit": currency,
+        "next_tier_pays": amount,
+    }
+    row = StandingRow(
+        program_id="volume",
+        partner_id="ACME",
+        period="2026-Q1",
+        currency=currency,
+        detail=json.dumps(detail),
+    )
+    alert = _alert(row, {"volume": gold}, {"ACME": "Acme"}, Decimal("0.10"))
+    assert f"is {shown} away from Gold" in alert.text and f"Reaching it pays {shown}." in alert.text
+
+
+def test_a_pdf_statement_shows_each_rows_money_in_its_currency():
+    standings = [
+        {"program": p, "partner": "ACME", "period": "2026-Q1", "tier": "-", "measure": "1"}
+        | {"amount": amount, "currency": currency}
+        for p, (amount, currency, _) in zip("abc", CASES[:3], strict=True)
+    ]
+    lines = [
+        {"product_line": "Valves", "lines": 1, "units": "1", "amount": Decimal("12.5")}
+        | {"currency": "KWD"}
+    ]
+    pdf = render(Statement("ACME", "Acme", "2026-Q1", "2026-04-01", standings, [], lines, []))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for _, _, shown in CASES[:3]:
+        assert shown in text
+    assert "Valves 1 1 KWD 12.500" in text
+
+
+def test_a_program_preview_shows_money_in_its_currency_and_a_unit_price_as_written():
+    yen = program(
+        "id: yen\nname: Yen\ncurrency: JPY\neffective: {from: 2026-01-01}\n"
+        "caps: {per_partner_period: 150000.5}\n"
+        "tiers: [{from: 1000.4, per_unit: 0.125, fixed: 2500}]"
+    )
+    text = "\n".join(summary(yen))
+    assert "from JPY 1,000: JPY 0.125 per unit + a lump sum of JPY 2,500" in text
+    assert "Cap: JPY 150,001 a partner" in text
