@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Table, delete, event, select
+from sqlalchemy import Engine, Table, delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -99,6 +99,7 @@ KINDS = {
     )
 }
 
+CHUNK = 500  # keys per DELETE: well under SQLite's limit on bound parameters
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
@@ -123,21 +124,27 @@ def seal(session: Session, tables: set[str]) -> dict | None:
         if current == stored:
             continue
         gone = stored.keys() - current.keys()
-        if gone:
-            session.execute(
-                delete(RecordSeal).where(RecordSeal.kind == name, RecordSeal.key.in_(gone))
-            )
-        for key, digest in current.items():
-            if stored.get(key) != digest:
-                session.merge(RecordSeal(kind=name, key=key, digest=digest))
+        resealed = [k for k, d in current.items() if stored.get(k) != d]
+        _replace(session, name, gone | set(resealed), {k: current[k] for k in resealed})
         changed[name] = {
             "records": len(current),
-            "changed": sum(stored.get(k) != d for k, d in current.items()),
+            "changed": len(resealed),
             "removed": len(gone),
             "digest": seals_digest(current),
         }
-    session.flush()
     return changed or None
+
+
+def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]) -> None:
+    """Drop the stale seals and write the fresh ones, in bulk (a recalculation may reseal
+    thousands of standings)."""
+    stale_keys = sorted(stale)
+    for start in range(0, len(stale_keys), CHUNK):
+        keys = stale_keys[start : start + CHUNK]
+        session.execute(delete(RecordSeal).where(RecordSeal.kind == name, RecordSeal.key.in_(keys)))
+    if fresh:
+        rows = [{"kind": name, "key": key, "digest": digest} for key, digest in fresh.items()]
+        session.execute(insert(RecordSeal), rows)
 
 
 def stored_seals(session: Session, kind: Kind) -> dict[str, str]:
