@@ -59,15 +59,14 @@ class Kind:
     unsealed: frozenset[str] = frozenset()  # columns that change with no one answerable
 
     def digests(self, session: Session) -> dict[str, str]:
-        """Each record's digest, by its key (the primary key's values joined by '/')."""
-        keys = self.table.primary_key.columns.keys()
+        """Each record's digest, by its key (the primary key's values joined by '/'): the
+        SHA-256 of the `repr` of its values in column order, exact and unambiguous, and
+        several times faster than JSON over the thousands of standings a recalculation
+        reseals."""
         columns = [c for c in self.table.columns if c.name not in self.unsealed]
-        return {
-            "/".join(str(row[k]) for k in keys): hashlib.sha256(
-                canonical(dict(row)).encode()
-            ).hexdigest()
-            for row in session.execute(select(*columns)).mappings()
-        }
+        keys = [columns.index(c) for c in self.table.primary_key.columns]
+        rows = session.execute(select(*columns)).tuples()
+        return {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
 
 
 KINDS = {
@@ -156,7 +155,11 @@ def stored_seals(session: Session, kind: Kind) -> dict[str, str]:
 
 def seals_digest(seals: dict[str, str]) -> str:
     """One digest of a kind's seals: what the trail holds of them."""
-    return hashlib.sha256(canonical(sorted(seals.items())).encode()).hexdigest()
+    return _sha256(canonical(sorted(seals.items())))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check(session: Session, sealed: dict[str, tuple[int, str]]) -> list[str]:
