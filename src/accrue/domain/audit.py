@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -64,10 +65,10 @@ class Head:
 
     @classmethod
     def parse(cls, text: str) -> Head:
-        seq, _, digest = text.strip().partition(":")
-        if not seq.isdigit() or len(digest) != 64:
+        found = re.fullmatch(r"(\d+):([0-9a-fA-F]{64})", text.strip())
+        if not found:
             raise ValueError(f"a head is `seq:hash` (as `accrue audit head` prints), not {text!r}")
-        return cls(int(seq), digest.lower())
+        return cls(int(found[1]), found[2].lower())
 
 
 def verify(entries: Iterable[Entry], head: Head | None = None) -> list[Break]:
