@@ -66,6 +66,11 @@ def lines_of(books, claim_id):
 
 @pytest.fixture
 def ship_and_debit(books, tmp_path):
+    return with_agreement(books, tmp_path)
+
+
+def with_agreement(books, tmp_path):
+    """The conftest master data, the claimed product and agreement SPA-1001."""
     with_master(books, tmp_path)
     valve = ("VALVE-200", "Valve 200", "Gate valves", "Valves")
     columns = ("sku", "name", "category", "product_line")

@@ -361,12 +361,19 @@ def settlements(period: Annotated[str | None, typer.Option(help="only this perio
 
 @audit_app.command("verify")
 @reports_errors
-def audit_verify() -> None:
+def audit_verify(
+    head: Annotated[
+        str | None,
+        typer.Option(help="a head exported earlier (`accrue audit head`): the trail must hold it"),
+    ] = None,
+) -> None:
     """Check the hash chain and everything it sealed; exit 1 on any break."""
+    from accrue.domain.audit import Head
     from accrue.store.audit import verify_books
 
+    expected = Head.parse(head) if head else None
     with opened() as books:
-        verified = verify_books(books)
+        verified = verify_books(books, expected)
     if not verified.ok:
         for problem in verified.problems:
             errors.print(f"[bold red]✗[/] {problem}", highlight=False)
@@ -375,6 +382,17 @@ def audit_verify() -> None:
         f"audit trail intact: {verified.entries} entries, head {verified.head[:16]}",
         highlight=False,
     )
+
+
+@audit_app.command("head")
+@reports_errors
+def audit_head() -> None:
+    """Print the newest entry as `seq:hash`: keep it outside the books, and give it to
+    `accrue audit verify --head` later to prove no newest entry was deleted."""
+    from accrue.store.audit import head_of
+
+    with opened() as books:
+        console.print(str(head_of(books)), highlight=False, soft_wrap=True)
 
 
 @app.command("trace")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -51,11 +52,33 @@ class Break:
         return f"audit entry {self.seq}: {self.problem}"
 
 
-def verify(entries: Iterable[Entry]) -> list[Break]:
-    """Every entry in sequence order must follow the one before it and hash to its hash."""
+@dataclass(frozen=True)
+class Head:
+    """The newest entry's seq and hash, exported by the operator (`seq:hash`): the chain
+    cannot show that its newest entries were deleted, but a head kept elsewhere can."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        found = re.fullmatch(r"(\d+):([0-9a-fA-F]{64})", text.strip())
+        if not found:
+            raise ValueError(f"a head is `seq:hash` (as `accrue audit head` prints), not {text!r}")
+        return cls(int(found[1]), found[2].lower())
+
+
+def verify(entries: Iterable[Entry], head: Head | None = None) -> list[Break]:
+    """Every entry in sequence order must follow the one before it and hash to its hash, and
+    the trail must still hold `head`, a head exported earlier."""
     breaks: list[Break] = []
     expected_seq, prev_hash = 1, GENESIS
+    held = head is None or head == Head(0, GENESIS)
     for entry in entries:
+        held = held or (entry.seq == head.seq and entry.hash == head.hash)
         if entry.seq != expected_seq:
             breaks.append(Break(expected_seq, f"missing (the next entry is {entry.seq})"))
         if entry.prev_hash != prev_hash:
@@ -63,4 +86,8 @@ def verify(entries: Iterable[Entry]) -> list[Break]:
         if entry_hash(entry) != entry.hash:
             breaks.append(Break(entry.seq, "altered: its content does not match its hash"))
         expected_seq, prev_hash = entry.seq + 1, entry.hash
+    if not held:
+        breaks.append(
+            Break(head.seq, f"the exported head {head} is gone: newest entries deleted or replaced")
+        )
     return breaks

@@ -31,7 +31,7 @@ from accrue.domain.program import Program
 from accrue.domain.reps import SalesRep
 from accrue.engine.dataset import DataSet
 from accrue.settings import Settings
-from accrue.store import database
+from accrue.store import database, seals
 from accrue.store.lines import DuckDBLines, PostgresLines
 from accrue.store.tables import (
     AuditRow,
@@ -62,6 +62,7 @@ class Books:
         self.clock = clock
         self.engine: Engine = database.connect(settings.url)
         self.postgres = self.engine.dialect.name == "postgresql"
+        seals.note_writes(self.engine)
 
     # opening ---------------------------------------------------------------------------------
 
@@ -71,6 +72,7 @@ class Books:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         books = cls(settings, clock)
         database.migrate(books.engine)
+        books.seal_everything()
         return books.recover()
 
     @classmethod
@@ -112,6 +114,18 @@ class Books:
                 batch.message = "the process stopped before the batch committed; nothing kept"
                 self.audit(session, "interrupted", "batch", str(batch.id), after={"id": batch.id})
         return self
+
+    def seal_everything(self) -> None:
+        """Books from before seals get theirs as they stand at `accrue init`: from then on
+        any change made behind the application's back is found (see accrue.store.seals)."""
+        with self.session() as session:
+            self._seal(session, set(seals.KINDS))
+            trail = session.scalars(select(AuditRow.after).order_by(AuditRow.seq))
+            sealed = seals.sealed_lines(trail)
+            current = self.line_store.digests(session.connection())
+            unsealed = {str(b): d for b, d in current.items() if str(b) not in sealed}
+            if unsealed:
+                self.audit(session, "seal", "lines", "*", after={"lines": unsealed})
 
     def acting_as(self, actor: str) -> Books:
         """The same books (engine, line store) with another person named in the audit trail."""
@@ -165,11 +179,26 @@ class Books:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction; on PostgreSQL writers also queue on an advisory lock."""
+        """One transaction; on PostgreSQL writers also queue on an advisory lock. The records
+        it writes are sealed before it commits."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             if self.postgres:
                 session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": WRITERS_LOCK})
-            yield session
+            noted = session.connection().info
+            noted["written"] = written = set()
+            try:
+                yield session
+                self._seal(session, written)
+            finally:
+                noted.pop("written", None)
+
+    def _seal(self, session: Session, written: set[str]) -> None:
+        """The seals of the records this transaction wrote, with one `seal` entry in the trail
+        for those that changed (see accrue.store.seals)."""
+        session.flush()
+        changed = seals.seal(session, written)
+        if changed:
+            self.audit(session, "seal", "records", ", ".join(changed), after={"seals": changed})
 
     def now(self) -> str:
         return self.clock().astimezone(UTC).isoformat(timespec="microseconds")

@@ -160,10 +160,15 @@ def _keep(books: Books, batch: Batch, path: Path, name: str) -> Received:
             "import",
             "lines",
             str(batch.id),
-            after=_batch_summary(batch, roots),
+            after={**_batch_summary(batch, roots), "lines": _sealed(books, records, batch.id)},
             inputs_digest=batch.file_digest,
         )
     return Received(batch, bad)
+
+
+def _sealed(books: Books, records, batch_id: int) -> dict[str, str]:
+    """The batch's lines digest, for its audit entry (nothing for a batch that kept none)."""
+    return {str(b): d for b, d in books.line_store.digests(records, batch_id).items()}
 
 
 def _copies_in_file(raw, name: str, batch_id: int) -> None:

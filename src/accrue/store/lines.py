@@ -63,6 +63,42 @@ LINE_TABLE = Table(
     Index("ix_line_store_batch", "batch_id"),
 )
 
+SEALED_COLUMNS = ", ".join(name for name in STORED_SCHEMA.names if name != "superseded_by")
+_DIGESTS = """
+SELECT batch_id, count(*), sum({high}), sum({low}) FROM (
+    SELECT batch_id, {sha256} AS h FROM (
+        SELECT batch_id, concat_ws('|', '+', {sealed}) AS row FROM {table}
+        WHERE batch_id = coalesce({{batch}}, batch_id)
+        UNION ALL
+        SELECT superseded_by, concat_ws('|', '-', source, document, line_no, revision)
+        FROM {table} WHERE superseded_by = coalesce({{batch}}, superseded_by)
+    ) AS rows
+) AS hashed GROUP BY batch_id
+"""
+
+
+def _digests_sql(table: str, sha256: str, to_int: str) -> str:
+    """Each batch's lines digest: its count and two sums of 60-bit slices of each row's
+    SHA-256, over the lines it added (everything but `superseded_by`, which later batches
+    set) and the versions it superseded. A sum does not depend on order, so no sort and no
+    collation, and it is the same number on DuckDB and PostgreSQL."""
+    return _DIGESTS.format(
+        table=table,
+        sealed=SEALED_COLUMNS,
+        sha256=sha256.format("row"),
+        high=to_int.format("substr(h, 1, 15)"),
+        low=to_int.format("substr(h, 16, 15)"),
+    )
+
+
+def _for(digests: str, batch_id: int | None) -> str:
+    return digests.format(batch="NULL" if batch_id is None else int(batch_id))
+
+
+def _batch_digests(rows) -> dict[int, str]:
+    return {int(batch): f"{count}:{int(high):x}:{int(low):x}" for batch, count, high, low in rows}
+
+
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
     pa.int64(): "BIGINT",
@@ -121,6 +157,10 @@ class DuckDBLines:
             self.raw.rollback()
             raise
 
+    def digests(self, records: Connection, batch_id: int | None = None) -> dict[int, str]:
+        """Every batch's lines digest (see `_digests_sql`), or one batch's, by batch id."""
+        return _batch_digests(self.raw.execute(_for(DUCKDB_DIGESTS, batch_id)).fetchall())
+
     def discard(self, batch_ids: list[int]) -> None:
         """Crash recovery: forget lines of batches that did not commit, and undo their marks."""
         if not batch_ids:
@@ -133,6 +173,12 @@ class DuckDBLines:
 
     def close(self) -> None:
         self.backend.disconnect()
+
+
+DUCKDB_DIGESTS = _digests_sql("lines", "sha256({})", "('0x' || {})::BIGINT")
+POSTGRES_DIGESTS = _digests_sql(
+    "line_store", "encode(sha256(convert_to({}, 'UTF8')), 'hex')", "('x' || {})::bit(60)::bigint"
+)
 
 
 def _supersede_sql(table: str, keys: str, batch_id: int) -> str:
@@ -187,6 +233,11 @@ class PostgresLines:
         _copy_in(cursor, "replaced_keys", self._staging.execute(replaced).fetch_arrow_table())
         cursor.execute(_supersede_sql("line_store", "replaced_keys", batch_id))
         _copy_in(cursor, "line_store", self._staging.execute(rows).fetch_arrow_table())
+
+    def digests(self, records: Connection, batch_id: int | None = None) -> dict[int, str]:
+        """Every batch's lines digest, or one batch's, read in the records' transaction (which
+        sees a batch's lines before it commits)."""
+        return _batch_digests(records.exec_driver_sql(_for(POSTGRES_DIGESTS, batch_id)).all())
 
     def discard(self, batch_ids: list[int]) -> None:
         """Nothing to undo: the lines committed, or not, with their batch."""

@@ -447,3 +447,12 @@ class AlertRow(Base):
     raised_at: Mapped[str] = mapped_column(String(32))
     recipients: Mapped[str] = mapped_column(Text, default="[]")  # usernames, JSON
     delivery: Mapped[str] = mapped_column(Text, default="")  # what the e-mail and webhook did
+
+
+class RecordSeal(Base):
+    """The digest of a record as the application last wrote it: see accrue.store.seals."""
+
+    __tablename__ = "record_seals"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # the record's table
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,196 @@
+"""Seals: a digest of every record that money, access or history depends on, kept per record
+and chained into the audit trail, so a record changed behind the application's back is found
+and named by `accrue audit verify`.
+
+Every transaction of the books notes the tables it writes (`note_writes`); before it commits,
+the records of each written kind are digested again, their seals updated, and one `seal` entry
+appended to the audit trail with each changed kind's digest of all its seals. A record edited,
+inserted or deleted outside the application then no longer matches its seal, and a seal edited
+to match no longer adds up to the digest the trail holds.
+
+Journals and postings are sealed by range in the entries that post them (store/audit.py), and
+lines by a digest per batch in the entry that imports the batch (store/lines.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, Table, delete, event, insert, select
+from sqlalchemy.orm import Session
+
+from accrue.domain.audit import canonical
+from accrue.store.tables import (
+    AgreementRow,
+    ApprovalRow,
+    Batch,
+    ClaimLineRow,
+    ClaimRow,
+    ClosedPeriod,
+    DecisionRow,
+    DisputeRow,
+    FundDrawRow,
+    FxRateRow,
+    MasterChange,
+    PartnerRow,
+    PayoutBatchRow,
+    PayoutItemRow,
+    ProductRow,
+    ProgramVersionRow,
+    ProofRow,
+    RecordSeal,
+    RejectedRow,
+    RepRow,
+    SettlementRow,
+    StandingRow,
+    TokenRow,
+    UserRow,
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # how verification names the kind of record
+    table: Table
+    unsealed: frozenset[str] = frozenset()  # columns that change with no one answerable
+
+    def digests(self, session: Session) -> dict[str, str]:
+        """Each record's digest, by its key (the primary key's values joined by '/'): the
+        SHA-256 of the `repr` of its values in column order, exact and unambiguous, and
+        several times faster than JSON over the thousands of standings a recalculation
+        reseals."""
+        columns = [c for c in self.table.columns if c.name not in self.unsealed]
+        keys = [columns.index(c) for c in self.table.primary_key.columns]
+        rows = session.execute(select(*columns)).tuples()
+        return {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
+
+
+KINDS = {
+    kind.table.name: kind
+    for kind in (
+        Kind("partner", PartnerRow.__table__),
+        Kind("product", ProductRow.__table__),
+        Kind("sales rep", RepRow.__table__),
+        Kind("fx rate", FxRateRow.__table__),
+        Kind("master data change", MasterChange.__table__),
+        Kind("program version", ProgramVersionRow.__table__),
+        Kind("batch", Batch.__table__),
+        Kind("rejected row", RejectedRow.__table__),
+        Kind("standing", StandingRow.__table__),
+        Kind("closed period", ClosedPeriod.__table__),
+        Kind("settlement", SettlementRow.__table__),
+        Kind("user", UserRow.__table__, frozenset({"failed_logins", "locked_until"})),
+        Kind("token", TokenRow.__table__),
+        Kind("approval request", ApprovalRow.__table__),
+        Kind("approval decision", DecisionRow.__table__),
+        Kind("payout batch", PayoutBatchRow.__table__),
+        Kind("payout item", PayoutItemRow.__table__),
+        Kind("agreement", AgreementRow.__table__),
+        Kind("claim", ClaimRow.__table__),
+        Kind("claim line", ClaimLineRow.__table__),
+        Kind("proof", ProofRow.__table__),
+        Kind("fund draw", FundDrawRow.__table__),
+        Kind("dispute", DisputeRow.__table__),
+    )
+}
+
+CHUNK = 500  # keys per DELETE: well under SQLite's limit on bound parameters
+_WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
+
+
+def note_writes(engine: Engine) -> None:
+    """Record in a connection's `written` set (when it has one) each table it writes."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _noted(connection, cursor, statement, parameters, context, executemany):
+        written = connection.info.get("written")
+        if written is not None and (found := _WRITE.match(statement)):
+            written.add(found.group(1).lower())
+
+
+def seal(session: Session, tables: set[str]) -> dict | None:
+    """Bring the seals of the records in these tables up to date; what changed, for the
+    trail's `seal` entry (None when nothing did)."""
+    changed = {}
+    for name in sorted(tables & KINDS.keys()):
+        kind = KINDS[name]
+        current = kind.digests(session)
+        stored = stored_seals(session, kind)
+        if current == stored:
+            continue
+        gone = stored.keys() - current.keys()
+        resealed = [k for k, d in current.items() if stored.get(k) != d]
+        _replace(session, name, gone | set(resealed), {k: current[k] for k in resealed})
+        changed[name] = {
+            "records": len(current),
+            "changed": len(resealed),
+            "removed": len(gone),
+            "digest": seals_digest(current),
+        }
+    return changed or None
+
+
+def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]) -> None:
+    """Drop the stale seals and write the fresh ones, in bulk (a recalculation may reseal
+    thousands of standings)."""
+    stale_keys = sorted(stale)
+    for start in range(0, len(stale_keys), CHUNK):
+        keys = stale_keys[start : start + CHUNK]
+        session.execute(delete(RecordSeal).where(RecordSeal.kind == name, RecordSeal.key.in_(keys)))
+    if fresh:
+        rows = [{"kind": name, "key": key, "digest": digest} for key, digest in fresh.items()]
+        session.execute(insert(RecordSeal), rows)
+
+
+def stored_seals(session: Session, kind: Kind) -> dict[str, str]:
+    rows = session.execute(
+        select(RecordSeal.key, RecordSeal.digest).where(RecordSeal.kind == kind.table.name)
+    )
+    return dict(rows.tuples().all())
+
+
+def seals_digest(seals: dict[str, str]) -> str:
+    """One digest of a kind's seals: what the trail holds of them."""
+    return _sha256(canonical(sorted(seals.items())))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check(session: Session, sealed: dict[str, tuple[int, str]]) -> list[str]:
+    """Each kind's records against their seals, and the seals against the newest digest the
+    trail holds of them (`sealed`: table → (entry seq, digest))."""
+    problems = []
+    for name, kind in KINDS.items():
+        stored = stored_seals(session, kind)
+        seq, expected = sealed.get(name, (None, seals_digest({})))
+        if seals_digest(stored) != expected:
+            held = f"the digest audit entry {seq} holds" if seq else "any digest in the trail"
+            problems.append(
+                f"{kind.name} seals differ from {held} (seals edited, "
+                "or the newest audit entries deleted?)"
+            )
+        current = kind.digests(session)
+        for key in sorted(current.keys() | stored.keys()):
+            if key not in stored:
+                problems.append(f"{kind.name} {key} is not sealed by any audit entry")
+            elif key not in current:
+                problems.append(f"{kind.name} {key} was sealed but is gone")
+            elif current[key] != stored[key]:
+                problems.append(f"{kind.name} {key} altered since it was sealed")
+    return problems
+
+
+def sealed_lines(afters: Iterable[str]) -> dict[str, str]:
+    """Each batch's lines digest as the trail holds it (the newest, by batch id as text),
+    from the entries' `after` texts in sequence order."""
+    sealed: dict[str, str] = {}
+    for after in afters:
+        if after and '"lines":{' in after:
+            sealed.update(json.loads(after)["lines"])
+    return sealed
