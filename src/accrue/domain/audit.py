@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from accrue.domain.errors import Refused
+
 GENESIS = "0" * 64
 
 
@@ -67,7 +69,7 @@ class Head:
     def parse(cls, text: str) -> Head:
         found = re.fullmatch(r"(\d+):([0-9a-fA-F]{64})", text.strip())
         if not found:
-            raise ValueError(f"a head is `seq:hash` (as `accrue audit head` prints), not {text!r}")
+            raise Refused(f"a head is `seq:hash` (as `accrue audit head` prints), not {text!r}")
         return cls(int(found[1]), found[2].lower())
 
 
