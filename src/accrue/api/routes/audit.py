@@ -7,6 +7,7 @@ from sqlalchemy import select
 from accrue.api.lists import Listed, Page, listing, where_given
 from accrue.api.schemas import AuditEntryOut, VerifiedOut
 from accrue.api.security import Caller, Routes
+from accrue.domain.audit import Head
 from accrue.store.audit import verify_books
 from accrue.store.tables import AuditRow
 
@@ -38,9 +39,10 @@ def entries(
 
 
 @routes.read("/audit/verify", "audit:read", response_model=VerifiedOut)
-def verify(context: Caller):
-    """Recompute the hash chain and every seal; `ok` is false with the breaks listed."""
-    verified = verify_books(context.books)
+def verify(context: Caller, head: str | None = None):
+    """Recompute the hash chain and every seal; `ok` is false with the breaks listed. `head`
+    (`seq:hash`, exported earlier by `accrue audit head`): the trail must still hold it."""
+    verified = verify_books(context.books, Head.parse(head) if head else None)
     return VerifiedOut(
         ok=verified.ok, entries=verified.entries, head=verified.head, problems=verified.problems
     )
