@@ -147,6 +147,10 @@ def test_rows_to_correct_run_no_formula(api):
     text, count = correction_csv(api.books, batch["batch"]["id"])
     assert count == 1
     _assert_inert(_csv_cells(text), DOCUMENT)
+    corrected = {"file": ("fixed.csv", text.replace("12,50", "12.50").encode())}
+    api.ok(api.post("fin", "/api/batches", files=corrected), 201)
+    documents = [x["document"] for x in api.ok(api.get("fin", "/api/lines"))["items"]]
+    assert DOCUMENT in documents and "'" + DOCUMENT not in documents  # back as it was sent
 
 
 # --- the command line: reports, the journals, the analyses ----------------------------------

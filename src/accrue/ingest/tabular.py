@@ -196,9 +196,9 @@ def staged(
     missing = [c for c in required if c not in columns]
     if missing:
         raise refuse(path, "missing column", 1, ", ".join(missing))
-    selected = [f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in required]
+    selected = [f'{_cell_text(c)} AS "{c}"' for c in required]
     selected += [
-        f"coalesce(nullif(trim(CAST(\"{c}\" AS VARCHAR)), ''), '{default}') AS \"{c}\""
+        f"coalesce(nullif(trim({_cell_text(c)}), ''), '{default}') AS \"{c}\""
         if c in columns
         else f"'{default}' AS \"{c}\""
         for c, default in optional.items()
@@ -207,6 +207,12 @@ def staged(
         f"SELECT row_number() OVER () - 1 + {first} AS file_line, {', '.join(selected)} "
         f"FROM {source}"
     )
+
+
+def _cell_text(column: str) -> str:
+    """A column as text, with the `'` that Accrue's own exports put before a formula-leading
+    cell (export/cells) taken off again, so a file of rows to correct comes back as sent."""
+    return f"regexp_replace(CAST(\"{column}\" AS VARCHAR), '^''([=+\\-@\\t\\r])', '\\1')"
 
 
 def create(raw: duckdb.DuckDBPyConnection, path: Path, statement: str) -> None:
