@@ -20,7 +20,7 @@ DAY := --as-of 2026-11-24
 # of program, periods closed to Q3, ship-and-debit agreements and claims (an 844 and a CSV),
 # market development funds, users of every role — seeded once into demo-books/ (delete it, or
 # `make clean`, to seed again); every `make run` then serves the portal and the API over it.
-DEMO_PASSWORD := demo-password
+DEMO_PASSWORD := demo-rebates-2026
 DEMO_USERS := admin:admin finance:finance approver:approver approver2:approver \
 	auditor:auditor manager:program_manager
 SEEDED := demo-books/.seeded

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
+from accrue.api.throttle import TooManyAttempts
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.permissions import Forbidden
 from accrue.domain.program import ProgramError
@@ -47,6 +48,7 @@ ERRORS = {
     409: {"model": ErrorBody, "description": "refused by a business rule"},
     422: {"model": ErrorBody, "description": "invalid input, naming the field"},
 }
+THROTTLED = {429: {"model": ErrorBody, "description": "too many failed sign-ins from this address"}}
 
 
 class NotSignedIn(PermissionError):
@@ -126,6 +128,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRefused)
     def login_refused(_: Request, error: LoginRefused):
+        if isinstance(error, TooManyAttempts):
+            answer = body(429, str(error))
+            answer.headers["Retry-After"] = str(error.wait)
+            return answer
         return body(401, str(error))
 
     @app.exception_handler(Forbidden)

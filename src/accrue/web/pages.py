@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
+from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
@@ -76,9 +77,11 @@ def login(
     password: Annotated[str, Form(max_length=200)],
 ):
     try:
-        token = people.login(books, username, password)
+        with throttled(request):
+            token = people.login(books, username, password)
     except people.LoginRefused as refused:
-        return page(request, "login.html", 401, error=str(refused), username=username)
+        status = 429 if isinstance(refused, TooManyAttempts) else 401
+        return page(request, "login.html", status, error=str(refused), username=username)
     request.session.clear()  # a new session: nothing carried over from before the login
     request.session["token"] = token
     return RedirectResponse("/", status_code=303)
