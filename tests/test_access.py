@@ -4,16 +4,22 @@ EDI text and the payer's bank account."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import itsdangerous
 import pytest
 from apiclient import PASSWORD, open_api
 from fastapi.testclient import TestClient
 
+from accrue.api import create_app
 from accrue.domain.permissions import Role
 from accrue.settings import Settings
 from accrue.store import people
+from accrue.store.books import Books
 
 
 @pytest.fixture
@@ -91,3 +97,50 @@ def test_a_client_that_keeps_failing_is_held_back_whatever_names_it_tries(api):
 def test_a_password_that_is_easy_to_guess_is_refused(books, password):
     with pytest.raises(ValueError, match="password: too easy to guess"):
         people.create_user(books, "finance", "Finance", Role.FINANCE, password)
+
+
+# --- item 11: the portal's session cookie ------------------------------------------------------
+
+
+def _signed_in(app) -> TestClient:
+    """A browser signed in through the login form."""
+    browser = TestClient(app, follow_redirects=False)
+    form = browser.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    answer = browser.post("/login", data={"username": "acme", "password": PASSWORD, "csrf": csrf})
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def test_the_session_cookie_holds_an_opaque_id_that_opens_no_api(api):
+    browser = _signed_in(api.client.app)
+    cookie = browser.cookies["accrue_session"]
+    held = json.loads(base64.b64decode(cookie.split(".")[0]))
+    assert browser.get("/partner").status_code == 200
+    for value in held.values():
+        as_token = api.client.get("/api/me", headers={"Authorization": f"Bearer {value}"})
+        assert as_token.status_code == 401, f"the cookie's {value!r} opened the API"
+    token = api.as_("acme")["Authorization"].partition(" ")[2]
+    forged = TestClient(api.client.app, follow_redirects=False)
+    forged.cookies.set("accrue_session", _cookie_with(api, {"session_id": token}))
+    assert forged.get("/partner").status_code == 303, "an API token opened the portal"
+
+
+def _cookie_with(api, data: dict) -> str:
+    """A session cookie signed with the app's key, as a browser would hold it."""
+    signer = itsdangerous.TimestampSigner(api.books.settings.session_secret())
+    return signer.sign(base64.b64encode(json.dumps(data).encode())).decode()
+
+
+def _cookie_set(app, base_url: str = "http://testserver") -> str:
+    """The session cookie the login page sets (it holds the form's CSRF token)."""
+    return TestClient(app, base_url=base_url).get("/login").headers["set-cookie"].lower()
+
+
+def test_the_session_cookie_is_secure_over_https_and_when_configured(api, tmp_path):
+    assert "secure" not in _cookie_set(api.client.app)
+    assert "; secure" in _cookie_set(api.client.app, "https://testserver")
+    settings = Settings(data_dir=tmp_path / "secure", actor="t", secure_cookies=True)
+    Books.init(settings).close()
+    with TestClient(create_app(settings)) as served:
+        assert "; secure" in _cookie_set(served.app)

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     webhook_secret: str = ""
     # signs the portal's session cookies; kept in the data folder when not given
     secret_key: str | None = None
+    # marks the session cookie Secure (sent over HTTPS only): true, false, or unset for
+    # "when the request came over HTTPS" (directly or through a trusted proxy)
+    secure_cookies: bool | None = None
 
     @field_validator("database_url")
     @classmethod

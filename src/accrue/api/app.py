@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     errors.install(app)
     for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix="/api")
-    mount_portal(app, chosen.session_secret())
+    mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
     return app
 
 

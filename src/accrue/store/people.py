@@ -32,7 +32,8 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
-PREFIX = "acr_"
+PREFIX = "acr_"  # a bearer token for the API
+PORTAL = "acs_"  # a portal session id: opens pages, never the API (nor the reverse)
 STRONG = 3  # zxcvbn's score (0-4): 3 is "safely unguessable", about 10^10 guesses
 
 
@@ -104,8 +105,9 @@ def check_password(password: str, *known: str) -> None:
         raise ValueError(f"password: too easy to guess{': ' + hint if hint else ''}")
 
 
-def login(books: Books, username: str, password: str) -> str:
-    """A session token for the right password; LoginRefused otherwise. The attempt is counted
+def login(books: Books, username: str, password: str, portal: bool = False) -> str:
+    """A session token for the right password (a portal session id when `portal`: what the
+    portal's cookie holds, useless as an API token); LoginRefused otherwise. The attempt is counted
     (committed) before the password is checked, and an unknown username costs the same hash
     check as a known one, so neither parallel guesses nor timing tell anything."""
     now = datetime.fromisoformat(books.now())
@@ -124,7 +126,10 @@ def login(books: Books, username: str, password: str) -> str:
     with books.session() as session:
         user = session.get(UserRow, user_id)
         user.failed_logins, user.locked_until = 0, None
-        return _issue(session, user, "login", (now + SESSION_FOR).isoformat(), books.now())
+        expires = (now + SESSION_FOR).isoformat()
+        if portal:
+            return _issue(session, user, "portal", expires, books.now(), PORTAL)
+        return _issue(session, user, "login", expires, books.now())
 
 
 def _count_attempt(books: Books, username: str, now: datetime):
@@ -172,8 +177,15 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _issue(session: Session, user: UserRow, name: str, expires_at: str | None, now: str) -> str:
-    token = PREFIX + secrets.token_urlsafe(32)
+def _issue(
+    session: Session,
+    user: UserRow,
+    name: str,
+    expires_at: str | None,
+    now: str,
+    prefix: str = PREFIX,
+) -> str:
+    token = prefix + secrets.token_urlsafe(32)
     session.add(
         TokenRow(
             user_id=user.id,
@@ -204,7 +216,10 @@ REMEMBER = timedelta(seconds=30)
 _known: dict[tuple[str, str], tuple[Principal, datetime]] = {}
 
 
-def authenticate(books: Books, token: str) -> Principal | None:
+def authenticate(books: Books, token: str, portal: bool = False) -> Principal | None:
+    """Who an API token is (a portal session id when `portal`); None for anything else."""
+    if not token.startswith(PORTAL if portal else PREFIX):
+        return None
     key = (books.settings.url, _digest(token))
     remembered = _known.get(key)
     now = books.clock()

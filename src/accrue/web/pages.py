@@ -9,7 +9,6 @@ from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.sessions import SessionMiddleware
 
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
@@ -27,9 +26,11 @@ from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
 from accrue.web import views
 from accrue.web.session import (
+    SESSION_ID,
     Checked,
     Missing,
     NotForYou,
+    SessionCookie,
     SignInFirst,
     Viewer,
     csrf_token,
@@ -78,18 +79,18 @@ def login(
 ):
     try:
         with throttled(request):
-            token = people.login(books, username, password)
+            session_id = people.login(books, username, password, portal=True)
     except people.LoginRefused as refused:
         status = 429 if isinstance(refused, TooManyAttempts) else 401
         return page(request, "login.html", status, error=str(refused), username=username)
     request.session.clear()  # a new session: nothing carried over from before the login
-    request.session["token"] = token
+    request.session[SESSION_ID] = session_id
     return RedirectResponse("/", status_code=303)
 
 
 @pages.write("/logout", "self:read")
 def logout(request: Request, viewer: Viewer, _: Checked):
-    people.revoke(viewer.books, request.session.get("token", ""))
+    people.revoke(viewer.books, request.session.get(SESSION_ID, ""))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -254,16 +255,10 @@ def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Fo
     return back(request, "/finance", closed.summary)
 
 
-def mount_portal(app: FastAPI, secret: str) -> None:
-    """The pages, their static files, the session cookie, and what a refusal looks like."""
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret,
-        session_cookie="accrue_session",
-        max_age=12 * 3600,
-        same_site="lax",
-        https_only=False,
-    )
+def mount_portal(app: FastAPI, secret: str, secure: bool | None = None) -> None:
+    """The pages, their static files, the session cookie (Secure when `secure`, or when None
+    for requests that came over HTTPS), and what a refusal looks like."""
+    app.add_middleware(SessionCookie, secret=secret, secure=secure)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages)
 
