@@ -5,6 +5,8 @@ EDI text and the payer's bank account."""
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
 import threading
@@ -12,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import itsdangerous
 import pytest
-from apiclient import PASSWORD, open_api
+from apiclient import PASSWORD, line_rows, open_api
 from fastapi.testclient import TestClient
 
 from accrue.api import create_app
@@ -144,3 +146,25 @@ def test_the_session_cookie_is_secure_over_https_and_when_configured(api, tmp_pa
     Books.init(settings).close()
     with TestClient(create_app(settings)) as served:
         assert "; secure" in _cookie_set(served.app)
+
+
+# --- item 11: lists sort money as numbers ------------------------------------------------------
+
+
+def test_money_sorts_by_value_in_every_list_and_export(api):
+    rows = line_rows("ACME", ["30000.00", "25000.00"]) + line_rows("BOLT", ["12000.00"])
+    api.ok(api.post("fin", "/api/lines", json={"name": "q1", "lines": rows}), 201)
+    api.ok(api.post("fin", "/api/recalc", json={}))
+    api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+    by_value = ["2200.00", "240.00"]  # as text, "240.00" would come first
+
+    settled = api.get("fin", "/api/settlements", params={"sort": "-payout"})
+    assert [s["payout"] for s in api.ok(settled)["items"]][:2] == by_value
+    exported = api.get("fin", "/api/settlements", params={"sort": "-payout", "format": "csv"})
+    assert [r["payout"] for r in csv.DictReader(io.StringIO(exported.text))][:2] == by_value
+
+    params = {"by": "partner_id", "sort": "-outstanding"}
+    owed = api.ok(api.get("fin", "/api/ledger/liability", params=params))["items"]
+    assert [r["outstanding"] for r in owed][:2] == by_value
+    exported = api.get("fin", "/api/ledger/liability", params={**params, "format": "csv"})
+    assert [r["outstanding"] for r in csv.DictReader(io.StringIO(exported.text))][:2] == by_value
