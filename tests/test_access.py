@@ -168,3 +168,21 @@ def test_money_sorts_by_value_in_every_list_and_export(api):
     assert [r["outstanding"] for r in owed][:2] == by_value
     exported = api.get("fin", "/api/ledger/liability", params={**params, "format": "csv"})
     assert [r["outstanding"] for r in csv.DictReader(io.StringIO(exported.text))][:2] == by_value
+
+
+# --- item 11: the payer's bank account ---------------------------------------------------------
+
+
+def test_no_bank_file_until_the_payers_account_is_configured(api):
+    assert Settings().payer_iban is None
+    rows = line_rows("ACME", ["30000.00", "25000.00"])
+    api.ok(api.post("fin", "/api/lines", json={"name": "q1", "lines": rows}), 201)
+    api.ok(api.post("fin", "/api/recalc", json={}))
+    api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+    [settled] = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "ACME"}))["items"]
+    request = api.ok(api.post("fin", f"/api/settlements/{settled['id']}/submit"), 201)
+    api.ok(api.post("abe", f"/api/approvals/{request['id']}/approve", json={}))
+    wanted = {"method": "bank_transfer", "currency": "USD"}
+    refused = api.post("fin", "/api/payout-batches", json=wanted)
+    assert refused.status_code == 409, refused.text
+    assert "ACCRUE_PAYER_IBAN" in refused.json()["error"]["message"]
