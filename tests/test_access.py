@@ -11,10 +11,11 @@ import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import itsdangerous
 import pytest
-from apiclient import PASSWORD, line_rows, open_api
+from apiclient import PASSWORD, line_rows, lines_csv, open_api
 from fastapi.testclient import TestClient
 
 from accrue.api import create_app
@@ -186,3 +187,58 @@ def test_no_bank_file_until_the_payers_account_is_configured(api):
     refused = api.post("fin", "/api/payout-batches", json=wanted)
     assert refused.status_code == 409, refused.text
     assert "ACCRUE_PAYER_IBAN" in refused.json()["error"]["message"]
+
+
+# --- item 11: EDI text -------------------------------------------------------------------------
+
+EXAMPLE_844 = Path(__file__).parents[1] / "examples/claims/d01-claim.844.edi"
+UPLOADS = ("/api/claims", "/api/batches")
+
+
+@pytest.mark.parametrize("route", UPLOADS)
+def test_a_latin1_edi_file_is_refused_not_read_with_replacement_characters(api, route):
+    text = EXAMPLE_844.read_text().replace("Acme Hospital", "Hôpital Saint-Éloi")
+    sent = api.post("fin", route, files={"file": ("claim.edi", text.encode("latin-1"))})
+    assert sent.status_code == 422, sent.text
+    [problem] = sent.json()["error"]["problems"]
+    assert problem["file"] == "claim.edi" and problem["line"] == 7
+    assert "not UTF-8" in problem["message"]
+
+
+@pytest.mark.parametrize("route", UPLOADS)
+def test_an_empty_edi_file_is_refused_as_x12(api, route):
+    sent = api.post("fin", route, files={"file": ("claim.edi", b"")})
+    assert sent.status_code == 422, sent.text
+    assert "no X12 segments" in sent.json()["error"]["message"]
+
+
+# --- item 11: uploads --------------------------------------------------------------------------
+
+
+def _kept(api) -> list[Path]:
+    return sorted(p for p in (api.books.settings.data_dir / "uploads").rglob("*") if p.is_file())
+
+
+def test_refused_uploads_are_not_kept_and_no_answer_names_where_files_are_kept(api):
+    kept_before = _kept(api)
+    where = str(api.books.settings.data_dir)
+    refusals = [
+        ("/api/batches", "bad-lines.csv", b"foo,bar\n1,2\n"),
+        ("/api/master/partners", "bad-partners.csv", b"id,name\n,Nameless\n"),
+        ("/api/agreements", "bad-agreements.csv", b"agreement_id\nSPA-1\n"),
+        ("/api/claims", "bad-claims.csv", b"claim_number\nC-1\n"),
+    ]
+    for route, name, content in refusals:
+        sent = api.post("ada", route, files={"file": (name, content)})
+        assert sent.status_code == 422, sent.text
+        assert where not in sent.text and "uploads" not in sent.text, sent.text
+        assert {p["file"] for p in sent.json()["error"]["problems"]} == {name}
+    assert _kept(api) == kept_before
+
+    rows = lines_csv(line_rows("ACME", ["100.00"]))
+    taken = api.ok(api.post("fin", "/api/batches", files={"file": ("q1.csv", rows)}), 201)
+    assert taken["batch"]["source_name"] == "q1.csv"
+    assert sorted(p.name for p in _kept(api)) == sorted(["q1.csv", *(p.name for p in kept_before)])
+    for path in ("/api/batches", "/api/audit"):
+        listed = api.get("aud", path, params={"limit": 500})
+        assert where not in listed.text and "uploads/" not in listed.text

@@ -159,15 +159,16 @@ class ClaimIn:
     source: str
 
 
-def read_claims(path: Path, today: date) -> list[ClaimIn]:
+def read_claims(path: Path, today: date, name: str | None = None) -> list[ClaimIn]:
     """Claims in a CSV, Excel or JSON file: one row per claimed invoice line; a claim without
-    `claimed_on` is dated `today`."""
+    `claimed_on` is dated `today`; `name` is what the claims call the file (its path when not
+    given)."""
     problems: list[Problem] = []
     if path.suffix.lower() == ".json":
         rows = _json_rows(path, problems)
     else:
         rows = table_rows(path, CLAIM_COLUMNS, problems)
-    return _checked(claims_from_rows(str(path), rows, problems, today), problems)
+    return _checked(claims_from_rows(name or str(path), rows, problems, today), problems)
 
 
 def _json_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]]:

@@ -22,7 +22,7 @@ from accrue.api.schemas import (
     ValidatedOut,
 )
 from accrue.api.security import Caller, Context, Routes
-from accrue.api.uploads import received_file
+from accrue.api.uploads import received
 from accrue.domain.program import Program, parse_program
 from accrue.explain import summary, worked_example
 from accrue.store.master import KINDS, import_master
@@ -206,4 +206,5 @@ def reps(context: Caller, paging: Listed):
 @routes.write("/master/{kind}", "master:write", response_model=BatchOut)
 def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
     """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history."""
-    return import_master(context.books, kind.value, received_file(context.books, file))
+    with received(context.books, file) as upload:
+        return import_master(context.books, kind.value, upload.path, upload.name)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
-from accrue.api.uploads import received_file
+from accrue.api.uploads import received
 from accrue.report import money_text, quantity_text
 from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
@@ -40,7 +40,8 @@ def _received(context: Caller, received: Received) -> ReceivedOut:
 def upload(file: UploadFile, context: Caller):
     """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
     lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
-    return _received(context, import_lines(context.books, received_file(context.books, file)))
+    with received(context.books, file) as upload:
+        return _received(context, import_lines(context.books, upload.path, upload.name))
 
 
 @routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)
