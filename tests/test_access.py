@@ -15,7 +15,7 @@ from pathlib import Path
 
 import itsdangerous
 import pytest
-from apiclient import PASSWORD, line_rows, lines_csv, open_api
+from apiclient import PASSWORD, claim_lines, line_rows, lines_csv, open_api
 from fastapi.testclient import TestClient
 
 from accrue.api import create_app
@@ -242,3 +242,32 @@ def test_refused_uploads_are_not_kept_and_no_answer_names_where_files_are_kept(a
     for path in ("/api/batches", "/api/audit"):
         listed = api.get("aud", path, params={"limit": 500})
         assert where not in listed.text and "uploads/" not in listed.text
+
+
+# --- item 11: identifiers ----------------------------------------------------------------------
+
+
+def test_identifiers_with_nul_bytes_or_too_long_are_refused(api):
+    rows = line_rows("ACME", ["100.00", "200.00", "300.00"])
+    rows[0]["document"] = "INV-\x00-1"
+    rows[1]["source"] = "e" * 65
+    sent = api.ok(api.post("fin", "/api/lines", json={"name": "ids", "lines": rows}), 201)
+    assert sent["batch"]["accepted"] == 1
+    assert {(r["field"], r["row_no"]) for r in sent["rejections"]} == {
+        ("document", 1),
+        ("source", 2),
+    }
+
+    for partner in ("P\x00", "P" * 65):
+        content = f"id,name,parent_id,segment,region\n{partner},Broken,,,\n".encode()
+        sent = api.post("ada", "/api/master/partners", files={"file": ("p.csv", content)})
+        assert sent.status_code == 422, sent.text
+        [problem] = sent.json()["error"]["problems"]
+        assert (problem["field"], problem["line"]) == ("id", 2)
+
+    claims = {"lines": [{**claim_lines("ACME")[0], "invoice": "9\x001"}]}
+    sent = api.post("acme", "/api/claims/lines", json=claims)
+    assert sent.status_code == 422 and sent.json()["error"]["problems"][0]["field"] == "invoice"
+
+    nul = api.get("fin", "/api/standings", params={"partner_id": "ACME\x00"})
+    assert nul.status_code == 422, nul.text

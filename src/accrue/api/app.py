@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     app.state.books_lock = threading.Lock()
     app.state.sign_ins = Throttle()
     errors.install(app)
+    app.add_middleware(errors.RefuseNul)
     for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix="/api")
     mount_portal(app, chosen.session_secret(), chosen.secure_cookies)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accrue.api.throttle import TooManyAttempts
 from accrue.domain.approvals import ApprovalError
@@ -67,6 +68,22 @@ def _field(message: str) -> str | None:
     """Store messages start with the field they are about: "password: use at least …"."""
     head, _, rest = message.partition(": ")
     return head if rest and head.isidentifier() else None
+
+
+class RefuseNul:
+    """A NUL byte in a URL's path or query is refused (422) before any route sees it: it is
+    never part of an id, and PostgreSQL cannot even compare text with one."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+        ):
+            await body(422, "the address contains a NUL byte")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
