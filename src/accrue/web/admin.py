@@ -97,8 +97,9 @@ def uploads(request: Request, viewer: Viewer):
 def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
     """A lines file: bad rows are listed with row, field, value and reason and kept to correct."""
     try:
-        with line_store_turn(request), received(viewer.books, file) as upload:
-            taken = import_lines(viewer.books, upload.path, upload.name)
+        with line_store_turn(request):
+            with received(viewer.books, file) as sent:
+                taken = import_lines(viewer.books, sent.path, sent.name)
             recalc(viewer.books, viewer.books.clock().date())
     except InputError as refused:
         return page(

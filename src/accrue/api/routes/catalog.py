@@ -206,5 +206,5 @@ def reps(context: Caller, paging: Listed):
 @routes.write("/master/{kind}", "master:write", response_model=BatchOut)
 def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
     """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history."""
-    with received(context.books, file) as upload:
-        return import_master(context.books, kind.value, upload.path, upload.name)
+    with received(context.books, file) as sent:
+        return import_master(context.books, kind.value, sent.path, sent.name)

@@ -58,8 +58,8 @@ def _agreement(row: AgreementRow) -> AgreementOut:
 def import_agreements(file: UploadFile, context: Caller):
     """Ship-and-debit agreements from CSV or Excel, one row per product; a changed agreement
     becomes a new version."""
-    with received(context.books, file) as upload:
-        return store.import_agreements(context.books, upload.path, upload.name)
+    with received(context.books, file) as sent:
+        return store.import_agreements(context.books, sent.path, sent.name)
 
 
 @routes.read("/agreements", "agreements:read", response_model=Page[AgreementOut])
@@ -92,12 +92,12 @@ def submit_claims(file: UploadFile, context: Caller):
     """Ship-and-debit claims as an X12 844, CSV, Excel or JSON file. Each line is answered
     (accepted, adjusted or rejected, with a reason); sending the same claim again changes
     nothing. The answers: /claims/{id}/response (849 or CSV)."""
-    with received(context.books, file) as upload:
-        text = x12_text(upload.path.read_bytes(), upload.name)
+    with received(context.books, file) as sent:
+        text = x12_text(sent.path.read_bytes(), sent.name)
         if text is not None:
-            found = claims_from_844(text, upload.name)
+            found = claims_from_844(text, sent.name)
         else:
-            found = read_claims(upload.path, context.books.clock().date(), upload.name)
+            found = read_claims(sent.path, context.books.clock().date(), sent.name)
         return _received(context, found)
 
 

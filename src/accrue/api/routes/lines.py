@@ -40,8 +40,9 @@ def _received(context: Caller, received: Received) -> ReceivedOut:
 def upload(file: UploadFile, context: Caller):
     """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
     lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
-    with received(context.books, file) as upload:
-        return _received(context, import_lines(context.books, upload.path, upload.name))
+    with received(context.books, file) as sent:
+        taken = import_lines(context.books, sent.path, sent.name)
+    return _received(context, taken)
 
 
 @routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)
