@@ -19,6 +19,7 @@ from apiclient import PASSWORD, claim_lines, line_rows, lines_csv, open_api
 from fastapi.testclient import TestClient
 
 from accrue.api import create_app
+from accrue.api.throttle import Throttle, TooManyAttempts
 from accrue.domain.permissions import Role
 from accrue.settings import Settings
 from accrue.store import people
@@ -92,6 +93,21 @@ def test_a_client_that_keeps_failing_is_held_back_whatever_names_it_tries(api):
     other = _from(api, "10.0.0.7")
     signed = other.post("/api/auth/login", json={"username": "acme", "password": PASSWORD})
     assert signed.status_code == 200, signed.text
+
+
+def test_a_held_back_client_is_let_in_again_once_its_failures_are_a_minute_old():
+    now = [0.0]
+    throttle = Throttle(failures=3, window=60, clock=lambda: now[0])
+    for second in (0, 10, 20):
+        now[0] = second
+        throttle.check("10.0.0.1")
+        throttle.failed("10.0.0.1")
+    with pytest.raises(TooManyAttempts) as held:
+        throttle.check("10.0.0.1")
+    assert held.value.wait == 40
+    throttle.check("10.0.0.2")
+    now[0] = 60
+    throttle.check("10.0.0.1")
 
 
 @pytest.mark.parametrize(
