@@ -8,7 +8,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from bookkeeping import add_program, books_state, journals, lines_file, sale, with_master
@@ -38,11 +37,10 @@ def _accrue(settings, *args: str, failpoint: str | None = None) -> subprocess.Po
 def _kill_at(settings, failpoint: str, *args: str) -> None:
     """Run an accrue command and SIGKILL it once it reaches `failpoint`."""
     process = _accrue(settings, *args, failpoint=failpoint)
-    deadline, seen = time.monotonic() + 120, ""
+    seen = ""
     while f"failpoint {failpoint} reached" not in seen:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"accrue {' '.join(args)} never reached {failpoint}:\n{seen}")
+        if process.poll() is not None:  # no deadline: a loaded machine is only slower
+            pytest.fail(f"accrue {' '.join(args)} ended before {failpoint}:\n{seen}")
         if select.select([process.stderr], [], [], 1)[0]:
             seen += process.stderr.readline()
     process.send_signal(signal.SIGKILL)
@@ -52,7 +50,7 @@ def _kill_at(settings, failpoint: str, *args: str) -> None:
 
 def _run(settings, *args: str) -> None:
     process = _accrue(settings, *args)
-    _, error = process.communicate(timeout=120)
+    _, error = process.communicate()
     assert process.returncode == 0, error
 
 

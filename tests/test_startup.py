@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from accrue.cli.app import DATABASE_REFUSED, EXPECTED, is_one_of
 from accrue.cli.books import MASTER_KINDS
+from accrue.domain.errors import NotFound
 from accrue.engine import DataError
 from accrue.engine.plan import MissingRateError
 from accrue.ingest.errors import InputError
@@ -92,7 +93,9 @@ def test_error_names_are_where_the_classes_are_defined(name):
         (MissingRateError("no rate"), True),
         (DataError("bad"), True),
         (NotInitialised("none"), True),
-        (KeyError("a subclass of LookupError"), True),
+        (NotFound("no batch 7"), True),
+        (KeyError("a bug's dictionary lookup"), False),
+        (ValueError("a library's refusal we did not expect"), False),
         (RuntimeError("a bug"), False),
     ],
 )

@@ -7,6 +7,7 @@ from collections import defaultdict
 from accrue.analytics.common import engine, over, segment_of
 from accrue.domain.benefits import measure_of
 from accrue.domain.calibration import DEFAULT_LIFTS, SegmentCalibration, calibrate
+from accrue.domain.errors import Refused
 from accrue.domain.periods import Period
 from accrue.domain.program import Measure, Program
 from accrue.store.books import Books
@@ -19,7 +20,7 @@ def calibrate_program(
     program's kind), with thresholds `lifts` above its median."""
     period = Period.parse(baseline)
     if period.kind is not program.period:
-        raise ValueError(f"baseline: {baseline} is not a {program.period.value}")
+        raise Refused(f"baseline: {baseline} is not a {program.period.value}")
     running = engine(books)
     cells = running.cells(over(program, period))
     partners = {p.id: p for p in running.data.partners}

@@ -5,23 +5,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accrue.api.throttle import TooManyAttempts
-from accrue.domain.approvals import ApprovalError
+from accrue.domain.errors import Conflict, NotFound, Refused
 from accrue.domain.permissions import Forbidden
 from accrue.domain.program import ProgramError
 from accrue.ingest.errors import InputError
 from accrue.ingest.x12 import X12Error
-from accrue.store.close import CloseError
-from accrue.store.payouts import PayoutError
 from accrue.store.people import LoginRefused
-from accrue.store.programs import VersionError
+
+log = logging.getLogger("accrue.api")
 
 
 class ProblemOut(BaseModel):
@@ -54,9 +55,6 @@ THROTTLED = {429: {"model": ErrorBody, "description": "too many failed sign-ins 
 
 class NotSignedIn(PermissionError):
     """No token, or one that is unknown, expired or revoked."""
-
-
-CONFLICTS = (ApprovalError, PayoutError, CloseError, VersionError)
 
 
 def body(status: int, message: str, problems: list[dict] | None = None) -> JSONResponse:
@@ -155,15 +153,18 @@ def install(app: FastAPI) -> None:
     def forbidden(_: Request, error: Forbidden):
         return body(403, str(error))
 
-    @app.exception_handler(LookupError)
-    def not_found(_: Request, error: LookupError):
+    @app.exception_handler(NotFound)
+    def not_found(_: Request, error: NotFound):
         return body(404, str(error).strip("'\""))
 
-    @app.exception_handler(ValueError)
-    def refused(_: Request, error: ValueError):
-        if isinstance(error, ValidationError):  # our own model broken: a bug, not bad input
-            raise error
+    @app.exception_handler(Refused)
+    def refused(_: Request, error: Refused):
         message = str(error)
-        if isinstance(error, CONFLICTS):
-            return body(409, message, [{"field": _field(message), "message": message}])
-        return body(422, message, [{"field": _field(message), "message": message}])
+        status = 409 if isinstance(error, Conflict) else 422
+        return body(status, message, [{"field": _field(message), "message": message}])
+
+    @app.exception_handler(Exception)
+    def bug(request: Request, error: Exception):
+        """Anything else is a bug: logged with its trace, answered without one."""
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return body(500, "internal error: this is a bug in Accrue, and it has been logged")

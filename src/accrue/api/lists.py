@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import Numeric, Select, cast, func, select
 from sqlalchemy.orm import Session
 
+from accrue.domain.errors import Refused
 from accrue.store.tables import Money
 
 Item = TypeVar("Item", bound=BaseModel)
@@ -74,7 +75,7 @@ def where_given(query: Select, *conditions: tuple) -> Select:
 def _ordering(model, paging: Paging, sortable: Sequence[str]):
     name = (paging.sort or "").lstrip("-") or sortable[0]
     if name not in sortable:
-        raise ValueError(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
+        raise Refused(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
     column = getattr(model, name)
     if column.type is Money:  # exact decimal text in the records: ordered by its value
         column = cast(column, Numeric)
@@ -110,7 +111,7 @@ def paged(items: list[BaseModel], paging: Paging, name: str, model: type[BaseMod
     if paging.sort:
         key = paging.sort.lstrip("-")
         if items and key not in type(items[0]).model_fields:
-            raise ValueError(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
+            raise Refused(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
         items = sorted(
             items, key=lambda i: _by_value(getattr(i, key)), reverse=paging.sort.startswith("-")
         )

@@ -19,6 +19,7 @@ from sqlalchemy import Select
 
 from accrue.api.errors import ERRORS, NotSignedIn
 from accrue.api.lists import EXPORTED, Page
+from accrue.domain.errors import NotFound
 from accrue.domain.permissions import Forbidden, allows
 from accrue.store.books import Books
 from accrue.store.people import Principal, authenticate
@@ -38,7 +39,7 @@ class Context:
     def check_partner(self, partner_id: str, what: str = "partner") -> None:
         """A partner outside the caller's scope does not exist, as far as they can tell."""
         if not self.user.scope.sees(partner_id):
-            raise LookupError(f"no {what} {partner_id}")
+            raise NotFound(f"no {what} {partner_id}")
 
     def visible(self, query: Select, partner_column) -> Select:
         """`query` narrowed to the partners the caller may see."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import UploadFile
 
+from accrue.domain.errors import Refused
 from accrue.ingest.errors import InputError
 from accrue.store.books import Books
 
@@ -44,7 +45,7 @@ def received(books: Books, upload: UploadFile) -> Iterator[Upload]:
     while chunk := upload.file.read(CHUNK):
         size += len(chunk)
         if size > MAX_BYTES:
-            raise ValueError(f"file: larger than {MAX_BYTES // 2**20} MiB; split it")
+            raise Refused(f"file: larger than {MAX_BYTES // 2**20} MiB; split it")
         digest.update(chunk)
     folder = books.settings.data_dir / "uploads" / digest.hexdigest()[:16]
     kept = Upload(folder / _safe_name(upload.filename), _safe_name(upload.filename))

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from accrue.domain.errors import Refused
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -23,12 +25,8 @@ errors = Console(stderr=True, soft_wrap=True)
 # engine, the store and SQLAlchemy before every command (tests/test_startup.py checks the names).
 EXPECTED = frozenset(
     {
-        "builtins.ValueError",
-        "builtins.LookupError",
-        "accrue.ingest.errors.InputError",
-        "accrue.domain.program.ProgramError",
-        "accrue.engine.dataset.DataError",
-        "accrue.engine.plan.MissingRateError",
+        "accrue.domain.errors.Refused",
+        "accrue.domain.errors.NotFound",
         "accrue.store.books.NotInitialised",
     }
 )
@@ -89,4 +87,4 @@ def parse_date(text: str | None, option: str = "--as-of") -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{option} {text!r} is not a date: write YYYY-MM-DD") from None
+        raise Refused(f"{option} {text!r} is not a date: write YYYY-MM-DD") from None

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
+from accrue.domain.errors import Refused
 from accrue.domain.ledger import PayoutMethod
 
 if TYPE_CHECKING:
@@ -275,7 +276,7 @@ def liability(
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip())
     allowed = {"program_id", "partner_id", "period", "booked_period"}
     if not dimensions or set(dimensions) - allowed:
-        raise ValueError(f"--by: choose from {', '.join(sorted(allowed))}")
+        raise Refused(f"--by: choose from {', '.join(sorted(allowed))}")
     with opened() as books, books.session() as session:
         rows = ledger.liability(session, books.liability_accounts(session), dimensions)
     columns = [*dimensions, "currency", "outstanding"]

@@ -11,6 +11,7 @@ import typer
 
 from accrue.cli.app import app, console, reports_errors
 from accrue.cli.books import imports, opened, table
+from accrue.domain.errors import NotFound, Refused
 
 claims_app = typer.Typer(help="Ship-and-debit and fund claims, and what they prevented.")
 app.add_typer(claims_app, name="claims")
@@ -57,7 +58,7 @@ def _show(books, claim_id: int) -> None:
     with books.session() as session:
         claim = session.get(ClaimRow, claim_id)
         if claim is None:
-            raise LookupError(f"no claim {claim_id}")
+            raise NotFound(f"no claim {claim_id}")
         lines = session.scalars(
             select(ClaimLineRow)
             .where(ClaimLineRow.claim_id == claim_id)
@@ -118,7 +119,7 @@ def response(
     from accrue.store import claims as store
 
     if format not in ("x12", "csv"):
-        raise ValueError("--format: x12 or csv")
+        raise Refused("--format: x12 or csv")
     with opened() as books:
         text = (
             store.response_849(books, claim)

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
+from accrue.domain.errors import Refused
 
 
 @app.command()
@@ -51,9 +52,9 @@ def calc(
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown:
-        raise ValueError(f"--format: unknown {', '.join(unknown)}; choose from csv, json, parquet")
+        raise Refused(f"--format: unknown {', '.join(unknown)}; choose from csv, json, parquet")
     if engine not in ("duckdb", "spark"):
-        raise ValueError(f"--engine: unknown {engine}; choose from duckdb, spark")
+        raise Refused(f"--engine: unknown {engine}; choose from duckdb, spark")
     day = parse_date(as_of)
     loaded = load_programs(programs)
     with ExitStack() as stack:

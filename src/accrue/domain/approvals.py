@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from accrue.domain.errors import Conflict
+
 
 class Subject(StrEnum):
     SETTLEMENT = "settlement"
@@ -26,7 +28,7 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
-class ApprovalError(ValueError):
+class ApprovalError(Conflict):
     """A decision the rules refuse; the message says which rule."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accrue.domain.errors import Refused
 from accrue.domain.money import ZERO
 
 PERCENTILES = (10, 25, 50, 75, 90)
@@ -20,7 +21,7 @@ def percentile(values: list[Decimal], p: int) -> Decimal:
     the median of 1..100 is 50.5)."""
     ordered = sorted(values)
     if not ordered:
-        raise ValueError("no values: a segment needs at least one partner")
+        raise Refused("no values: a segment needs at least one partner")
     position = Decimal(p) / 100 * (len(ordered) - 1)
     below = int(position)
     above = min(below + 1, len(ordered) - 1)

@@ -9,6 +9,7 @@ from datetime import date
 from fractions import Fraction
 
 from accrue.domain.catalog import Product
+from accrue.domain.errors import Refused
 from accrue.domain.partners import PartnerTree
 from accrue.domain.program import Measure, ProductFilter, Program
 
@@ -26,7 +27,7 @@ class ProductRole:
     unit_factor: Fraction = Fraction(1)
 
 
-class MissingConversion(ValueError):
+class MissingConversion(Refused):
     pass
 
 

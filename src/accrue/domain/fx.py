@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from accrue.domain.errors import NotFound
+
 # Rates carry at most six decimals, so a rate is a whole number of micros and converting a
 # line is integer arithmetic in any SQL engine.
 RATE_DECIMALS = 6
@@ -24,7 +26,7 @@ class FxRate:
     rate: Decimal
 
 
-class MissingRate(LookupError):
+class MissingRate(NotFound):
     def __init__(self, from_currency: str, to_currency: str, day: date):
         self.from_currency, self.to_currency, self.day = from_currency, to_currency, day
         super().__init__(f"no {from_currency}→{to_currency} exchange rate on or before {day}")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from accrue.domain.errors import Refused
 from accrue.domain.money import ZERO, quantum
 
 if TYPE_CHECKING:  # a type only: PayoutMethod, used by the CLI at start-up, needs no pydantic
@@ -189,7 +190,7 @@ def payout_journal(
 def reversal_journal(original: Journal, original_id: int, reason: str) -> Journal:
     """Undo a journal by its mirror image; the original stays, as the books require."""
     if not reason.strip():
-        raise ValueError("a reversal needs a reason")
+        raise Refused("a reversal needs a reason")
     return Journal(
         JournalKind.REVERSAL,
         original.program_id,

@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from accrue.domain.errors import Refused
 from accrue.domain.money import ZERO, exactly
 
 METRICS = ("net_revenue", "category_rate", "off_season")  # the metrics measured by default
@@ -100,7 +101,7 @@ def _check_ids(units: list[Unit]) -> None:
     """Unique ids are what make the result independent of the order units come in."""
     ids = [u.partner_id for u in units]
     if len(set(ids)) != len(ids):
-        raise ValueError("partner ids must be unique")
+        raise Refused("partner ids must be unique")
 
 
 # --- matching -----------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def measure_lift(
     """Match, estimate each metric's difference in differences with a bootstrap interval over
     matched pairs, and weigh the incremental revenue against the rebates paid."""
     if reps < 1:
-        raise ValueError("reps must be at least 1")
+        raise Refused("reps must be at least 1")
     matches = match(units, caliper)
     by_id = {u.partner_id: u for u in units}
     pairs = [(by_id[m.treated], by_id[m.control]) for m in matches if m.control is not None]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from accrue.domain.errors import Refused
+
 
 @dataclass(frozen=True)
 class Partner:
@@ -16,7 +18,7 @@ class Partner:
     attributes: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
-class PartnerTreeError(ValueError):
+class PartnerTreeError(Refused):
     pass
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from accrue.domain.errors import Refused
+
 
 class PeriodKind(StrEnum):
     MONTH = "month"
@@ -40,11 +42,11 @@ class Period:
         """`2026`, `2026-H1`, `2026-Q3` or `2026-07`."""
         match = _LABEL.match(label.strip())
         if not match:
-            raise ValueError(f"{label!r} is not a period: write 2026, 2026-H1, 2026-Q3 or 2026-07")
+            raise Refused(f"{label!r} is not a period: write 2026, 2026-H1, 2026-Q3 or 2026-07")
         year, month, quarter, half = match.groups()
         if month:
             if not 1 <= int(month) <= 12:
-                raise ValueError(f"{label!r}: month must be 01 to 12")
+                raise Refused(f"{label!r}: month must be 01 to 12")
             return cls(int(year), PeriodKind.MONTH, int(month))
         if quarter:
             return cls(int(year), PeriodKind.QUARTER, int(quarter))

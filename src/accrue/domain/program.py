@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from accrue.domain.errors import Refused
 from accrue.domain.lines import LineKind
 from accrue.domain.periods import Period, PeriodKind
 
@@ -459,7 +460,7 @@ YamlDecimalLoader.add_constructor(
 )
 
 
-class ProgramError(ValueError):
+class ProgramError(Refused):
     """Everything wrong with one program document, each problem with its field path."""
 
     def __init__(self, source: str, problems: list[tuple[str, str, str]]):

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from accrue.domain.aggregate import Aggregate, Sums, total
-from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next
+from accrue.domain.benefits import Gap, Outcome, evaluate, gap_to_next, thresholds_of
 from accrue.domain.forecast import Projection, project, run_rate
 from accrue.domain.money import ZERO, allocate, exactly, round_money
 from accrue.domain.periods import Period
-from accrue.domain.program import Evaluation, Kind, Program
+from accrue.domain.program import Evaluation, Kind, Method, Program
 from accrue.domain.settlement import settle
 
 Cells = Mapping[tuple[str, Period], Aggregate]
@@ -147,6 +148,29 @@ def _partner_periods(program, cells, partner, periods, as_of) -> list[Standing]:
         )
         earned_before, points_before = earned, outcome.points
     return standings
+
+
+def earning_rates(program: Program, standing: Standing) -> tuple[Fraction, Fraction]:
+    """What a line earns per unit of its (converted) amount and per unit of its quantity under
+    the tier that applies, so each line's share follows what it earned (rule 1's "each line
+    that earned it") when a tier pays a rate and an amount per unit. A lump sum (and pro-rata
+    or guarantee scaling) follows those earnings; a tier paying a lump sum alone is shared by
+    amount, or by units when every tier pays per unit."""
+    tier, measure = standing.tier, standing.measure
+    rate = per_unit = Fraction(0)
+    if tier and program.method is Method.INCREMENTAL and measure:
+        thresholds = thresholds_of(program, standing.baseline)
+        uppers = (*thresholds[1:tier], measure)
+        for t, lower, upper in zip(program.tiers[:tier], thresholds, uppers, strict=False):
+            band = Fraction(min(upper, measure) - lower)  # the /measure both share is dropped
+            rate += Fraction(t.rate or ZERO) * band
+            per_unit += Fraction(t.per_unit or ZERO) * band
+    elif tier or standing.status == "pro rata":
+        applying = program.tiers[max(tier, 1) - 1]
+        rate, per_unit = Fraction(applying.rate or ZERO), Fraction(applying.per_unit or ZERO)
+    if rate or per_unit:
+        return rate, per_unit
+    return (Fraction(0), Fraction(1)) if program.pays_per_unit_only else (Fraction(1), Fraction(0))
 
 
 def _tier_name(program: Program, outcome: Outcome) -> str | None:

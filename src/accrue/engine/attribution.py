@@ -20,10 +20,11 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from accrue.domain.eligibility import product_roles
 from accrue.domain.money import minor_unit
 from accrue.domain.periods import Period
 from accrue.domain.program import Program
-from accrue.domain.standings import Standing, scope_of
+from accrue.domain.standings import Standing, earning_rates, scope_of
 from accrue.engine import plan
 from accrue.engine.exact import wide, with_floor_div
 
@@ -51,6 +52,8 @@ JOB_SCHEMA = pa.schema(
         ("ordinal", pa.int64()),
         ("entitlement", pa.int64()),
         ("period", pa.string()),
+        ("by_amount", pa.decimal128(38, 0)),
+        ("by_units", pa.decimal128(38, 0)),
     ]
 )
 
@@ -98,17 +101,19 @@ def _jobs(program: Program, standings: list[Standing], result) -> tuple[pa.Table
     """One allocation per standing, and for a cumulative scope a second, negative one over
     the scope without its last period."""
     scale = 10 ** minor_unit(program.currency)
+    coefficients = _coefficients(program, result.engine.data)
     rows: list[tuple] = []
 
     def add(target: int, sign: int, standing: Standing, scope: list[Period]) -> None:
         """One row per period of the scope, so lines meet their jobs on an equality join."""
         amounts = (result.get(program.id, standing.partner_id, p.label).amount for p in scope)
         entitlement = int(sum(amounts) * scale)
+        last = result.get(program.id, standing.partner_id, scope[-1].label)  # its tier applies
+        by_amount, by_units = coefficients(*earning_rates(program, last))
         job, label = (rows[-1][0] + 1 if rows else 0), standing.period.label
         for period in scope:
-            rows.append(
-                (job, target, sign, standing.partner_id, ordinal(period), entitlement, label)
-            )
+            row = (job, target, sign, standing.partner_id, ordinal(period), entitlement, label)
+            rows.append((*row, by_amount, by_units))
 
     cumulative = False
     for target, standing in enumerate(standings):
@@ -122,17 +127,36 @@ def _jobs(program: Program, standings: list[Standing], result) -> tuple[pa.Table
     return table, cumulative
 
 
+def _coefficients(program: Program, data):
+    """Earning rates (per unit of money, per unit of quantity) as the smallest integers in
+    the same ratio over the plan's encodings: `amount` in 10**amount_exponent of the
+    currency, `units` in thousandths of the unit times the conversion denominator."""
+    money = Fraction(10) ** plan.amount_exponent(program, data)
+    _, denominator = plan.unit_weights(product_roles(program, data.products))
+    per_unit = Fraction(1, 1000 * denominator)
+
+    def integers(by_amount: Fraction, by_units: Fraction) -> tuple[int, int]:
+        p, q = by_amount * money, by_units * per_unit
+        common = math.lcm(p.denominator, q.denominator)
+        p, q = int(p * common), int(q * common)
+        divisor = math.gcd(p, q) or 1
+        return p // divisor, q // divisor
+
+    return integers
+
+
 def _weights(program: Program, lines: ir.Table) -> ir.NumericValue:
-    """What each line's share is proportional to: its amount (or its units when every tier
-    pays per unit), times its multiplier window's factor. Factors are scaled to integers by
-    their common denominator, which leaves the proportions unchanged."""
+    """What each line's share is proportional to: what it earns under its job's tier (its
+    amount and its units at the job's integer rates), times its multiplier window's factor.
+    Factors are scaled to integers by their common denominator, which leaves the
+    proportions unchanged."""
     factors = [Fraction(m.factor) for m in program.multipliers]
     common = math.lcm(1, *(f.denominator for f in factors))
-    base = wide(lines.units if program.pays_per_unit_only else lines.amount)
+    earned = wide(lines.by_amount) * wide(lines.amount) + wide(lines.by_units) * wide(lines.units)
     factor = ibis.literal(common, "int64")
     for i, f in enumerate(factors):
         factor = (lines.window == i).ifelse(int(f * common), factor)
-    return base * wide(factor)
+    return earned * wide(factor)
 
 
 def _program_shares(program: Program, standings: list[Standing], result) -> Part:
@@ -145,11 +169,14 @@ def _program_shares(program: Program, standings: list[Standing], result) -> Part
         *LINE_KEYS,
         "rollup_id",
         "amount",
-        weight=_weights(program, lines),
+        "units",
+        "window",
         ordinal=lines.date.year().cast("int64") * (12 // months)
         + (lines.date.month().cast("int64") - 1) // months,
     )
-    shares = _largest_remainder(lines.inner_join(jobs, ["rollup_id", "ordinal"]))
+    joined = lines.inner_join(jobs, ["rollup_id", "ordinal"])
+    kept = [*LINE_KEYS, "rollup_id", "amount", "job", "target", "sign", "entitlement", "period"]
+    shares = _largest_remainder(joined.select(*kept, weight=_weights(program, joined)))
     if cumulative:
         keys = ["target", "rollup_id", "period", "source", "document", "line_no", "date", "sku"]
         shares = shares.group_by([*keys, "amount"]).aggregate(

@@ -26,6 +26,7 @@ from importlib.resources import files
 import ibis
 from ibis.formats.pyarrow import PyArrowData
 
+from accrue.domain.errors import Refused
 from accrue.engine.dataset import LINE_SCHEMA, DataError, DataSet
 
 ENGINES = ("duckdb", "postgres", "spark")
@@ -36,7 +37,7 @@ SPARK_MASTER = "local[2]"
 EXACT = {"spark.sql.ansi.enabled": "true", "spark.sql.session.timeZone": "UTC"}
 
 
-class EngineUnavailable(LookupError):
+class EngineUnavailable(Refused):
     """An engine whose software is not installed here; the message says what to install."""
 
 
@@ -51,7 +52,7 @@ def connect(engine: str, settings: Mapping[str, str] | None = None):
         return ibis.postgres.connect(**settings)
     if engine == "spark":
         return spark(**settings)
-    raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    raise Refused(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
 
 
 def spark(master: str | None = None):

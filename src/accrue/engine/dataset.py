@@ -17,6 +17,7 @@ import pyarrow as pa
 from ibis import _
 
 from accrue.domain.catalog import Product
+from accrue.domain.errors import Refused
 from accrue.domain.fx import FxRate, FxTable
 from accrue.domain.lines import Line
 from accrue.domain.partners import Partner, PartnerTree
@@ -46,7 +47,7 @@ LINE_SCHEMA = pa.schema(
 LINE_HASH = f"hash({', '.join(LINE_SCHEMA.names)})::HUGEINT"
 
 
-class DataError(ValueError):
+class DataError(Refused):
     """Input that cannot be computed on; the message names where and what."""
 
 

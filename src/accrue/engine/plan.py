@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from accrue.domain.eligibility import counts_on, partner_rollup, product_roles, window_index
+from accrue.domain.errors import NotFound
 from accrue.domain.fx import RATE_DECIMALS, MissingRate
 from accrue.domain.money import exact
 from accrue.domain.program import Program
@@ -348,7 +349,7 @@ def check_rates(program: Program, data: DataSet, result: pa.Table) -> None:
         )
 
 
-class MissingRateError(LookupError):
+class MissingRateError(NotFound):
     pass
 
 

@@ -26,7 +26,7 @@ from accrue.domain.money import ZERO, allocate, exact
 from accrue.domain.partners import PartnerTree
 from accrue.domain.periods import Period
 from accrue.domain.program import Program
-from accrue.domain.standings import scope_of
+from accrue.domain.standings import earning_rates, scope_of
 
 
 def reference_cells(
@@ -116,17 +116,17 @@ def _allocation(program, result, standing, scope, earning) -> dict[tuple, Decima
         if Period.containing(program.period, line.date) in periods
     ]
     fx = result.engine.data.fx
+    last = result.get(program.id, standing.partner_id, scope[-1].label)  # its tier applies
+    by_amount, by_units = earning_rates(program, last)
     weights = []
     for line, role in chosen:
         window = window_index(program, line.date)
         factor = Fraction(program.multipliers[window].factor) if window >= 0 else Fraction(1)
-        if program.pays_per_unit_only:
-            base = Fraction(line.quantity) * role.unit_factor
-        else:
-            base = Fraction(line.amount) * Fraction(
-                fx.rate(line.currency, program.currency, line.date)
-            )
-        weights.append(base * factor)
+        amount = Fraction(line.amount) * Fraction(
+            fx.rate(line.currency, program.currency, line.date)
+        )
+        units = Fraction(line.quantity) * role.unit_factor
+        weights.append((by_amount * amount + by_units * units) * factor)
     entitlement = sum(
         (result.get(program.id, standing.partner_id, p.label).amount for p in scope), ZERO
     )

@@ -14,6 +14,7 @@ import ibis
 import pyarrow as pa
 
 from accrue.domain.aggregate import Aggregate, Sums
+from accrue.domain.errors import Refused
 from accrue.domain.periods import Period, periods_between
 from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing, finish, standings_for
@@ -256,11 +257,11 @@ def _versions(programs: Iterable[Program]) -> dict[str, list[Program]]:
     for program in sorted(programs, key=lambda p: (p.id, p.version)):
         chain = chains[program.id]
         if chain and chain[-1].version == program.version:
-            raise ValueError(f"program {program.ref} is given twice; give each version once")
+            raise Refused(f"program {program.ref} is given twice; give each version once")
         if chain and program.takes_effect is None:
-            raise ValueError(f"program {program.ref} needs `takes_effect`: it follows a version")
+            raise Refused(f"program {program.ref} needs `takes_effect`: it follows a version")
         if chain and chain[-1].takes_effect and program.takes_effect <= chain[-1].takes_effect:
-            raise ValueError(f"program {program.ref} must take effect after {chain[-1].ref}")
+            raise Refused(f"program {program.ref} must take effect after {chain[-1].ref}")
         chain.append(program)
     return dict(chains)
 

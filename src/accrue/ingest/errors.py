@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from accrue.domain.errors import Refused
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,7 +24,7 @@ class Problem:
         return f"{where}: {self.field}{shown}: {self.message}"
 
 
-class InputError(ValueError):
+class InputError(Refused):
     """One or more problems in input files; the message lists them (the first 20)."""
 
     LIMIT = 20

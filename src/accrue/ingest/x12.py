@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from accrue.domain.errors import Refused
+
 ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 ISA_LENGTH = 106  # the ISA is fixed width: 106 characters, its terminator included
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1)  # ISA01..ISA15; ISA16 is 1
@@ -29,7 +31,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not TAB, LF o
 _BLANKS = " \t\r\n"
 
 
-class X12Error(ValueError):
+class X12Error(Refused):
     """An X12 text that cannot be trusted, with where to look in it.
 
     The message names the file, the line, the segment (its 1-based position in the file and its

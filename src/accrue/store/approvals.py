@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import ApprovalError, Decision, Levels, Status, Subject, decide
+from accrue.domain.errors import NotFound
 from accrue.store.books import Books
 from accrue.store.tables import (
     ApprovalRow,
@@ -30,7 +31,7 @@ def _amount(session: Session, subject: Subject, subject_id: int) -> tuple[Decima
     table, money = SUBJECTS[subject]
     row = session.get(table, subject_id)
     if row is None:
-        raise LookupError(f"no {subject.value.replace('_', ' ')} {subject_id}")
+        raise NotFound(f"no {subject.value.replace('_', ' ')} {subject_id}")
     return money(row), row.currency
 
 
@@ -101,7 +102,7 @@ def decide_request(books: Books, request_id: int, approve: bool, reason: str = "
             select(ApprovalRow).where(ApprovalRow.id == request_id).with_for_update()
         )
         if request is None:
-            raise LookupError(f"no approval request {request_id}")
+            raise NotFound(f"no approval request {request_id}")
         decisions = [
             Decision(d.level, d.user, d.approve, d.reason)
             for d in session.scalars(

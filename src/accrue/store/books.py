@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from accrue.domain.audit import GENESIS, Entry, canonical, sealed
 from accrue.domain.catalog import Product
+from accrue.domain.errors import NotFound
 from accrue.domain.fx import FxRate
 from accrue.domain.partners import Partner, PartnerTree
 from accrue.domain.program import Program
@@ -275,7 +276,7 @@ class Books:
             .limit(1)
         )
         if row is None:
-            raise LookupError(f"no program {program_id}")
+            raise NotFound(f"no program {program_id}")
         return Program.model_validate_json(row.document)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.funds import INSUFFICIENT
 from accrue.domain.ledger import ship_and_debit_journal
 from accrue.domain.money import ZERO, round_money
@@ -56,7 +57,7 @@ ANSWERED = "answered"  # nothing to pay: every line refused
 NO_FUNDS = "NF"  # the leakage report's reason for fund claims beyond the funds available
 
 
-class ClaimError(ValueError):
+class ClaimError(Refused):
     """A claim that cannot be received; the message says why."""
 
 
@@ -429,7 +430,7 @@ def response_849(books: Books, claim_id: int) -> str:
     with books.session() as session:
         claim = session.get(ClaimRow, claim_id)
         if claim is None or claim.kind != SHIP_AND_DEBIT:
-            raise LookupError(f"no ship-and-debit claim {claim_id}")
+            raise NotFound(f"no ship-and-debit claim {claim_id}")
         partner = session.get(PartnerRow, claim.partner_id)
         found = answers(session, claim_id)
     name = partner.name if partner else claim.partner_id
@@ -456,7 +457,7 @@ def response_csv(books: Books, claim_id: int) -> str:
     with books.session() as session:
         claim = session.get(ClaimRow, claim_id)
         if claim is None:
-            raise LookupError(f"no claim {claim_id}")
+            raise NotFound(f"no claim {claim_id}")
         found = answers(session, claim_id)
     out = io.StringIO()
     writer = csv.writer(out)

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
+from accrue.domain.errors import Conflict
 from accrue.domain.ledger import (
     JournalKind,
     PayoutMethod,
@@ -46,7 +47,7 @@ from accrue.store.tables import (
 )
 
 
-class CloseError(ValueError):
+class CloseError(Conflict):
     pass
 
 

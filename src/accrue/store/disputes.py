@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import (
     SHIP_AND_DEBIT_EXPENSE,
     SHIP_AND_DEBIT_RECEIVABLE,
@@ -30,7 +31,7 @@ class About(StrEnum):
     CLAIM_LINE = "claim_line"
 
 
-class DisputeError(ValueError):
+class DisputeError(Refused):
     """A dispute that cannot be opened or resolved; the message says why."""
 
 
@@ -43,16 +44,16 @@ def _subject(session: Session, about: About, key: str) -> tuple[str, str, str, s
         parts = key.split("/")
         row = session.get(StandingRow, tuple(parts)) if len(parts) == 3 else None
         if row is None:
-            raise LookupError(f"no standing {key} (program/partner/period)")
+            raise NotFound(f"no standing {key} (program/partner/period)")
         return row.partner_id, row.program_id, row.period, row.currency
     if about is About.SETTLEMENT:
         row = session.get(SettlementRow, int(key)) if key.isdigit() else None
         if row is None:
-            raise LookupError(f"no settlement {key}")
+            raise NotFound(f"no settlement {key}")
         return row.partner_id, row.program_id, row.period, row.currency
     line = session.get(ClaimLineRow, int(key)) if key.isdigit() else None
     if line is None:
-        raise LookupError(f"no claim line {key}")
+        raise NotFound(f"no claim line {key}")
     claim = session.get(ClaimRow, line.claim_id)
     return claim.partner_id, line.agreement_id, str(claim.claimed_on), claim.currency
 
@@ -64,7 +65,7 @@ def open_dispute(books: Books, about: About, key: str, reason: str, visible=None
     with books.session() as session:
         partner, program, period, currency = _subject(session, about, key)
         if visible is not None and not visible(partner):
-            raise LookupError(f"no {about.value.replace('_', ' ')} {key}")
+            raise NotFound(f"no {about.value.replace('_', ' ')} {key}")
         row = DisputeRow(
             partner_id=partner,
             subject=about.value,
@@ -99,7 +100,7 @@ def resolve(
     with books.session() as session:
         row = session.get(DisputeRow, dispute_id)
         if row is None:
-            raise LookupError(f"no dispute {dispute_id}")
+            raise NotFound(f"no dispute {dispute_id}")
         if row.status != OPEN:
             raise DisputeError(f"dispute {dispute_id} is {row.status}, not open")
         row.resolution, row.resolved_by = resolution.strip(), books.settings.actor

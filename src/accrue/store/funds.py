@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
+from accrue.domain.errors import Refused
 from accrue.domain.funds import Tranche, available, draw, expires_on, expiring
 from accrue.domain.ledger import JournalKind, fund_claim_journal, fund_expiry_journal
 from accrue.domain.money import ZERO, round_money
@@ -36,7 +37,7 @@ PROOF_TYPES = {  # leading bytes → media type: the content decides, not the na
 }
 
 
-class FundError(ValueError):
+class FundError(Refused):
     """A fund claim that cannot be received; the message says why."""
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
+from accrue.domain.errors import NotFound
 from accrue.domain.ledger import Journal, JournalKind, Posting
 from accrue.domain.money import minor_unit
 from accrue.domain.periods import Closed, Period, PeriodKind
@@ -72,7 +73,7 @@ def post(
 def load(session: Session, journal_id: int) -> Journal:
     row = session.get(JournalRow, journal_id)
     if row is None:
-        raise LookupError(f"no journal {journal_id}")
+        raise NotFound(f"no journal {journal_id}")
     postings = session.scalars(
         select(PostingRow).where(PostingRow.journal_id == journal_id).order_by(PostingRow.id)
     )

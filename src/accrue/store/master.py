@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accrue.domain.errors import Refused
 from accrue.domain.partners import Partner, PartnerTree, PartnerTreeError
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import read_fx, read_partners, read_products, read_reps
@@ -93,7 +94,7 @@ def import_master(books: Books, kind: str, path: Path, name: str | None = None) 
     """Upsert a master file; returns its batch with counts (accepted = inserted or changed).
     `name` is what the books call the file (its path when not given)."""
     if kind not in KINDS:
-        raise ValueError(f"unknown master data {kind!r}: choose from {', '.join(KINDS)}")
+        raise Refused(f"unknown master data {kind!r}: choose from {', '.join(KINDS)}")
     spec = KINDS[kind]
     shown = name or str(path)
     items = spec.reader(path)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
+from accrue.domain.errors import Conflict, NotFound
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.money import ZERO, minor_unit
 from accrue.export.payments import Payee, Payer, pain001, payees_csv
@@ -36,7 +37,7 @@ from accrue.store.tables import (
 PAID = "paid"
 
 
-class PayoutError(ValueError):
+class PayoutError(Conflict):
     """A batch that cannot be made, released or paid; the message says why."""
 
 
@@ -164,7 +165,7 @@ def mark_paid(books: Books, batch_id: int, on: date) -> PayoutBatchRow:
     with books.session() as session:
         batch = session.get(PayoutBatchRow, batch_id)
         if batch is None:
-            raise LookupError(f"no payout batch {batch_id}")
+            raise NotFound(f"no payout batch {batch_id}")
         released = session.execute(
             update(PayoutBatchRow)
             .where(PayoutBatchRow.id == batch_id, PayoutBatchRow.status == Status.APPROVED)
@@ -197,7 +198,7 @@ def files(books: Books, batch_id: int, on: date | None = None) -> list[PayoutFil
     with books.session() as session:
         batch = session.get(PayoutBatchRow, batch_id)
         if batch is None:
-            raise LookupError(f"no payout batch {batch_id}")
+            raise NotFound(f"no payout batch {batch_id}")
         if batch.status not in (Status.APPROVED, PAID):
             raise PayoutError(f"payout batch {batch_id} is {batch.status}: release it first")
         payees = [
@@ -226,7 +227,7 @@ def file(books: Books, batch_id: int, name: str, on: date | None = None) -> Payo
     for found in files(books, batch_id, on):
         if found.name == name:
             return found
-    raise LookupError(f"no file {name} for payout batch {batch_id}")
+    raise NotFound(f"no file {name} for payout batch {batch_id}")
 
 
 def _payee(session: Session, item: PayoutItemRow, settlement: SettlementRow) -> Payee:

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
+from accrue.domain.errors import Refused
 from accrue.domain.permissions import Role, Scope, scope_of
 from accrue.store.books import Books
 from accrue.store.tables import RepRow, TokenRow, UserRow
@@ -68,12 +69,12 @@ def create_user(
 ) -> UserRow:
     check_password(password, username, name)
     if role is Role.PARTNER and not partner_id:
-        raise ValueError("partner_id: a partner user belongs to a partner")
+        raise Refused("partner_id: a partner user belongs to a partner")
     if role is Role.REP and not rep_id:
-        raise ValueError("rep_id: a sales rep user is one of the reps")
+        raise Refused("rep_id: a sales rep user is one of the reps")
     with books.session() as session:
         if session.scalar(select(UserRow.id).where(UserRow.username == username)):
-            raise ValueError(f"username: {username!r} is taken")
+            raise Refused(f"username: {username!r} is taken")
         user = UserRow(
             username=username,
             name=name,
@@ -97,12 +98,12 @@ def check_password(password: str, *known: str) -> None:
     """At least 10 characters, and hard to guess: not a common password, word or name, nor
     built from the user's own names (`known`)."""
     if len(password) < 10:
-        raise ValueError("password: use at least 10 characters")
+        raise Refused("password: use at least 10 characters")
     verdict = zxcvbn(password[:100], user_inputs=[w for k in known if k for w in k.split()])
     if verdict["score"] < STRONG:
         advice = [verdict["feedback"]["warning"], *verdict["feedback"]["suggestions"]]
         hint = " ".join(a for a in advice if a)
-        raise ValueError(f"password: too easy to guess{': ' + hint if hint else ''}")
+        raise Refused(f"password: too easy to guess{': ' + hint if hint else ''}")
 
 
 def login(books: Books, username: str, password: str, portal: bool = False) -> str:
@@ -204,7 +205,7 @@ def issue_token(books: Books, username: str, name: str) -> str:
     with books.session() as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username))
         if user is None:
-            raise ValueError(f"username: no user {username!r}")
+            raise Refused(f"username: no user {username!r}")
         token = _issue(session, user, name, None, books.now())
         books.audit(session, "issue", "token", f"{username}/{name}", after={"name": name})
     return token

@@ -12,13 +12,14 @@ from datetime import date
 
 from sqlalchemy import select
 
+from accrue.domain.errors import Conflict
 from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Program
 from accrue.store.books import Books
 from accrue.store.tables import ClosedPeriod, PendingRecalc, ProgramVersionRow
 
 
-class VersionError(ValueError):
+class VersionError(Conflict):
     pass
 
 

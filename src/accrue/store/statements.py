@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from accrue.domain.errors import NotFound
 from accrue.domain.money import ZERO
 from accrue.domain.periods import Period
 from accrue.store import ledger
@@ -37,7 +38,7 @@ def statement(books: Books, partner_id: str, label: str) -> Statement:
     with books.session() as session:
         partner = session.get(PartnerRow, partner_id)
         if partner is None:
-            raise LookupError(f"no partner {partner_id}")
+            raise NotFound(f"no partner {partner_id}")
         family = sorted(books.tree(session).under({partner_id}))
         standings = [
             _standing(r)

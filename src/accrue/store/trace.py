@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 
+from accrue.domain.errors import NotFound
 from accrue.domain.periods import Period
 from accrue.engine import Engine
 from accrue.engine.runner import Attribution
@@ -40,7 +41,7 @@ def trace(books: Books, settlement_id: int) -> Trace:
     with books.session() as session:
         settlement = session.get(SettlementRow, settlement_id)
         if settlement is None:
-            raise LookupError(f"no settlement {settlement_id} (see `accrue ledger settlements`)")
+            raise NotFound(f"no settlement {settlement_id} (see `accrue ledger settlements`)")
         programs = books.programs(session)
         tree = books.tree(session)
         partners = None

@@ -30,6 +30,7 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.domain.approvals import Subject
+from accrue.domain.errors import NotFound, Refused
 from accrue.report import money_text
 from accrue.store import ledger
 from accrue.store.alerts import raise_alerts
@@ -106,7 +107,7 @@ def liability(
     """Earned and not yet paid, right now."""
     dimensions = tuple(d.strip() for d in by.split(",") if d.strip())
     if not dimensions or set(dimensions) - set(DIMENSIONS):
-        raise ValueError(f"by: choose from {', '.join(DIMENSIONS)}")
+        raise Refused(f"by: choose from {', '.join(DIMENSIONS)}")
     with context.books.session() as session:
         rows = ledger.liability(session, context.books.liability_accounts(session), dimensions)
     return paged([LiabilityOut(**_texts(r)) for r in rows], paging, "liability")
@@ -182,7 +183,7 @@ def _settlement(session, row: SettlementRow) -> SettlementOut:
 def _visible_settlement(context: Context, session, settlement_id: PathId) -> SettlementRow:
     row = session.get(SettlementRow, settlement_id)
     if row is None or not context.user.scope.sees(row.partner_id):
-        raise LookupError(f"no settlement {settlement_id}")
+        raise NotFound(f"no settlement {settlement_id}")
     return row
 
 

@@ -23,6 +23,7 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received
+from accrue.domain.errors import NotFound
 from accrue.domain.program import Program, parse_program
 from accrue.explain import summary, worked_example
 from accrue.store.master import KINDS, import_master
@@ -74,7 +75,7 @@ def _versions(context: Context, program_id: str) -> list[tuple[ProgramVersionRow
         ).all()
     seen = [(row, program) for row in rows if (program := _seen(context, row))]
     if not seen:
-        raise LookupError(f"no program {program_id}")
+        raise NotFound(f"no program {program_id}")
     return seen
 
 
@@ -99,7 +100,7 @@ def program(
         seen[-1] if version is None else next((v for v in seen if v[0].version == version), None)
     )
     if chosen is None:
-        raise LookupError(f"no version {version} of program {program_id}")
+        raise NotFound(f"no version {version} of program {program_id}")
     row, program = chosen
     return ProgramDetailOut(
         **_program_out(row, program).model_dump(),
@@ -169,7 +170,7 @@ def partner(partner_id: str, context: Caller):
     with context.books.session() as session:
         row = session.get(PartnerRow, partner_id)
     if row is None:
-        raise LookupError(f"no partner {partner_id}")
+        raise NotFound(f"no partner {partner_id}")
     return PartnerOut.model_validate(row)
 
 

@@ -29,6 +29,7 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received
+from accrue.domain.errors import NotFound
 from accrue.domain.shipdebit import Reason
 from accrue.ingest.claims import ClaimIn, claims_from_rows, json_claim_rows, read_claims
 from accrue.ingest.edi import claims_from_844, x12_text
@@ -142,7 +143,7 @@ def _claim(context: Context, claim_id: int) -> ClaimDetailOut:
     with context.books.session() as session:
         row = session.get(ClaimRow, claim_id)
         if row is None or not context.user.scope.sees(row.partner_id):
-            raise LookupError(f"no claim {claim_id}")
+            raise NotFound(f"no claim {claim_id}")
         lines = session.scalars(
             select(ClaimLineRow)
             .where(ClaimLineRow.claim_id == claim_id)
@@ -201,7 +202,7 @@ def proof(claim_id: PathId, digest: str, context: Caller):
             select(ProofRow).where(ProofRow.claim_id == claim_id, ProofRow.digest == digest)
         )
     if row is None:
-        raise LookupError(f"no proof {digest} for claim {claim_id}")
+        raise NotFound(f"no proof {digest} for claim {claim_id}")
     return Response(funds.proof_file(context.books, digest), media_type=row.media_type)
 
 
@@ -283,7 +284,7 @@ def dispute(dispute_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(DisputeRow, dispute_id)
     if row is None or not context.user.scope.sees(row.partner_id):
-        raise LookupError(f"no dispute {dispute_id}")
+        raise NotFound(f"no dispute {dispute_id}")
     return row
 
 

@@ -14,6 +14,7 @@ from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received
+from accrue.domain.errors import NotFound, Refused
 from accrue.report import money_text, quantity_text
 from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
@@ -76,7 +77,7 @@ def batch(batch_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(Batch, batch_id)
     if row is None:
-        raise LookupError(f"no batch {batch_id}")
+        raise NotFound(f"no batch {batch_id}")
     return row
 
 
@@ -94,7 +95,7 @@ def rejections(
         query = query.where(RejectedRow.resolved_by.is_(None))
     with context.books.session() as session:
         if session.get(Batch, batch_id) is None:
-            raise LookupError(f"no batch {batch_id}")
+            raise NotFound(f"no batch {batch_id}")
         return listing(
             session,
             query,
@@ -132,7 +133,7 @@ def lines(
     order = paging.sort or "-date"
     key = order.lstrip("-")
     if key not in ("date", "document", "partner_id", "sku", "amount_micros"):
-        raise ValueError("sort: choose from date, document, partner_id, sku, amount_micros")
+        raise Refused("sort: choose from date, document, partner_id, sku, amount_micros")
     column = table[key].desc() if order.startswith("-") else table[key].asc()
     table = table.order_by([column, "source", "document", "line_no"])
     everything = paging.format.value != "json"

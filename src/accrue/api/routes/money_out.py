@@ -26,6 +26,7 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.domain.approvals import Status, Subject
+from accrue.domain.errors import NotFound
 from accrue.store import payouts
 from accrue.store.approvals import decide_request, submit_settlement
 from accrue.store.tables import ApprovalRow, DecisionRow, PayoutBatchRow
@@ -37,7 +38,7 @@ def _approval(context: Context, request_id: PathId) -> ApprovalDetailOut:
     with context.books.session() as session:
         request = session.get(ApprovalRow, request_id)
         if request is None:
-            raise LookupError(f"no approval request {request_id}")
+            raise NotFound(f"no approval request {request_id}")
         decisions = session.scalars(
             select(DecisionRow)
             .where(DecisionRow.request_id == request_id)
@@ -121,7 +122,7 @@ def _batch(context: Context, batch_id: PathId) -> PayoutBatchDetailOut:
     with context.books.session() as session:
         batch = session.get(PayoutBatchRow, batch_id)
         if batch is None:
-            raise LookupError(f"no payout batch {batch_id}")
+            raise NotFound(f"no payout batch {batch_id}")
         items = [
             PayoutItemOut(
                 settlement_id=settlement.id,
