@@ -28,15 +28,18 @@ DAY := --as-of 2026-11-24
 # of program, periods closed to Q3, ship-and-debit agreements and claims (an 844 and a CSV),
 # market development funds, users of every role — seeded once into demo-books/ (delete it, or
 # `make clean`, to seed again); every `make run` then serves the portal and the API over it.
-DEMO_PASSWORD := demo-password
+DEMO_PASSWORD := demo-rebates-2026
 DEMO_USERS := admin:admin finance:finance approver:approver approver2:approver \
 	auditor:auditor manager:program_manager
 SEEDED := demo-books/.seeded
+# the demo pays rebates from a well-known example IBAN (no real account); real
+# books set their own, and no bank file is written until they do
+DEMO_PAYER := ACCRUE_PAYER_NAME="Demo Manufacturer" ACCRUE_PAYER_IBAN=DE89370400440532013000
 
 run: $(STAMP) $(SEEDED)
 	@echo "Logins (password $(DEMO_PASSWORD)): admin, finance, approver, approver2, auditor, manager,"
 	@echo "  d01 (partner Distributor 01 and its branches), rita (sales rep of D01, D05, ...)"
-	$(DEMO) serve
+	$(DEMO_PAYER) $(DEMO) serve
 
 $(SEEDED): $(STAMP)
 	rm -rf demo-books demo-data

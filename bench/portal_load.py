@@ -18,7 +18,7 @@ import re
 
 from locust import HttpUser, between, events, task
 
-PARTNER, PASSWORD = "d01", "demo-password"
+PARTNER, PASSWORD = "d01", "demo-rebates-2026"
 
 
 class PartnerReading(HttpUser):

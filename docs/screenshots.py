@@ -44,7 +44,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/login")
             page.get_by_label("Username").fill(username)
-            page.get_by_label("Password").fill("demo-password")
+            page.get_by_label("Password").fill("demo-rebates-2026")
             page.get_by_role("button", name="Sign in").click()
             page.goto(f"http://127.0.0.1:{port}{path}")
             page.wait_for_load_state("networkidle")

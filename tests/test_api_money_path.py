@@ -15,11 +15,12 @@ from sepaxml import validation
 
 PAIN_001 = xmlschema.XMLSchema(Path(validation.__file__).parent / "schemas/pain.001.001.03.xsd")
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
+PAYER = {"payer_name": "Maker Industries", "payer_iban": "DE89370400440532013000"}
 
 
 @pytest.fixture
 def api(books_settings):
-    opened = open_api(books_settings)
+    opened = open_api(books_settings.model_copy(update=PAYER))
     yield opened
     opened.client.__exit__(None, None, None)
 

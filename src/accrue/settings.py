@@ -20,10 +20,11 @@ class Settings(BaseSettings):
     # approvals needed by amount (see accrue.domain.approvals): one for any amount, two from
     # 25,000, three from 250,000 — each by someone other than who prepared the item
     approval_levels: str = "0:1,25000:2,250000:3"
-    # who pays, for bank transfer files (ISO 20022 pain.001)
-    payer_name: str = "Accrue demo manufacturer"
-    payer_iban: str = "DE89370400440532013000"
-    payer_bic: str = "COBADEFFXXX"
+    # who pays, for bank transfer files (ISO 20022 pain.001): no bank file until the name
+    # and IBAN are set (the BIC is optional)
+    payer_name: str | None = None
+    payer_iban: str | None = None
+    payer_bic: str | None = None
 
     # proximity alerts: within this share of the next tier, once per tier per period; by
     # e-mail when an SMTP server is given, and to a webhook signed with HMAC-SHA256
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     webhook_secret: str = ""
     # signs the portal's session cookies; kept in the data folder when not given
     secret_key: str | None = None
+    # marks the session cookie Secure (sent over HTTPS only): true, false, or unset for
+    # "when the request came over HTTPS" (directly or through a trusted proxy)
+    secure_cookies: bool | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -25,6 +25,7 @@ from accrue.api.routes import (
     money_out,
     people,
 )
+from accrue.api.throttle import Throttle
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
 from accrue.web import admin, insight  # noqa: F401  (they register their pages)
@@ -64,10 +65,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     chosen = settings or Settings()
     app.state.books = Books.open(chosen, clock)
     app.state.books_lock = threading.Lock()
+    app.state.sign_ins = Throttle()
     errors.install(app)
+    app.add_middleware(errors.RefuseNul)
     for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix="/api")
-    mount_portal(app, chosen.session_secret())
+    mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
     return app
 
 

@@ -12,7 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from accrue.api.throttle import TooManyAttempts
 from accrue.domain.errors import Conflict, NotFound, Refused
 from accrue.domain.permissions import Forbidden
 from accrue.domain.program import ProgramError
@@ -48,6 +50,7 @@ ERRORS = {
     409: {"model": ErrorBody, "description": "refused by a business rule"},
     422: {"model": ErrorBody, "description": "invalid input, naming the field"},
 }
+THROTTLED = {429: {"model": ErrorBody, "description": "too many failed sign-ins from this address"}}
 
 
 class NotSignedIn(PermissionError):
@@ -63,6 +66,22 @@ def _field(message: str) -> str | None:
     """Store messages start with the field they are about: "password: use at least …"."""
     head, _, rest = message.partition(": ")
     return head if rest and head.isidentifier() else None
+
+
+class RefuseNul:
+    """A NUL byte in a URL's path or query is refused (422) before any route sees it: it is
+    never part of an id, and PostgreSQL cannot even compare text with one."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+        ):
+            await body(422, "the address contains a NUL byte")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
@@ -124,6 +143,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRefused)
     def login_refused(_: Request, error: LoginRefused):
+        if isinstance(error, TooManyAttempts):
+            answer = body(429, str(error))
+            answer.headers["Retry-After"] = str(error.wait)
+            return answer
         return body(401, str(error))
 
     @app.exception_handler(Forbidden)

@@ -1,14 +1,17 @@
 """Lists: pagination, sorting and exports, the same for every list the API serves.
 
 `?limit=&offset=&sort=-id` pages a list; `?format=csv` or `?format=xlsx` returns all of it
-(filters applied) as a file instead. Money is exact text in every format, and no cell is a
-formula (`accrue.export.cells`).
+(filters applied, sorted the same) as a file instead. Money is exact text in every format, and
+sorts by its value, as numbers and dates do, never as text ("9.00" before "10.00"); no cell is
+a formula (`accrue.export.cells`).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
@@ -16,11 +19,12 @@ from fastapi import Depends, Query
 from fastapi.responses import Response
 from openpyxl import Workbook
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Numeric, Select, cast, func, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.errors import Refused
 from accrue.export.cells import csv_text, inert
+from accrue.store.tables import Money
 
 Item = TypeVar("Item", bound=BaseModel)
 MAX_LIMIT = 500
@@ -74,6 +78,8 @@ def _ordering(model, paging: Paging, sortable: Sequence[str]):
     if name not in sortable:
         raise Refused(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
     column = getattr(model, name)
+    if column.type is Money:  # exact decimal text in the records: ordered by its value
+        column = cast(column, Numeric)
     return column.desc() if (paging.sort or "").startswith("-") else column.asc()
 
 
@@ -103,17 +109,35 @@ def listing(
 def paged(items: list[BaseModel], paging: Paging, name: str, model: type[BaseModel] | None = None):
     """The same for a list already in memory (computed reports); `model` names the columns
     of an empty export."""
-    if paging.format is not Format.JSON:
-        return export(items, name, paging.format, model)
     if paging.sort:
         key = paging.sort.lstrip("-")
         if items and key not in type(items[0]).model_fields:
             raise Refused(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
         items = sorted(
-            items, key=lambda i: str(getattr(i, key)), reverse=paging.sort.startswith("-")
+            items, key=lambda i: _by_value(getattr(i, key)), reverse=paging.sort.startswith("-")
         )
+    if paging.format is not Format.JSON:
+        return export(items, name, paging.format, model)
     window = items[paging.offset : paging.offset + paging.limit]
     return {"items": window, "total": len(items), "limit": paging.limit, "offset": paging.offset}
+
+
+def _by_value(value) -> tuple:
+    """A sort key by what a value is: empty first, then numbers (money as exact text too) by
+    value, then dates, then any other text."""
+    if value is None or value == "":
+        return (0,)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return (3, value)
+        return (1, number) if number.is_finite() else (3, value)
+    if isinstance(value, int | float | Decimal):
+        return (1, Decimal(value))
+    if isinstance(value, date):
+        return (2, value)
+    return (3, str(value))
 
 
 def export(

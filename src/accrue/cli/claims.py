@@ -36,13 +36,13 @@ def import_agreements(path: Annotated[Path, typer.Argument(help="CSV or Excel fi
 def submit(path: Annotated[Path, typer.Argument(help="X12 844, CSV, Excel or JSON file")]) -> None:
     """Receive claims and answer every line (sending the same claim again changes nothing)."""
     from accrue.ingest.claims import read_claims
-    from accrue.ingest.edi import claims_from_844, is_x12
+    from accrue.ingest.edi import claims_from_844, x12_text
     from accrue.store import claims as store
 
     with opened() as books:
-        content = path.read_bytes()
-        if is_x12(content):
-            found = claims_from_844(content.decode("utf-8", errors="replace"), str(path))
+        text = x12_text(path.read_bytes(), str(path))
+        if text is not None:
+            found = claims_from_844(text, str(path))
         else:
             found = read_claims(path, books.clock().date())
         for row in store.receive_claims(books, found):

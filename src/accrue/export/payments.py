@@ -31,7 +31,7 @@ class Payee:
 class Payer:
     name: str
     iban: str
-    bic: str
+    bic: str | None = None
 
 
 class _Transfer(SepaTransfer):
@@ -48,13 +48,9 @@ class _Transfer(SepaTransfer):
 
 def pain001(batch_id: int, currency: str, payer: Payer, payees: list[Payee], on: date) -> bytes:
     """A pain.001.001.03 credit transfer initiation, validated against its XSD."""
-    config = {
-        "name": payer.name,
-        "IBAN": payer.iban,
-        "BIC": payer.bic,
-        "batch": True,
-        "currency": currency,
-    }
+    config = {"name": payer.name, "IBAN": payer.iban, "batch": True, "currency": currency}
+    if payer.bic:
+        config["BIC"] = payer.bic
     transfer = _Transfer(config, f"ACCRUE-B{batch_id}")
     for payee in payees:
         transfer.add_payment(

@@ -15,7 +15,7 @@ from pathlib import Path
 from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import Agreement, ClaimLine, Pricing
 from accrue.ingest.errors import InputError, Problem
-from accrue.ingest.master import filled, table_rows
+from accrue.ingest.master import filled, identifiers, table_rows
 
 AGREEMENT_COLUMNS = (
     "agreement_id",
@@ -41,6 +41,8 @@ CLAIM_COLUMNS = (
     "sold_on",
     "claimed_on",
 )
+CLAIM_IDS = ("claim_number", "partner_id", "agreement_id", "sku", "invoice")
+INVOICE_LINE_LENGTH = 32  # as the records keep it
 AGREEMENT_LEVEL = (
     "partner_id",
     "end_customer",
@@ -109,7 +111,9 @@ def read_agreements(path: Path) -> list[Agreement]:
     problems: list[Problem] = []
     grouped: dict[str, list[Fields]] = defaultdict(list)
     for line, row in table_rows(path, AGREEMENT_COLUMNS, problems):
-        if filled(path, line, row, AGREEMENT_COLUMNS, problems):
+        if filled(path, line, row, AGREEMENT_COLUMNS, problems) and identifiers(
+            path, line, row, ("agreement_id", "partner_id", "sku"), problems
+        ):
             grouped[row["agreement_id"]].append(Fields(str(path), line, row, problems))
     agreements = [_agreement(agreement_id, rows) for agreement_id, rows in grouped.items()]
     return _checked(agreements, problems)
@@ -160,15 +164,16 @@ class ClaimIn:
     source: str
 
 
-def read_claims(path: Path, today: date) -> list[ClaimIn]:
+def read_claims(path: Path, today: date, name: str | None = None) -> list[ClaimIn]:
     """Claims in a CSV, Excel or JSON file: one row per claimed invoice line; a claim without
-    `claimed_on` is dated `today`."""
+    `claimed_on` is dated `today`; `name` is what the claims call the file (its path when not
+    given)."""
     problems: list[Problem] = []
     if path.suffix.lower() == ".json":
         rows = _json_rows(path, problems)
     else:
         rows = table_rows(path, CLAIM_COLUMNS, problems)
-    return _checked(claims_from_rows(str(path), rows, problems, today), problems)
+    return _checked(claims_from_rows(name or str(path), rows, problems, today), problems)
 
 
 def _json_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
@@ -205,7 +210,11 @@ def claims_from_rows(
     currencies: dict[tuple[str, str], str] = {}
     required = tuple(c for c in CLAIM_COLUMNS if c != "claimed_on")
     for line, row in rows:
-        if not filled(source, line, row, required, problems):
+        if not (
+            filled(source, line, row, required, problems)
+            and identifiers(source, line, row, CLAIM_IDS, problems)
+            and identifiers(source, line, row, ("invoice_line",), problems, INVOICE_LINE_LENGTH)
+        ):
             continue
         fields = Fields(source, line, row, problems)
         key = (fields.text("partner_id"), fields.text("claim_number"))

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from accrue.domain.money import exact, money_text
 from accrue.domain.numbers import read_decimal
@@ -37,11 +38,26 @@ INVOICE_QUALIFIERS = ("IV", "DI")
 SALE_TYPES = {"SD": "pos", "SS": "pos", "DS": "pos", "SH": "pos", "BP": "pos", "PT": "pos"}
 RETURN_TYPES = {"RP": "return", "RB": "return", "RV": "return"}
 CURRENCY = re.compile(r"[A-Z]{3}")
+X12_NAMES = (".edi", ".x12")
 
 
-def is_x12(content: bytes) -> bool:
-    """An interchange (ISA) or bare transaction sets (ST), whatever the file is called."""
-    return content.lstrip()[:3] in (b"ISA", b"ST*")
+def x12_text(content: bytes, name: str) -> str | None:
+    """The text of an X12 file (one that starts with ISA or a bare ST, or is named .edi or
+    .x12, whatever it holds), or None for any other file. X12 is ASCII, so the text must be
+    UTF-8: a Latin-1 file is refused, naming its line, rather than read with its accents
+    turned into replacement characters; an empty one is refused by the reader as X12."""
+    if not (content.lstrip()[:3] in (b"ISA", b"ST*") or Path(name).suffix.lower() in X12_NAMES):
+        return None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        byte = content[error.start]
+        raise X12Error(
+            f"not UTF-8 text (byte {byte:#04x} at offset {error.start}): send the file as UTF-8",
+            source=name,
+            line=line,
+        ) from None
 
 
 @dataclass

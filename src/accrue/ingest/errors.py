@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from accrue.domain.errors import Refused
 
@@ -34,3 +35,10 @@ class InputError(Refused):
         more = len(problems) - self.LIMIT
         tail = f"\n  … and {more} more" if more > 0 else ""
         super().__init__(f"{len(problems)} problem(s) in the input:\n{shown}{tail}")
+
+    def naming(self, path: Path, name: str) -> InputError:
+        """The same problems with the file at `path` called `name`: an upload is named as it
+        was sent, never where the server keeps it."""
+        return InputError(
+            [replace(p, file=name) if p.file == str(path) else p for p in self.problems]
+        )

@@ -16,6 +16,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from accrue.domain.identifiers import CONTROL, MAX_LENGTH
 from accrue.engine.dataset import LINE_HASH, LINE_SCHEMA
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.tabular import create, staged
@@ -66,6 +67,22 @@ def _scaled(column: str, decimals: int) -> str:
 CHECKS = (
     ("source", "coalesce(trim(source), '') = ''", "must not be empty"),
     ("document", "coalesce(trim(document), '') = ''", "must not be empty"),
+    *(
+        check
+        for column in ("source", "document")
+        for check in (
+            (
+                column,
+                f"coalesce(length({column}), 0) > {MAX_LENGTH}",
+                f"at most {MAX_LENGTH} characters",
+            ),
+            (
+                column,
+                f"coalesce(regexp_matches({column}, '{CONTROL}'), false)",
+                "must not contain control characters such as NUL",
+            ),
+        )
+    ),
     (
         "line_no",
         "NOT regexp_full_match(coalesce(trim(line_no), ''), '[0-9]{1,18}')",
@@ -302,6 +319,8 @@ TYPED_CHECKS = " OR ".join(
     (
         "coalesce(source, '') = ''",
         "coalesce(document, '') = ''",
+        f"length(source) > {MAX_LENGTH} OR length(document) > {MAX_LENGTH}",
+        f"regexp_matches(source, '{CONTROL}') OR regexp_matches(document, '{CONTROL}')",
         "line_no IS NULL OR line_no < 0",
         "coalesce(kind, '') NOT IN ('sale', 'return', 'pos', 'activity')",
         "date IS NULL OR date NOT BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",

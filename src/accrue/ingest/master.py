@@ -8,6 +8,7 @@ from pathlib import Path
 
 from accrue.domain.catalog import Product
 from accrue.domain.fx import FxRate
+from accrue.domain.identifiers import MAX_LENGTH, identifier_problem
 from accrue.domain.numbers import read_decimal
 from accrue.domain.partners import Partner, PartnerTree, PartnerTreeError
 from accrue.domain.reps import SalesRep
@@ -44,13 +45,23 @@ def filled(path, line, row, fields, problems) -> bool:
     return not empty
 
 
+def identifiers(path, line, row, fields, problems, longest: int = MAX_LENGTH) -> bool:
+    """Each of `fields` that is given is a sound identifier (`accrue.domain.identifiers`)."""
+    bad = [(f, why) for f in fields if (why := identifier_problem(row.get(f) or "", longest))]
+    for name, why in bad:
+        problems.append(Problem(str(path), line, name, row[name], why))
+    return not bad
+
+
 def read_partners(path: Path, complete: bool = True) -> list[Partner]:
     """The partners of a file; a `complete` file is the whole tree (the books instead check
     the tree an update leaves, so an update may name parents it does not list)."""
     problems: list[Problem] = []
     partners = []
     for line, row in table_rows(path, PARTNER_COLUMNS, problems):
-        if filled(path, line, row, ("id", "name"), problems):
+        if filled(path, line, row, ("id", "name"), problems) and identifiers(
+            path, line, row, ("id", "parent_id", "segment", "region"), problems
+        ):
             extra = {k: v for k, v in row.items() if k not in PARTNER_COLUMNS and v}
             partners.append(
                 Partner(
@@ -76,7 +87,10 @@ def read_products(path: Path) -> list[Product]:
     problems: list[Problem] = []
     products, seen = [], set()
     for line, row in table_rows(path, PRODUCT_COLUMNS, problems):
-        if not filled(path, line, row, PRODUCT_COLUMNS, problems):
+        if not (
+            filled(path, line, row, PRODUCT_COLUMNS, problems)
+            and identifiers(path, line, row, ("sku",), problems)
+        ):
             continue
         if row["sku"] in seen:
             problems.append(Problem(str(path), line, "sku", row["sku"], "listed twice"))
@@ -129,7 +143,9 @@ def read_reps(path: Path) -> list[SalesRep]:
     names: dict[str, str] = {}
     assigned: dict[str, set[str]] = defaultdict(set)
     for line, row in table_rows(path, REP_COLUMNS, problems):
-        if filled(path, line, row, ("rep_id", "name"), problems):
+        if filled(path, line, row, ("rep_id", "name"), problems) and identifiers(
+            path, line, row, ("rep_id", "partner_id"), problems
+        ):
             names[row["rep_id"]] = row["name"]
             if row["partner_id"]:
                 assigned[row["rep_id"]].add(row["partner_id"])

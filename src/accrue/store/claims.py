@@ -79,14 +79,15 @@ def _document(agreement: Agreement) -> dict:
     }
 
 
-def import_agreements(books: Books, path: Path) -> Batch:
+def import_agreements(books: Books, path: Path, name: str | None = None) -> Batch:
     """New agreements, and a new version of each one that changed (earlier claims keep the
-    version they were judged by)."""
+    version they were judged by). `name` is what the books call the file (its path when not
+    given)."""
     found = read_agreements(path)
     with books.session() as session:
         batch = Batch(
             kind="agreements",
-            source_name=str(path),
+            source_name=name or str(path),
             file_digest=hashlib.sha256(path.read_bytes()).hexdigest(),
             status="committed",
             received=len(found),
@@ -102,7 +103,7 @@ def import_agreements(books: Books, path: Path) -> Batch:
             "import",
             "agreements",
             str(batch.id),
-            after={"file": str(path), "changed": changed},
+            after={"file": name or str(path), "changed": changed},
         )
     return batch
 

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 
 from accrue.domain.audit import canonical
 from accrue.export.cells import csv_text
-from accrue.ingest.edi import is_x12, lines_from_867
+from accrue.ingest.edi import lines_from_867, x12_text
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.lines import (
     LINE_COLUMNS,
@@ -64,32 +64,35 @@ class Received:
         )
 
 
-def import_lines(books: Books, path: Path) -> Received:
-    """A lines file: CSV, Excel, Parquet, JSON, or an X12 867 resale report."""
+def import_lines(books: Books, path: Path, name: str | None = None) -> Received:
+    """A lines file: CSV, Excel, Parquet, JSON, or an X12 867 resale report; `name` is what
+    the books call it (its path when not given)."""
     content = path.read_bytes() if path.is_file() else b""
     table = None
-    if is_x12(content):
-        text = content.decode("utf-8", errors="replace")
+    text = x12_text(content, path.name) if path.is_file() else None
+    if text is not None:
         table = json_rows(lines_from_867(text, path.name), path)
-    return _receive(books, path, hashlib.sha256(content).hexdigest(), table)
+    return _receive(books, path, name or str(path), hashlib.sha256(content).hexdigest(), table)
 
 
 def import_payload(books: Books, name: str, document) -> Received:
     """A JSON payload (the API's): a list of line objects, or {"lines": [...]}."""
     digest = hashlib.sha256(canonical(document).encode()).hexdigest()
-    return _receive(books, Path(name), digest, json_rows(document, name))
+    return _receive(books, Path(name), name, digest, json_rows(document, name))
 
 
-def _receive(books: Books, path: Path, digest: str, table: pa.Table | None) -> Received:
+def _receive(books: Books, path: Path, name: str, digest: str, table: pa.Table | None) -> Received:
     with books.loading() as claim:
-        return _load(books, path, digest, table, claim)
+        return _load(books, path, name, digest, table, claim)
 
 
-def _load(books: Books, path: Path, digest: str, table: pa.Table | None, claim) -> Received:
+def _load(
+    books: Books, path: Path, shown: str, digest: str, table: pa.Table | None, claim
+) -> Received:
     with books.session() as session:  # the batch exists, as loading, before any line is kept
         batch = Batch(
             kind="lines",
-            source_name=str(path),
+            source_name=shown,
             file_digest=digest,
             status="loading",
             received_at=books.now(),
@@ -109,8 +112,9 @@ def _load(books: Books, path: Path, digest: str, table: pa.Table | None, claim) 
         try:
             batch.received = check(raw, path, name, table)
         except InputError as error:
-            _refuse(books, batch, error)
-            raise
+            named = error.naming(path, shown)
+            _refuse(books, batch, named)
+            raise named from None
         return _keep(books, batch, path, name)
     finally:
         raw.execute(f"DROP VIEW IF EXISTS {name}_judged")

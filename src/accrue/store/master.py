@@ -90,17 +90,19 @@ def _columns(row) -> dict:
     return {c.name: getattr(row, c.name) for c in row.__table__.columns}
 
 
-def import_master(books: Books, kind: str, path: Path) -> Batch:
-    """Upsert a master file; returns its batch with counts (accepted = inserted or changed)."""
+def import_master(books: Books, kind: str, path: Path, name: str | None = None) -> Batch:
+    """Upsert a master file; returns its batch with counts (accepted = inserted or changed).
+    `name` is what the books call the file (its path when not given)."""
     if kind not in KINDS:
         raise Refused(f"unknown master data {kind!r}: choose from {', '.join(KINDS)}")
     spec = KINDS[kind]
+    shown = name or str(path)
     items = spec.reader(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with books.session() as session:
         batch = Batch(
             kind=kind,
-            source_name=str(path),
+            source_name=shown,
             file_digest=digest,
             status="committed",
             received=len(items),
@@ -121,7 +123,7 @@ def import_master(books: Books, kind: str, path: Path) -> Batch:
             "import",
             kind,
             str(batch.id),
-            after={"file": str(path), "digest": digest, "changes": [c for c in changes if c]},
+            after={"file": shown, "digest": digest, "changes": [c for c in changes if c]},
         )
     return batch
 

@@ -79,6 +79,7 @@ def create_batch(
             raise PayoutError(f"no approved, unpaid settlement in {currency} to pay")
         rows = [candidates[i] for i in wanted]
         if method is PayoutMethod.BANK_TRANSFER:
+            payer(books)
             _check_bank_details(session, rows, currency)
         total = sum((Decimal(r.payout) - Decimal(r.paid) for r in rows), ZERO)
         batch = PayoutBatchRow(
@@ -130,6 +131,17 @@ def _check_bank_details(session: Session, rows: list[SettlementRow], currency: s
                 f"partner {row.partner_id} has no iban: add iban (and bic) columns to the "
                 "partners file, or pay by credit memo or check"
             )
+
+
+def payer(books: Books) -> Payer:
+    """Who pays, as configured; a bank file is never written with a made-up account."""
+    settings = books.settings
+    if not (settings.payer_name and settings.payer_iban):
+        raise PayoutError(
+            "payer: set ACCRUE_PAYER_NAME and ACCRUE_PAYER_IBAN (and ACCRUE_PAYER_BIC) to the "
+            "account rebates are paid from before paying by bank transfer"
+        )
+    return Payer(settings.payer_name, settings.payer_iban, settings.payer_bic)
 
 
 def _attributes(partner: PartnerRow | None) -> dict:
@@ -195,10 +207,8 @@ def files(books: Books, batch_id: int, on: date | None = None) -> list[PayoutFil
         name = f"payout-{batch_id}"
         found = []
         if method is PayoutMethod.BANK_TRANSFER:
-            settings = books.settings
-            payer = Payer(settings.payer_name, settings.payer_iban, settings.payer_bic)
             when = batch.paid_on or on or date.today()
-            content = pain001(batch_id, batch.currency, payer, payees, when)
+            content = pain001(batch_id, batch.currency, payer(books), payees, when)
             found.append(PayoutFile(f"{name}.pain.001.xml", "application/xml", content))
         else:
             kind = "credit_memo" if method is PayoutMethod.CREDIT_MEMO else "check"

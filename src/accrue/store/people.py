@@ -2,7 +2,9 @@
 
 Passwords are hashed with argon2id; tokens (API tokens for integrations and login sessions)
 are random and kept only as their SHA-256, so a copy of the database opens nothing. Five wrong
-passwords in a row lock the account for fifteen minutes.
+passwords in a row lock the account for fifteen minutes: each attempt is counted in the database
+before its password is checked, so guesses sent at once are counted too. A password must be one
+that zxcvbn (with its shipped lists of common passwords, words and names) finds hard to guess.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from accrue.domain.errors import Refused
 from accrue.domain.permissions import Role, Scope, scope_of
@@ -29,7 +33,9 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
-PREFIX = "acr_"
+PREFIX = "acr_"  # a bearer token for the API
+PORTAL = "acs_"  # a portal session id: opens pages, never the API (nor the reverse)
+STRONG = 3  # zxcvbn's score (0-4): 3 is "safely unguessable", about 10^10 guesses
 
 
 class LoginRefused(PermissionError):
@@ -61,8 +67,7 @@ def create_user(
     rep_id: str | None = None,
     email: str | None = None,
 ) -> UserRow:
-    if len(password) < 10:
-        raise Refused("password: use at least 10 characters")
+    check_password(password, username, name)
     if role is Role.PARTNER and not partner_id:
         raise Refused("partner_id: a partner user belongs to a partner")
     if role is Role.REP and not rep_id:
@@ -89,37 +94,99 @@ def create_user(
     return user
 
 
-def login(books: Books, username: str, password: str) -> str:
-    """A session token for the right password; LoginRefused otherwise."""
+def check_password(password: str, *known: str) -> None:
+    """At least 10 characters, and hard to guess: not a common password, word or name, nor
+    built from the user's own names (`known`)."""
+    if len(password) < 10:
+        raise Refused("password: use at least 10 characters")
+    verdict = zxcvbn(password[:100], user_inputs=[w for k in known if k for w in k.split()])
+    if verdict["score"] < STRONG:
+        advice = [verdict["feedback"]["warning"], *verdict["feedback"]["suggestions"]]
+        hint = " ".join(a for a in advice if a)
+        raise Refused(f"password: too easy to guess{': ' + hint if hint else ''}")
+
+
+def login(books: Books, username: str, password: str, portal: bool = False) -> str:
+    """A session token for the right password (a portal session id when `portal`: what the
+    portal's cookie holds, useless as an API token); LoginRefused otherwise. The attempt is counted
+    (committed) before the password is checked, and an unknown username costs the same hash
+    check as a known one, so neither parallel guesses nor timing tell anything."""
     now = datetime.fromisoformat(books.now())
+    attempt = _count_attempt(books, username, now)
+    if attempt is None:
+        _verify(_decoy(), password)
+        raise LoginRefused("wrong username or password")
+    user_id, attempts, password_hash, active = attempt
+    if attempts > LOCK_AFTER:  # guesses beyond the allowance, sent while others were checked
+        until = _lock(books, user_id, now)
+        raise LoginRefused(f"too many failed logins: try again after {until}")
+    if not (_verify(password_hash, password) and active):
+        if attempts >= LOCK_AFTER:
+            _lock(books, user_id, now)
+        raise LoginRefused("wrong username or password")
     with books.session() as session:
-        user = session.scalar(select(UserRow).where(UserRow.username == username))
-        if user and user.locked_until and datetime.fromisoformat(user.locked_until) > now:
-            raise LoginRefused(f"too many failed logins: try again after {user.locked_until}")
-        if not (user and user.active and _verify(user, password)):
-            if user:
-                user.failed_logins += 1
-                if user.failed_logins >= LOCK_AFTER:
-                    user.locked_until = (now + LOCK_FOR).isoformat()
-                    user.failed_logins = 0
-            failed = LoginRefused("wrong username or password")
-        else:
-            user.failed_logins, user.locked_until, failed = 0, None, None
-            token = _issue(session, user, "login", (now + SESSION_FOR).isoformat(), books.now())
-    if failed:  # raised after the transaction commits, so the count of failures is kept
-        raise failed
-    return token
+        user = session.get(UserRow, user_id)
+        user.failed_logins, user.locked_until = 0, None
+        expires = (now + SESSION_FOR).isoformat()
+        if portal:
+            return _issue(session, user, "portal", expires, books.now(), PORTAL)
+        return _issue(session, user, "login", expires, books.now())
 
 
-def _verify(user: UserRow, password: str) -> bool:
+def _count_attempt(books: Books, username: str, now: datetime):
+    """(id, attempts so far, hash, active) of an unlocked user, counting this attempt at once;
+    None for an unknown username; LoginRefused while the account is locked."""
+    with books.session() as session:
+        counted = session.execute(
+            update(UserRow)
+            .where(
+                UserRow.username == username,
+                or_(UserRow.locked_until.is_(None), UserRow.locked_until <= now.isoformat()),
+            )
+            .values(failed_logins=UserRow.failed_logins + 1)
+            .returning(UserRow.id, UserRow.failed_logins, UserRow.password_hash, UserRow.active)
+        ).first()
+        if counted is None:
+            locked = session.scalar(
+                select(UserRow.locked_until).where(UserRow.username == username)
+            )
+            if locked:
+                raise LoginRefused(f"too many failed logins: try again after {locked}")
+    return counted
+
+
+def _lock(books: Books, user_id: int, now: datetime) -> str:
+    """Lock the account for LOCK_FOR; until when."""
+    until = (now + LOCK_FOR).isoformat()
+    with books.session() as session:
+        user = session.get(UserRow, user_id)
+        user.locked_until, user.failed_logins = until, 0
+    return until
+
+
+@cache
+def _decoy() -> str:
+    """A hash to check an unknown username's password against, so it costs what a known one
+    does."""
+    return HASHER.hash(secrets.token_urlsafe(32))
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        return HASHER.verify(user.password_hash, password)
+        return HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _issue(session: Session, user: UserRow, name: str, expires_at: str | None, now: str) -> str:
-    token = PREFIX + secrets.token_urlsafe(32)
+def _issue(
+    session: Session,
+    user: UserRow,
+    name: str,
+    expires_at: str | None,
+    now: str,
+    prefix: str = PREFIX,
+) -> str:
+    token = prefix + secrets.token_urlsafe(32)
     session.add(
         TokenRow(
             user_id=user.id,
@@ -150,7 +217,10 @@ REMEMBER = timedelta(seconds=30)
 _known: dict[tuple[str, str], tuple[Principal, datetime]] = {}
 
 
-def authenticate(books: Books, token: str) -> Principal | None:
+def authenticate(books: Books, token: str, portal: bool = False) -> Principal | None:
+    """Who an API token is (a portal session id when `portal`); None for anything else."""
+    if not token.startswith(PORTAL if portal else PREFIX):
+        return None
     key = (books.settings.url, _digest(token))
     remembered = _known.get(key)
     now = books.clock()

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from accrue.api.security import line_store_turn
-from accrue.api.uploads import received_file
+from accrue.api.uploads import received
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
@@ -99,7 +99,8 @@ def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
     """A lines file: bad rows are listed with row, field, value and reason and kept to correct."""
     try:
         with line_store_turn(request):
-            received = import_lines(viewer.books, received_file(viewer.books, file))
+            with received(viewer.books, file) as sent:
+                taken = import_lines(viewer.books, sent.path, sent.name)
             recalc(viewer.books, viewer.books.clock().date())
     except InputError as refused:
         return page(
@@ -114,10 +115,10 @@ def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
     with viewer.books.session() as session:
         rejected = session.scalars(
             select(RejectedRow)
-            .where(RejectedRow.batch_id == received.batch.id)
+            .where(RejectedRow.batch_id == taken.batch.id)
             .order_by(RejectedRow.row_no)
         ).all()
-    return page(request, "uploads.html", user=viewer.user, received=received, rejected=rejected)
+    return page(request, "uploads.html", user=viewer.user, received=taken, rejected=rejected)
 
 
 @pages.read(

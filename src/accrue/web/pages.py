@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
+from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.money import readable_money
@@ -28,9 +28,11 @@ from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
 from accrue.web import views
 from accrue.web.session import (
+    SESSION_ID,
     Checked,
     Missing,
     NotForYou,
+    SessionCookie,
     SignInFirst,
     Viewer,
     csrf_token,
@@ -85,17 +87,19 @@ def login(
     password: Annotated[str, Form(max_length=200)],
 ):
     try:
-        token = people.login(books, username, password)
+        with throttled(request):
+            session_id = people.login(books, username, password, portal=True)
     except people.LoginRefused as refused:
-        return page(request, "login.html", 401, error=str(refused), username=username)
+        status = 429 if isinstance(refused, TooManyAttempts) else 401
+        return page(request, "login.html", status, error=str(refused), username=username)
     request.session.clear()  # a new session: nothing carried over from before the login
-    request.session["token"] = token
+    request.session[SESSION_ID] = session_id
     return RedirectResponse("/", status_code=303)
 
 
 @pages.write("/logout", "self:read")
 def logout(request: Request, viewer: Viewer, _: Checked):
-    people.revoke(viewer.books, request.session.get("token", ""))
+    people.revoke(viewer.books, request.session.get(SESSION_ID, ""))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -278,18 +282,12 @@ class ContentSecurity:
         await self.app(scope, receive, with_policy)
 
 
-def mount_portal(app: FastAPI, secret: str) -> None:
-    """The pages, their static files, the session cookie, the Content-Security-Policy, and
-    what a refusal looks like."""
+def mount_portal(app: FastAPI, secret: str, secure: bool | None = None) -> None:
+    """The pages, their static files, the session cookie (Secure when `secure`, or when None
+    for requests that came over HTTPS), the Content-Security-Policy, and what a refusal looks
+    like."""
     app.add_middleware(ContentSecurity)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret,
-        session_cookie="accrue_session",
-        max_age=12 * 3600,
-        same_site="lax",
-        https_only=False,
-    )
+    app.add_middleware(SessionCookie, secret=secret, secure=secure)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages)
 

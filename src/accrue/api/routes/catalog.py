@@ -23,7 +23,7 @@ from accrue.api.schemas import (
     ValidatedOut,
 )
 from accrue.api.security import Caller, Context, Routes
-from accrue.api.uploads import received_file
+from accrue.api.uploads import received
 from accrue.domain.errors import NotFound
 from accrue.domain.program import Program, parse_program
 from accrue.explain import summary, worked_example
@@ -211,6 +211,7 @@ def reps(context: Caller, paging: Listed):
 def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
     """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history,
     and a change recomputes everything and posts it at once."""
-    batch = import_master(context.books, kind.value, received_file(context.books, file))
+    with received(context.books, file) as sent:
+        batch = import_master(context.books, kind.value, sent.path, sent.name)
     recalculated(context)
     return batch

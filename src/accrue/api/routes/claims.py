@@ -28,11 +28,11 @@ from accrue.api.schemas import (
     ResolveIn,
 )
 from accrue.api.security import Caller, Context, Routes
-from accrue.api.uploads import received_file
+from accrue.api.uploads import received
 from accrue.domain.errors import NotFound
 from accrue.domain.shipdebit import Reason
 from accrue.ingest.claims import ClaimIn, claims_from_rows, json_claim_rows, read_claims
-from accrue.ingest.edi import claims_from_844, is_x12
+from accrue.ingest.edi import claims_from_844, x12_text
 from accrue.ingest.errors import InputError, Problem
 from accrue.store import claims as store
 from accrue.store import disputes, funds
@@ -59,7 +59,8 @@ def _agreement(row: AgreementRow) -> AgreementOut:
 def import_agreements(file: UploadFile, context: Caller):
     """Ship-and-debit agreements from CSV or Excel, one row per product; a changed agreement
     becomes a new version."""
-    return store.import_agreements(context.books, received_file(context.books, file))
+    with received(context.books, file) as sent:
+        return store.import_agreements(context.books, sent.path, sent.name)
 
 
 @routes.read("/agreements", "agreements:read", response_model=Page[AgreementOut])
@@ -92,12 +93,13 @@ def submit_claims(file: UploadFile, context: Caller):
     """Ship-and-debit claims as an X12 844, CSV, Excel or JSON file. Each line is answered
     (accepted, adjusted or rejected, with a reason); sending the same claim again changes
     nothing. The answers: /claims/{id}/response (849 or CSV)."""
-    path = received_file(context.books, file)
-    if is_x12(path.read_bytes()):
-        found = claims_from_844(path.read_text(encoding="utf-8", errors="replace"), path.name)
-    else:
-        found = read_claims(path, context.books.clock().date())
-    return _received(context, found)
+    with received(context.books, file) as sent:
+        text = x12_text(sent.path.read_bytes(), sent.name)
+        if text is not None:
+            found = claims_from_844(text, sent.name)
+        else:
+            found = read_claims(sent.path, context.books.clock().date(), sent.name)
+        return _received(context, found)
 
 
 @routes.write("/claims/lines", "claims:write", response_model=list[ClaimDetailOut], status_code=201)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
-from accrue.api.uploads import received_file
+from accrue.api.uploads import received
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.money import money_text
 from accrue.report import quantity_text
@@ -42,7 +42,9 @@ def _received(context: Caller, received: Received) -> ReceivedOut:
 def upload(file: UploadFile, context: Caller):
     """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
     lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
-    return _received(context, import_lines(context.books, received_file(context.books, file)))
+    with received(context.books, file) as sent:
+        taken = import_lines(context.books, sent.path, sent.name)
+    return _received(context, taken)
 
 
 @routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 
+from accrue.api.errors import THROTTLED
 from accrue.api.lists import Listed, Page, listing
 from accrue.api.schemas import LoginIn, MeOut, TokenIn, TokenOut, UserIn, UserOut
 from accrue.api.security import PUBLIC, Caller, Routes, records_only
+from accrue.api.throttle import throttled
 from accrue.store import people
 from accrue.store.books import Books
 from accrue.store.tables import UserRow
@@ -17,10 +19,12 @@ from accrue.store.tables import UserRow
 routes = Routes(tags=["people"])
 
 
-@routes.write("/auth/login", PUBLIC, response_model=TokenOut)
-def login(credentials: LoginIn, books: Annotated[Books, Depends(records_only)]):
-    """A session token for 12 hours; five wrong passwords lock the account for 15 minutes."""
-    return TokenOut(token=people.login(books, credentials.username, credentials.password))
+@routes.write("/auth/login", PUBLIC, response_model=TokenOut, responses=THROTTLED)
+def login(request: Request, credentials: LoginIn, books: Annotated[Books, Depends(records_only)]):
+    """A session token for 12 hours; five wrong passwords lock the account for 15 minutes, and
+    ten failed sign-ins from one address in a minute hold that address back (429)."""
+    with throttled(request):
+        return TokenOut(token=people.login(books, credentials.username, credentials.password))
 
 
 @routes.write("/auth/logout", "self:read", status_code=204)

@@ -1,0 +1,73 @@
+"""A brake on one client's failed sign-ins, whatever usernames it tries: the lockout protects
+one account, this stops a client from trying many. Kept in memory, per process."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from fastapi import Request
+
+from accrue.store.people import LoginRefused
+
+FAILURES = 10  # failed sign-ins a client may make ...
+WINDOW = 60.0  # ... within this many seconds
+
+
+class TooManyAttempts(LoginRefused):
+    """A client that failed to sign in too often lately; `wait` says for how many seconds."""
+
+    def __init__(self, wait: int):
+        self.wait = wait
+        super().__init__(f"too many failed sign-ins from this address: wait {wait} seconds")
+
+
+class Throttle:
+    """At most `failures` failed sign-ins per client address in any `window` seconds."""
+
+    def __init__(
+        self,
+        failures: int = FAILURES,
+        window: float = WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.failures, self.window, self.clock = failures, window, clock
+        self._recent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        with self._lock:
+            recent = self._forget_old(client)
+            if len(recent) >= self.failures:
+                raise TooManyAttempts(math.ceil(recent[0] + self.window - self.clock()))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            self._forget_old(client).append(self.clock())
+
+    def _forget_old(self, client: str) -> deque[float]:
+        since = self.clock() - self.window
+        for other in [c for c, times in self._recent.items() if not times or times[-1] <= since]:
+            del self._recent[other]  # clients come and go: keep only those failing lately
+        recent = self._recent.setdefault(client, deque())
+        while recent and recent[0] <= since:
+            recent.popleft()
+        return recent
+
+
+@contextmanager
+def throttled(request: Request) -> Iterator[None]:
+    """A sign-in from the request's client: refused while it is throttled, and counted
+    against it when refused."""
+    throttle: Throttle = request.app.state.sign_ins
+    client = request.client.host if request.client else "unknown"
+    throttle.check(client)
+    try:
+        yield
+    except LoginRefused:
+        throttle.failed(client)
+        raise

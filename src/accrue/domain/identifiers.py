@@ -1,0 +1,21 @@
+"""What the books accept as an identifier (a partner id, SKU, rep id, document, claim or
+agreement number): at most MAX_LENGTH characters and no control characters. A NUL byte or an
+id of ten thousand characters is a broken export, not an id, and PostgreSQL would refuse to
+store either; they are refused at the door, naming the file, line and field."""
+
+from __future__ import annotations
+
+import re
+
+MAX_LENGTH = 64
+CONTROL = r"[\x00-\x1f\x7f]"  # NUL and the other control characters (Python re and RE2 alike)
+_CONTROL = re.compile(CONTROL)
+
+
+def identifier_problem(value: str, longest: int = MAX_LENGTH) -> str | None:
+    """Why `value` cannot be an identifier, or None when it can."""
+    if len(value) > longest:
+        return f"at most {longest} characters, not {len(value)}"
+    if _CONTROL.search(value):
+        return "must not contain control characters such as NUL"
+    return None
