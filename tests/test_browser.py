@@ -224,11 +224,12 @@ def test_an_upload_with_bad_rows_shows_them_and_the_correction_goes_through(
 # --- stored script (issue 17, item 8): a payload in every field a user controls runs nowhere ---
 
 SCRIPT = "</script><script>alert(4)</script><img src=x onerror=alert(5)>\"'><svg onload=alert(6)>"
+KEY_SCRIPT = "</script><script>alert(4)</script>"  # fits an identifier (64 characters at most)
 
 
-def _hostile(text: str) -> str:
+def _hostile(text: str, payload: str = SCRIPT) -> str:
     """`text` with the payload in it, so a page shows where it came from."""
-    return f"{text} {SCRIPT}"
+    return f"{text} {payload}"
 
 
 def _yaml(text: str) -> str:
@@ -243,7 +244,13 @@ def hostile_site(tmp_path_factory):
     agreements and claims (number, end customer), disputes (reason, resolution), approvals."""
     api = open_api(Settings(data_dir=tmp_path_factory.mktemp("hostile") / "books", actor="t"))
     partners = [
-        (p.id, _hostile(p.name), p.parent_id or "", _hostile(p.segment or "Bronze"), _hostile("NA"))
+        (
+            p.id,
+            _hostile(p.name),
+            p.parent_id or "",
+            _hostile(p.segment or "Bronze", KEY_SCRIPT),
+            _hostile("NA", KEY_SCRIPT),
+        )
         for p in PARTNERS
     ]
     products = [
@@ -270,7 +277,7 @@ def hostile_site(tmp_path_factory):
         *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="Q1"),
     ]
     for row in rows:
-        row["document"] = _hostile(row["document"])
+        row["document"] = _hostile(row["document"], KEY_SCRIPT)
     api.ok(api.post("fin", "/api/lines", json={"name": _hostile("history"), "lines": rows}), 201)
     api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
     [settled] = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"]
@@ -288,7 +295,7 @@ def hostile_site(tmp_path_factory):
         header, [[customer if c == "Acme Hospital" else c for c in r] for r in spa]
     )
     api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", agreements)}), 201)
-    claimed = claim_lines("ACME", _hostile("C-1"))
+    claimed = claim_lines("ACME", _hostile("C-1", KEY_SCRIPT))
     for line in claimed:
         line["end_customer"] = customer
     api.ok(api.post("fin", "/api/claims/lines", json={"lines": claimed}), 201)

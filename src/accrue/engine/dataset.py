@@ -103,7 +103,9 @@ class DataSet:
     @cached_property
     def date_bounds(self) -> tuple[date | None, date | None]:
         """First and last line dates (None, None without lines)."""
-        bounds = self.lines.aggregate(first=_.date.min(), last=_.date.max()).to_pyarrow()
+        # cast: Ibis types MIN of a NOT NULL column as NOT NULL, but over no rows it is NULL
+        first, last = _.date.min().cast("date"), _.date.max().cast("date")
+        bounds = self.lines.aggregate(first=first, last=last).to_pyarrow()
         return bounds["first"][0].as_py(), bounds["last"][0].as_py()
 
     @classmethod
