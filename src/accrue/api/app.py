@@ -11,6 +11,7 @@ import swagger_ui
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from accrue import __version__
@@ -35,7 +36,7 @@ DESCRIPTION = """
 Accrue's REST API: programs, master data, lines, standings, the ledger, settlements, approvals,
 payouts and the audit trail.
 
-Sign in with `POST /auth/login` (or use an API token) and send `Authorization: Bearer <token>`.
+Sign in with `POST /api/auth/login` (or use an API token) and send `Authorization: Bearer <token>`.
 Each operation names the permission it needs (`x-permission`); partner users and sales reps
 see only their own partners. Lists take `limit`, `offset`, `sort` and `format=csv|xlsx`.
 Money is exact decimal text. Errors look alike: `{"error": {"status", "message", "problems":
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        servers=[{"url": "/", "description": "this server"}],
+        generate_unique_id_function=operation_id,
     )
     _serve_docs(app)
     chosen = settings or Settings()
@@ -72,6 +75,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
         app.include_router(module.routes, prefix="/api")
     mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is its function's name (`close_period`, not
+    `close_api_periods__label__close_post`): what a generated client calls it."""
+    return route.name
 
 
 def _serve_docs(app: FastAPI) -> None:

@@ -144,14 +144,14 @@ def _batch(context: Context, batch_id: PathId) -> PayoutBatchDetailOut:
 @routes.write(
     "/payout-batches", "payouts:write", response_model=PayoutBatchDetailOut, status_code=201
 )
-def create_batch(context: Caller, asked: BatchIn):
+def create_payout_batch(context: Caller, asked: BatchIn):
     """Batch approved settlements for one method and currency; the batch goes for approval."""
     batch = payouts.create_batch(context.books, asked.method, asked.currency, asked.settlement_ids)
     return _batch(context, batch.id)
 
 
 @routes.read("/payout-batches", "payouts:read", response_model=Page[PayoutBatchOut])
-def batches(context: Caller, paging: Listed, status: str | None = None):
+def payout_batches(context: Caller, paging: Listed, status: str | None = None):
     query = where_given(select(PayoutBatchRow), (PayoutBatchRow.status, status))
     with context.books.session() as session:
         return listing(
@@ -166,7 +166,7 @@ def batches(context: Caller, paging: Listed, status: str | None = None):
 
 
 @routes.read("/payout-batches/{batch_id}", "payouts:read", response_model=PayoutBatchDetailOut)
-def batch(batch_id: PathId, context: Caller):
+def payout_batch(batch_id: PathId, context: Caller):
     return _batch(context, batch_id)
 
 

@@ -1,0 +1,39 @@
+"""The OpenAPI document as a contract a client is generated from: short unique operation ids,
+a server to call, and a description whose paths exist."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from accrue.api import create_app
+from accrue.settings import Settings
+from accrue.store.books import Books
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("contract") / "books", actor="t")
+    Books.init(settings).close()
+    app = create_app(settings)
+    yield app.openapi()
+    app.state.books.close()
+
+
+def test_operation_ids_are_short_unique_names(document):
+    ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    long = [i for i in ids if not re.fullmatch(r"[a-z][a-z_]{1,29}", i) or "__" in i]
+    assert not long, f"operation ids a generated client would stumble on: {long}"
+
+
+def test_the_document_names_a_server(document):
+    assert document["servers"] == [{"url": "/", "description": "this server"}]
+
+
+def test_the_description_names_paths_that_exist(document):
+    named = re.findall(
+        r"`(?:GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)`", document["info"]["description"]
+    )
+    assert named and all(path in document["paths"] for path in named), named
