@@ -62,6 +62,9 @@ def test_e14_a_fund_claim_through_the_api(api):
     second = api.ok(_fund_claim(api, "acme", "M-2", "4000.00"), 201)
     assert (first["approved"], first["status"]) == ("5000.00", "pending")
     assert (second["approved"], second["prevented"]) == ("3000.00", "1000.00")
+    assert api.ok(_fund_claim(api, "acme", "M-1", "5000.00"), 201) == first  # a resend
+    other = _fund_claim(api, "acme", "M-1", "5500.00")
+    assert other.status_code == 409 and "'M-1' of ACME was already received" in other.text
     proof = api.ok(api.get("fin", f"/api/claims/{first['id']}/proofs/{first['proofs'][0]}"))
     assert proof.content == PDF and proof.headers["content-type"] == "application/pdf"
     assert api.get("bolt", f"/api/claims/{first['id']}").status_code == 404

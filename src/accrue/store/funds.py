@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
-from accrue.domain.errors import Refused
+from accrue.domain.errors import Conflict, Refused
 from accrue.domain.funds import Tranche, available, draw, expires_on, expiring
 from accrue.domain.ledger import JournalKind, fund_claim_journal, fund_expiry_journal
 from accrue.domain.money import ZERO, round_money
@@ -126,12 +126,19 @@ def receive_fund_claim(
     today = books.clock().date()
     with books.session() as session:
         program = fund_program(books, session, program_id)
-        if session.scalar(
-            select(ClaimRow.id).where(
+        sent = session.scalar(
+            select(ClaimRow).where(
                 ClaimRow.kind == FUND, ClaimRow.partner_id == partner_id, ClaimRow.number == number
             )
-        ):
-            raise FundError(f"number: claim {number!r} of {partner_id} was already received")
+        )
+        if sent is not None:  # a resend answers as the first time; other content is refused
+            same = (sent.program_id, Decimal(sent.requested), sent.description, sent.digest)
+            if same != (program.id, amount, description, digest):
+                raise Conflict(
+                    f"number: claim {number!r} of {partner_id} was already received with other "
+                    "content; send a new claim under a new number"
+                )
+            return sent
         draws = draw(tranches(session, program, partner_id), amount, today)
         approved = round_money(sum((taken for _, taken in draws), ZERO), program.currency)
         claim = ClaimRow(
