@@ -37,3 +37,24 @@ def test_the_description_names_paths_that_exist(document):
         r"`(?:GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)`", document["info"]["description"]
     )
     assert named and all(path in document["paths"] for path in named), named
+
+
+def test_uploads_and_downloads_are_binary(document):
+    uploads = [
+        (name, field)
+        for name, schema in document["components"]["schemas"].items()
+        for field, spec in schema.get("properties", {}).items()
+        if spec.get("contentMediaType") == "application/octet-stream"
+    ]
+    assert len(uploads) >= 5
+    schemas = document["components"]["schemas"]
+    assert all(schemas[name]["properties"][field]["format"] == "binary" for name, field in uploads)
+    downloads = {
+        path: item["get"]["responses"]["200"]["content"]
+        for path, item in document["paths"].items()
+        if path.endswith(("/response", "/proofs/{digest}", "/files/{name}"))
+    }
+    assert len(downloads) == 3, sorted(downloads)
+    for path, content in downloads.items():
+        binary = {"type": "string", "format": "binary"}
+        assert all(c["schema"] == binary for c in content.values()), path

@@ -74,7 +74,25 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix="/api")
     mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
+    _uploads_as_binary(app)
     return app
+
+
+def _uploads_as_binary(app: FastAPI) -> None:
+    """OpenAPI 3.1 describes an upload field by `contentMediaType` alone, which client
+    generators read as a string (and the server then answers "Expected UploadFile"); adding
+    `format: binary` makes them send a file."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            for schema in generate().get("components", {}).get("schemas", {}).values():
+                for field in schema.get("properties", {}).values():
+                    if field.get("contentMediaType") == "application/octet-stream":
+                        field["format"] = "binary"
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def operation_id(route: APIRoute) -> str:

@@ -29,10 +29,17 @@ from accrue.store.tables import Money
 Item = TypeVar("Item", bound=BaseModel)
 MAX_LIMIT = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORTED = {
-    "description": "a page of the list; with format=csv or xlsx, all of it as a file",
-    "content": {"text/csv": {}, XLSX: {}},
-}
+BINARY = {"schema": {"type": "string", "format": "binary"}}  # what a generated client saves
+
+
+def files(*media_types: str, description: str = "a file") -> dict:
+    """A response that is a file in one of `media_types`, declared as binary."""
+    return {"description": description, "content": {m: BINARY for m in media_types}}
+
+
+EXPORTED = files(
+    "text/csv", XLSX, description="a page of the list; with format=csv or xlsx, all of it as a file"
+)
 
 
 class Format(StrEnum):

@@ -11,7 +11,7 @@ from fastapi import Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged, where_given
+from accrue.api.lists import Listed, Page, files, listing, paged, where_given
 from accrue.api.schemas import (
     AgreementOut,
     AgreementProductOut,
@@ -171,7 +171,7 @@ def claim(claim_id: PathId, context: Caller):
     "/claims/{claim_id}/response",
     "claims:read",
     response_class=Response,
-    responses={200: {"content": {EDI: {}, "text/csv": {}}}},
+    responses={200: files(EDI, "text/csv")},
 )
 def response(
     claim_id: PathId,
@@ -192,7 +192,7 @@ def response(
     "/claims/{claim_id}/proofs/{digest}",
     "claims:read",
     response_class=Response,
-    responses={200: {"content": {media: {} for media in funds.PROOF_TYPES.values()}}},
+    responses={200: files(*funds.PROOF_TYPES.values())},
 )
 def proof(claim_id: PathId, digest: str, context: Caller):
     """A fund claim's proof of performance, as received."""

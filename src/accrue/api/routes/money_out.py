@@ -10,7 +10,7 @@ from fastapi import Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged, where_given
+from accrue.api.lists import Listed, Page, files, listing, paged, where_given
 from accrue.api.schemas import (
     ApprovalDetailOut,
     ApprovalOut,
@@ -174,7 +174,7 @@ def payout_batch(batch_id: PathId, context: Caller):
     "/payout-batches/{batch_id}/files/{name}",
     "payouts:read",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
+    responses={200: files("application/xml", "text/csv")},
 )
 def download(
     batch_id: PathId,
