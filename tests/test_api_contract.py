@@ -3,6 +3,7 @@ a server to call, and a description whose paths exist."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -58,3 +59,14 @@ def test_uploads_and_downloads_are_binary(document):
     for path, content in downloads.items():
         binary = {"type": "string", "format": "binary"}
         assert all(c["schema"] == binary for c in content.values()), path
+
+
+def test_money_goes_in_as_text_never_as_a_number(document):
+    """A generated client types a number as float; money must be sent as exact text."""
+    numbers = [
+        f"{name}.{field}"
+        for name, schema in document["components"]["schemas"].items()
+        for field, spec in schema.get("properties", {}).items()
+        if '"number"' in json.dumps(spec)
+    ]
+    assert not numbers

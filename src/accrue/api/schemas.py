@@ -8,12 +8,16 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
 
 Money = Annotated[str, Field(description="exact decimal text", examples=["1234.50"])]
+# Money sent in: read exactly as a Decimal, described as text so a generated client never
+# sends a float
+MONEY_TEXT = {"type": "string", "pattern": r"^[+-]?\d{1,18}(\.\d{1,4})?$", "examples": ["1234.50"]}
+MoneyIn = Annotated[Decimal, WithJsonSchema(MONEY_TEXT)]
 # record ids are 32-bit integers on every backend
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -509,7 +513,7 @@ class DisputeIn(BaseModel):
 
 class ResolveIn(BaseModel):
     resolution: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
-    adjustment: Decimal | None = Field(
+    adjustment: MoneyIn | None = Field(
         None,
         description="amount to add (negative: to take back); none dismisses the dispute",
         allow_inf_nan=False,

@@ -4,7 +4,6 @@ market development funds and their claims, the leakage report, and disputes."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Form, Query, UploadFile
@@ -24,6 +23,7 @@ from accrue.api.schemas import (
     DisputeOut,
     FundOut,
     LeakageOut,
+    MoneyIn,
     PathId,
     ResolveIn,
 )
@@ -212,7 +212,7 @@ def fund_claim(
     partner_id: Annotated[str, Form(max_length=64)],
     program_id: Annotated[str, Form(max_length=64)],
     number: Annotated[str, Form(min_length=1, max_length=64)],
-    amount: Annotated[Decimal, Form(gt=0, max_digits=18, decimal_places=2)],
+    amount: Annotated[MoneyIn, Form(gt=0, max_digits=18, decimal_places=2)],
     description: Annotated[str, Form(min_length=3, max_length=2000)],
     proof: UploadFile,
 ):
