@@ -228,6 +228,15 @@ def test_periods_close_in_order_and_once(books, tmp_path):
     close(books, "2026-Q1")
     with pytest.raises(CloseError, match="already closed"):
         close(books, "2026-Q1")
+    # a period closes once it has ended: on 30 November, Q4's lines and funds are not final
+    november = date(2026, 11, 30)
+    assert [r.label for r in close(books, "2026-Q2", "2026-Q3", as_of=november)] == [
+        "2026-Q2",
+        "2026-Q3",
+    ]
+    with pytest.raises(CloseError, match="2026-Q4 ends on 2026-12-31"):
+        close(books, "2026-Q4", as_of=november)
+    close(books, "2026-Q4")  # as of its last day
 
 
 @BACKENDS

@@ -72,6 +72,11 @@ class ClosedReport:
 
 def close_period(books: Books, label: str, as_of: date) -> ClosedReport:
     period = Period.parse(label)
+    if as_of < period.end:  # its lines may still come, and its funds have not yet expired
+        raise CloseError(
+            f"period: {period.label} ends on {period.end}; it can be closed as of that day, "
+            f"not as of {as_of}"
+        )
     recalc(books, as_of)
     with books.session() as session:
         closed = Closed(session.scalars(select(ClosedPeriod.label)))
