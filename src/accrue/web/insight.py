@@ -16,6 +16,7 @@ from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
 from accrue.analytics.unclaimed import unclaimed
 from accrue.api.security import line_store_turn
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import Program
 from accrue.store.tables import ProgramVersionRow
 from accrue.web.pages import page, pages
@@ -65,7 +66,7 @@ def analytics(
                 shown["simulations"] = simulate(viewer.books, drafts, period, by)
             if chosen and baseline and after:
                 shown["lift"] = lift(viewer.books, chosen.id, baseline, after, reps=500)
-        except (ValueError, LookupError) as refused:
+        except (Refused, NotFound) as refused:
             shown["problem"] = str(refused)
         if forecast:  # every open standing projected: seconds on a large book, so on request
             shown["liability"] = projected_liability(forecasts(viewer.books, today))

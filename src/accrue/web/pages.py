@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.approvals import ApprovalError
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.money import readable_money
 from accrue.domain.permissions import Role
@@ -23,7 +24,7 @@ from accrue.export.statements import render
 from accrue.store import payouts, people
 from accrue.store.approvals import decide_request
 from accrue.store.books import Books
-from accrue.store.close import CloseError, close_period
+from accrue.store.close import close_period
 from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
 from accrue.web import views
@@ -138,7 +139,7 @@ def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer
     try:
         with line_store_turn(request):
             found = statement(viewer.books, partner_id, period)
-    except (LookupError, ValueError) as missing:
+    except (NotFound, Refused) as missing:
         raise Missing(str(missing)) from None
     disposition = f'attachment; filename="statement-{partner_id}-{period}.pdf"'
     return Response(
@@ -183,7 +184,7 @@ def dispute(
 ):
     try:
         opened = open_dispute(viewer.books, about, key, reason, visible=viewer.user.scope.sees)
-    except (LookupError, DisputeError) as refused:
+    except (NotFound, DisputeError) as refused:
         return back(request, "/claims", str(refused))
     return back(request, "/claims", f"dispute {opened.id} opened: finance will answer it")
 
@@ -204,7 +205,7 @@ def decide(
 ):
     try:
         decided = decide_request(viewer.books, request_id, decision == "approve", reason)
-    except (ApprovalError, LookupError) as refused:
+    except (ApprovalError, NotFound) as refused:
         return back(request, "/finance", str(refused))
     return back(request, "/finance", f"request {request_id}: {decided.status}")
 
@@ -237,7 +238,7 @@ def payout_file(batch_id: int, name: str, viewer: Viewer):
     """A released batch's bank file, credit memo or check list, or its journals once paid."""
     try:
         found = payouts.file(viewer.books, batch_id, name, viewer.books.clock().date())
-    except (LookupError, payouts.PayoutError) as missing:
+    except (NotFound, payouts.PayoutError) as missing:
         raise Missing(str(missing)) from None
     disposition = f'attachment; filename="{found.name}"'
     return Response(
@@ -249,7 +250,7 @@ def payout_file(batch_id: int, name: str, viewer: Viewer):
 def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
     try:
         payouts.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
-    except (LookupError, payouts.PayoutError) as refused:
+    except (NotFound, payouts.PayoutError) as refused:
         return back(request, "/finance", str(refused))
     return back(request, "/finance", f"payout batch {batch_id} paid")
 
@@ -259,7 +260,7 @@ def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Fo
     try:
         with line_store_turn(request):
             closed = close_period(viewer.books, label, viewer.books.clock().date())
-    except (CloseError, ValueError) as refused:
+    except Refused as refused:
         return back(request, "/finance", str(refused))
     return back(request, "/finance", closed.summary)
 
