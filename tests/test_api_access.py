@@ -122,7 +122,7 @@ def test_every_route_names_a_permission_the_policy_knows(api):
         assert permission is not None, f"{route.path} declares no permission: use Routes"
         assert permission == PUBLIC or permission in POLICY, f"{route.path}: {permission}"
     public = {r.path for r in routes if permission_of(r) == PUBLIC}
-    assert public == {"/api/auth/login", "/login"}
+    assert public == {"/api/v1/auth/login", "/login"}
     declared = {permission_of(r) for r in routes} - {PUBLIC}
     assert declared == set(POLICY), f"unused or missing rules: {declared ^ set(POLICY)}"
 
@@ -180,7 +180,7 @@ SCOPED_PARAMETERS = {"partner_id", "settlement_id", "claim_id", "dispute_id"}
 def test_partner_users_and_reps_see_nothing_outside_their_scope(api, username):
     scope, role = SCOPES[username], USERS[username][0]
     reads = [r for r in _routes(api) if "GET" in r.methods and allows(role, permission_of(r))]
-    assert {r.path for r in reads} >= {"/api/standings", "/api/lines", "/api/settlements"}
+    assert {r.path for r in reads} >= {"/api/v1/standings", "/api/v1/lines", "/api/v1/settlements"}
     for route in reads:
         scoped = bool(SCOPED_PARAMETERS & set(re.findall(r"\{(\w+)\}", route.path)))
         for partner in (HOME[username], "CORE"):
@@ -270,6 +270,6 @@ def test_the_api_documents_itself_without_the_internet(api):
     script = api.client.get("/static/swagger/swagger-ui-bundle.js")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.text[:2000]
     spec = api.client.get("/openapi.json").json()
-    assert spec["paths"]["/api/settlements/{settlement_id}/submit"]["post"]["x-permission"] == (
+    assert spec["paths"]["/api/v1/settlements/{settlement_id}/submit"]["post"]["x-permission"] == (
         "approvals:submit"
     )

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 
 from accrue.api import create_app
 from accrue.settings import Settings
@@ -70,3 +71,16 @@ def test_money_goes_in_as_text_never_as_a_number(document):
         if '"number"' in json.dumps(spec)
     ]
     assert not numbers
+
+
+def test_every_path_is_versioned_and_the_old_ones_answer_for_a_release(document, tmp_path):
+    assert all(path.startswith("/api/v1/") for path in document["paths"])
+    settings = Settings(data_dir=tmp_path / "books", actor="t")
+    Books.init(settings).close()
+    with TestClient(create_app(settings)) as client:
+        old = client.post("/api/auth/login", json={"username": "nobody", "password": "x" * 12})
+        new = client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12})
+    assert old.status_code == new.status_code == 401 and old.json() == new.json()
+    assert old.headers["Deprecation"] == "true"
+    assert old.headers["Link"] == '</api/v1/auth/login>; rel="successor-version"'
+    assert "Deprecation" not in new.headers

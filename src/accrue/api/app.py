@@ -13,6 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accrue import __version__
 from accrue.api import errors
@@ -32,15 +34,19 @@ from accrue.store.books import Books, Clock, utc_now
 from accrue.web import admin, insight  # noqa: F401  (they register their pages)
 from accrue.web.pages import mount_portal
 
+API = "/api/v1"  # the version in every path; `/api/...` answers as `/api/v1/...` for a release
+
 DESCRIPTION = """
 Accrue's REST API: programs, master data, lines, standings, the ledger, settlements, approvals,
 payouts and the audit trail.
 
-Sign in with `POST /api/auth/login` (or use an API token) and send `Authorization: Bearer <token>`.
-Each operation names the permission it needs (`x-permission`); partner users and sales reps
-see only their own partners. Lists take `limit`, `offset`, `sort` and `format=csv|xlsx`.
-Money is exact decimal text. Errors look alike: `{"error": {"status", "message", "problems":
-[{"field", "message", "file", "line", "value"}]}}`.
+Sign in with `POST /api/v1/auth/login` (or use an API token) and send `Authorization: Bearer
+<token>`. Each operation names the permission it needs (`x-permission`); partner users and
+sales reps see only their own partners. Paths without the version (`/api/lines`) still answer,
+as their `/api/v1` successor with a `Deprecation` header, for this release. Lists take
+`limit`, `offset`, `sort` and `format=csv|xlsx`. Money is exact decimal text. Errors look
+alike: `{"error": {"status", "message", "problems": [{"field", "message", "file", "line",
+"value"}]}}`.
 """
 
 
@@ -71,8 +77,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     app.state.sign_ins = Throttle()
     errors.install(app)
     app.add_middleware(errors.RefuseNul)
+    app.add_middleware(Unversioned)
     for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
-        app.include_router(module.routes, prefix="/api")
+        app.include_router(module.routes, prefix=API)
     mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
     _uploads_as_binary(app)
     return app
@@ -93,6 +100,31 @@ def _uploads_as_binary(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+class Unversioned:
+    """ASGI middleware: a path from before versioning (`/api/lines`) is answered as its `/api/v1`
+    successor, with `Deprecation` and a `Link` to the successor, so integrations keep working
+    for a release while they move."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith(API + "/"):
+            return await self.app(scope, receive, send)
+        successor = API + path.removeprefix("/api")
+
+        async def deprecated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Deprecation"] = "true"
+                headers["Link"] = f'<{successor}>; rel="successor-version"'
+            await send(message)
+
+        scope = {**scope, "path": successor, "raw_path": successor.encode()}
+        await self.app(scope, receive, deprecated)
 
 
 def operation_id(route: APIRoute) -> str:
