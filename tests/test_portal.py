@@ -128,6 +128,15 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_bad_logins_say_so(api):
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
 
 
+def test_a_wrong_link_gets_a_page_and_a_wrong_api_path_json(api):
+    browser = TestClient(api.client.app)
+    lost = browser.get("/no-such-page")
+    assert lost.status_code == 404 and lost.headers["content-type"].startswith("text/html")
+    assert "no page /no-such-page" in lost.text and 'href="/"' in lost.text
+    wrong = browser.get("/api/v1/no-such-list")
+    assert wrong.status_code == 404 and wrong.json()["error"]["status"] == 404
+
+
 def test_forms_without_the_sessions_csrf_token_are_refused(api):
     browser = TestClient(api.client.app, follow_redirects=False)
     browser.get("/login")

@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from accrue.api import errors
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.approvals import ApprovalError
@@ -303,3 +305,10 @@ def mount_portal(app: FastAPI, secret: str, secure: bool | None = None) -> None:
     @app.exception_handler(Missing)
     def missing(request: Request, error: Missing):
         return page(request, "refused.html", 404, message=str(error))
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, error: HTTPException):
+        """A person who follows a wrong link gets a page; a program calling the API, JSON."""
+        if request.url.path.startswith(("/api/", "/openapi.json")) or error.status_code != 404:
+            return errors.body(error.status_code, str(error.detail))
+        return page(request, "refused.html", 404, message=f"no page {request.url.path}")
