@@ -109,6 +109,20 @@ def _random_lines(rnd: random.Random) -> list[Line]:
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**32), st.none() | st.dates(date(2026, 1, 1), date(2027, 1, 15)))
 def test_rules_in_the_plan_match_the_decimal_rules(seed, as_of):
+    _plan_matches_the_oracle(seed, as_of)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: where returns outweigh sales, what the next incremental tier would pay can "
+    "fall on a half cent; the oracle scales the hypothetical purchases with ceiling rounding "
+    "and gets -23.57, the plan computes exactly and gets -23.58 (seed 371)",
+)
+def test_a_half_cent_tie_in_what_the_next_tier_would_pay_rounds_alike():
+    _plan_matches_the_oracle(371, None)
+
+
+def _plan_matches_the_oracle(seed: int, as_of: date | None) -> None:
     rnd = random.Random(seed)
     partners, lines = _combined([_random_lines(rnd) for _ in range(SETS)])
     data = DataSet.from_lines(lines, partners=partners, products=PRODUCTS)
