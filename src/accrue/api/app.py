@@ -13,11 +13,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from accrue import __version__
 from accrue.api import errors
+from accrue.api.middleware import ResponseHeaders
 from accrue.api.routes import (
     analytics,
     audit,
@@ -102,29 +102,18 @@ def _uploads_as_binary(app: FastAPI) -> None:
     app.openapi = openapi
 
 
-class Unversioned:
-    """ASGI middleware: a path from before versioning (`/api/lines`) is answered as its `/api/v1`
-    successor, with `Deprecation` and a `Link` to the successor, so integrations keep working
-    for a release while they move."""
+class Unversioned(ResponseHeaders):
+    """A path from before versioning (`/api/lines`) is answered as its `/api/v1` successor,
+    with `Deprecation` and a `Link` to the successor, so integrations keep working for a
+    release while they move."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith(API + "/"):
-            return await self.app(scope, receive, send)
+    def headed(self, scope: Scope) -> tuple[Scope, dict[str, str]] | None:
+        path = scope["path"]
+        if not path.startswith("/api/") or path.startswith(API + "/"):
+            return None
         successor = API + path.removeprefix("/api")
-
-        async def deprecated(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Deprecation"] = "true"
-                headers["Link"] = f'<{successor}>; rel="successor-version"'
-            await send(message)
-
-        scope = {**scope, "path": successor, "raw_path": successor.encode()}
-        await self.app(scope, receive, deprecated)
+        notice = {"Deprecation": "true", "Link": f'<{successor}>; rel="successor-version"'}
+        return {**scope, "path": successor, "raw_path": successor.encode()}, notice
 
 
 def operation_id(route: APIRoute) -> str:

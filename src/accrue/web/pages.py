@@ -9,11 +9,11 @@ from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from accrue.api import errors
+from accrue.api.middleware import ResponseHeaders
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.approvals import ApprovalError
@@ -267,22 +267,13 @@ def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Fo
     return back(request, "/finance", closed.summary)
 
 
-class ContentSecurity:
-    """ASGI middleware: the Content-Security-Policy on every response but `WITHOUT_POLICY`."""
+class ContentSecurity(ResponseHeaders):
+    """The Content-Security-Policy on every response but `WITHOUT_POLICY`."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in WITHOUT_POLICY:
-            return await self.app(scope, receive, send)
-
-        async def with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-            await send(message)
-
-        await self.app(scope, receive, with_policy)
+    def headed(self, scope: Scope) -> tuple[Scope, dict[str, str]] | None:
+        if scope["path"] in WITHOUT_POLICY:
+            return None
+        return scope, {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 def mount_portal(app: FastAPI, secret: str, secure: bool | None = None) -> None:
