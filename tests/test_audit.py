@@ -8,13 +8,12 @@ from __future__ import annotations
 import copy
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 from bookkeeping import add_program, close, lines_file, receive, sale, settlement, with_master
 from conftest import BACKENDS
 from sqlalchemy import text
-from test_claims import E14, PDF, approve, claim_rows, send, with_agreement
+from test_claims import E14, acme_fund_claim, approve, claim_rows, send, with_agreement
 from test_worked_examples import E8
 from typer.testing import CliRunner
 
@@ -27,7 +26,6 @@ from accrue.store.approvals import submit_settlement
 from accrue.store.audit import head_of, verify_books
 from accrue.store.books import Books
 from accrue.store.disputes import About, open_dispute
-from accrue.store.funds import Proof, receive_fund_claim
 from accrue.store.payouts import create_batch
 from accrue.store.people import create_user, issue_token
 
@@ -234,15 +232,7 @@ def full_books(books, tmp_path):
     [claim] = send(books, tmp_path, "claim.csv", claim_rows(*row))
     approve(books, claim.id)
     in_q2 = Books.open(books.settings, clock=lambda: datetime(2026, 4, 15, tzinfo=UTC))
-    fund = receive_fund_claim(
-        in_q2,
-        partner_id="ACME",
-        program_id="mdf",
-        number="M-1",
-        amount=Decimal("5000.00"),
-        description="trade show",
-        proof=Proof("trade-show.pdf", PDF),
-    )
+    fund = acme_fund_claim(in_q2, "M-1", "5000.00")
     approve(in_q2, fund.id)
     in_q2.close()
     close(books, "2026-Q1")

@@ -172,6 +172,15 @@ def test_a_partner_downloads_a_pdf_statement(site, browser, tmp_path):
     assert "Rebate statement - Acme Distribution (ACME)" in text and "Period 2026-Q4" in text
 
 
+def _upload_lines(page, path, rows) -> None:
+    """Uploads `rows` as a lines CSV through the admin page's form."""
+    path.write_text(lines_csv(rows).decode())
+    page.get_by_label(
+        "Sales, returns or point-of-sale lines (CSV, Excel, Parquet, JSON or X12 867)"
+    ).set_input_files(path)
+    page.get_by_role("button", name="Upload").click()
+
+
 def _type_into(editor, text: str) -> None:
     """As a person edits: the text, then a keystroke (the live check listens to typing)."""
     editor.fill(text)
@@ -202,12 +211,7 @@ def test_an_upload_with_bad_rows_shows_them_and_the_correction_goes_through(
     page.goto(f"{base}/admin/uploads")
     rows = line_rows("CORE", ["100.00", "12,50", "300.00"], day="2026-11-10", prefix="UP")
     rows[1]["amount"] = "12,50"
-    upload = tmp_path / "november.csv"
-    upload.write_text(lines_csv(rows).decode())
-    page.get_by_label(
-        "Sales, returns or point-of-sale lines (CSV, Excel, Parquet, JSON or X12 867)"
-    ).set_input_files(upload)
-    page.get_by_role("button", name="Upload").click()
+    _upload_lines(page, tmp_path / "november.csv", rows)
     assert "3 received, 2 accepted" in page.get_by_role("status").inner_text()
     assert "12,50" in page.get_by_role("table").inner_text()
     with page.expect_download() as download:
@@ -348,12 +352,7 @@ def test_a_script_in_a_rejected_row_or_a_live_check_runs_nowhere(hostile_site, b
     problems = _watched(page)
     page.goto(f"{base}/admin/uploads")
     rows = line_rows("CORE", [SCRIPT], day="2026-11-10", prefix=SCRIPT)
-    upload = tmp_path / "bad.csv"
-    upload.write_text(lines_csv(rows).decode())
-    page.get_by_label(
-        "Sales, returns or point-of-sale lines (CSV, Excel, Parquet, JSON or X12 867)"
-    ).set_input_files(upload)
-    page.get_by_role("button", name="Upload").click()
+    _upload_lines(page, tmp_path / "bad.csv", rows)
     assert "alert(4)" in page.get_by_role("table").inner_text()
     page.goto(f"{base}/admin/programs?edit=volume-q")
     editor = page.get_by_label("Program (YAML, see the program language reference)")

@@ -69,6 +69,19 @@ def ship_and_debit(books, tmp_path):
     return with_agreement(books, tmp_path)
 
 
+def acme_fund_claim(books, number, amount, description="trade show", proof=None):
+    """ACME's claim on the E14 development fund, with a PDF for proof unless another given."""
+    return receive_fund_claim(
+        books,
+        partner_id="ACME",
+        program_id="mdf",
+        number=number,
+        amount=Decimal(amount),
+        description=description,
+        proof=proof or Proof("trade-show.pdf", PDF),
+    )
+
+
 def with_agreement(books, tmp_path):
     """The conftest master data, the claimed product and agreement SPA-1001."""
     with_master(books, tmp_path)
@@ -229,30 +242,13 @@ def test_e14_funds_accrue_are_spent_oldest_first_and_expire_in_the_ledger(books,
     with_master(books, tmp_path)
     add_program(books, E14)
     receive(books, lines_file(tmp_path / "q1.csv", [sale("A-1", "2026-02-10", "400000", "ACME")]))
-    proof = Proof("trade-show.pdf", PDF)
     books = Books.open(books.settings, clock=lambda: datetime(2026, 4, 15, tzinfo=UTC))  # in Q2
     with books.session() as session:
         [fund] = balances(session, books, ["ACME"], date(2026, 4, 15))
     assert (fund["accrued"], fund["available"]) == (Decimal("8000.00"), Decimal("8000.00"))
 
-    first = receive_fund_claim(
-        books,
-        partner_id="ACME",
-        program_id="mdf",
-        number="M-1",
-        amount=Decimal("5000.00"),
-        description="trade show",
-        proof=proof,
-    )
-    second = receive_fund_claim(
-        books,
-        partner_id="ACME",
-        program_id="mdf",
-        number="M-2",
-        amount=Decimal("4000.00"),
-        description="mailing",
-        proof=proof,
-    )
+    first = acme_fund_claim(books, "M-1", "5000.00")
+    second = acme_fund_claim(books, "M-2", "4000.00", "mailing")
     assert (first.approved, first.prevented) == ("5000.00", "0.00")
     assert (second.approved, second.prevented) == ("3000.00", "1000.00")
     approve(books, first.id)
@@ -297,15 +293,7 @@ def test_proof_of_performance_must_be_a_real_document(books, tmp_path):
         (Proof("big.pdf", b"%PDF-" + b"0" * (10 * 2**20)), "larger than 10 MiB"),
     ]:
         with pytest.raises(FundError, match=message):
-            receive_fund_claim(
-                books,
-                partner_id="ACME",
-                program_id="mdf",
-                number="M-9",
-                amount=Decimal("10"),
-                description="x",
-                proof=proof,
-            )
+            acme_fund_claim(books, "M-9", "10", "x", proof)
 
 
 @BACKENDS
