@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 
 # ISO 4217 currencies whose minor unit is not the usual two decimals.
@@ -70,7 +70,22 @@ def quantum(currency: str) -> Decimal:
 
 def round_money(value: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit: the one rounding money gets, wherever it is."""
-    return value.quantize(quantum(currency), rounding=ROUND_HALF_UP, context=_EXACT)
+    return settled(value).quantize(quantum(currency), rounding=ROUND_HALF_UP, context=_EXACT)
+
+
+def settled(value: Decimal) -> Decimal:
+    """The exact value behind a 60-digit approximation, before it is rounded.
+
+    A quotient that does not terminate (a run rate of 92/61 days, purchases scaled to reach a
+    threshold) is carried at 60 digits, and a product of it can land a hair off a half cent
+    the exact arithmetic (and the plan, which computes in integers) hits: 6305/6 units at
+    0.75 is 788.125, not 788.12499…. Every amount here is a ratio with a denominator far below
+    10^30, so it is never closer than 10^-33 to a tie it does not hit; cut at 40 places, the
+    approximation is the exact value again wherever the rounding could tell them apart.
+    """
+    if value.as_tuple().exponent >= -_SETTLED_PLACES:
+        return value
+    return value.quantize(_SETTLED_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
 
 
 def money_text(value: Decimal | None, currency: str) -> str | None:
@@ -91,6 +106,9 @@ def readable_price(value: Decimal, currency: str) -> str:
 
 
 _EXACT = Context(prec=PRECISION)
+_WIDE = Context(prec=2 * PRECISION)
+_SETTLED_PLACES = 40
+_SETTLED_QUANTUM = Decimal(1).scaleb(-_SETTLED_PLACES)
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
