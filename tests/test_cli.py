@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_worked_examples import E2, E3, E4
 from typer.testing import CliRunner
@@ -77,6 +78,36 @@ def test_e1_through_the_cli_with_attributions(tmp_path):
     with (out / "attributions.csv").open() as handle:
         shares = [row["share"] for row in csv.DictReader(handle)]
     assert shares == ["1250.00", "1500.00", "1000.00", "1300.00"]
+
+
+def test_attributions_are_the_same_exact_text_in_every_format(tmp_path):
+    """Parquet is written by the backend, CSV and JSON from Arrow batches: the same text."""
+    lines = [
+        ("sale", "ACME-1", "2026-02-01", 9000, "112500.05"),
+        ("return", "ACME-2", "2026-02-02", -500, "-6250.07"),
+        ("sale", "ACME-3", "2026-02-03", 1600, "20000.01"),
+    ]
+    out = tmp_path / "out"
+    args = [
+        "calc",
+        "--data",
+        str(_data(tmp_path, lines)),
+        "--programs",
+        str(_program(tmp_path, E1)),
+    ]
+    result = runner.invoke(app, [*args, "--out", str(out), "--format", "csv,json,parquet"])
+    assert result.exit_code == 0, result.output
+    with (out / "attributions.csv").open() as handle:
+        from_csv = [(r["line_amount"], r["share"]) for r in csv.DictReader(handle)]
+    from_json = [
+        (r["line_amount"], r["share"]) for r in json.loads((out / "attributions.json").read_text())
+    ]
+    table = pq.read_table(out / "attributions.parquet")
+    from_parquet = list(
+        zip(table["line_amount"].to_pylist(), table["share"].to_pylist(), strict=True)
+    )
+    assert sorted(from_csv) == sorted(from_json) == sorted(from_parquet)
+    assert ("-6250.070000", "-250.00") in from_parquet and len(from_parquet) == 3
 
 
 def _units_at_ten(tmp_path, units: int) -> Path:

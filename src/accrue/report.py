@@ -88,16 +88,21 @@ def write_rows(rows: list[dict], path_stem: Path, formats: tuple[str, ...]) -> l
 
 
 def write_parts(parts, path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
-    """Relational results streamed out of their backend batch by batch, each batch's exact
-    integers turned into decimal text by Arrow (`part.text`): never row by row in Python.
-    JSON, meant for small results, is one array like `write_rows`."""
+    """Relational results written from their backend, exact integers turned into decimal
+    text by the backend itself (`part.as_text`): never row by row in Python. DuckDB writes
+    Parquet itself, in parallel and in bounded memory; other formats and backends stream
+    Arrow batches. JSON, meant for small results, is one array like `write_rows`."""
     if not parts:
         return write_rows([], path_stem, formats)
+    tables = [part.as_text() for part in parts]
     written = []
     for fmt in formats:
         path = path_stem.with_suffix(f".{fmt}")
-        batches = (part.text(b) for part in parts for b in part.table.to_pyarrow_batches())
-        if fmt == "json":
+        batches = (batch for table in tables for batch in table.to_pyarrow_batches())
+        if fmt == "parquet" and _writes_parquet_itself(tables[0]):
+            combined = tables[0].union(*tables[1:]) if len(tables) > 1 else tables[0]
+            combined._find_backend().to_parquet(combined, path)
+        elif fmt == "json":
             rows = [row for batch in batches for row in batch.to_pylist()]
             text = json.dumps(rows, indent=1, ensure_ascii=False, default=str)
             path.write_text(text + "\n", encoding="utf-8")
@@ -105,6 +110,10 @@ def write_parts(parts, path_stem: Path, formats: tuple[str, ...]) -> list[Path]:
             _stream(batches, path, fmt)
         written.append(path)
     return written
+
+
+def _writes_parquet_itself(table) -> bool:
+    return table._find_backend().name == "duckdb"
 
 
 def _stream(batches, path: Path, fmt: str) -> None:

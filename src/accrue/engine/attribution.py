@@ -61,22 +61,32 @@ JOB_SCHEMA = pa.schema(
 @dataclass(frozen=True)
 class Part:
     """One program version's shares: `line_amount` and `share` are integers, × 10 to the
-    power of their exponents; `text` turns a batch of them into exact decimal text."""
+    power of their exponents."""
 
     table: ir.Table
     amount_exponent: int
     share_exponent: int
 
-    def text(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        columns = dict(zip(batch.schema.names, batch.columns, strict=True))
-        columns["line_amount"] = _decimal_text(columns["line_amount"], self.amount_exponent)
-        columns["share"] = _decimal_text(columns["share"], self.share_exponent)
-        return pa.RecordBatch.from_pydict(columns)
+    def as_text(self) -> ir.Table:
+        """The shares with `line_amount` and `share` as exact decimal text, computed by the
+        backend, so a file is written from it without a row passing through Python."""
+        return self.table.mutate(
+            line_amount=decimal_text(self.table.line_amount, self.amount_exponent),
+            share=decimal_text(self.table.share, self.share_exponent),
+        )
 
 
-def _decimal_text(column: pa.Array, exponent: int) -> pa.Array:
-    """Integers × 10**exponent as exact text, converted in Arrow (C), not row by row."""
-    return plan.decimal_array(column, exponent).cast(pa.string())
+def decimal_text(column: ir.IntegerValue, exponent: int) -> ir.StringValue:
+    """Integers × 10**exponent as exact text (12345, -2 → "123.45"), by placing the point in
+    the integer's digits: string functions every backend has, and far cheaper than decimal
+    arithmetic on 38 digits."""
+    if exponent >= 0:
+        return (column * 10**exponent).cast("string")
+    scale = -exponent
+    digits = column.abs().cast("string").lpad(scale + 1, "0")
+    whole = digits.substr(0, digits.length() - scale)
+    sign = (column < 0).ifelse("-", "")
+    return sign + whole + "." + digits.right(scale)
 
 
 def attributions(result, standings: Iterable[Standing]) -> list[Part]:
@@ -202,11 +212,14 @@ def _program_shares(program: Program, standings: list[Standing], result) -> Part
 
 def _largest_remainder(lines: ir.Table) -> ir.Table:
     """Each job's entitlement over its lines' weights, to the minor unit. Weights that sum to
-    zero share evenly; a negative sum is turned positive (the shares are the same). Job
-    totals are grouped and joined back (cheaper than window sums); only the ranking of the
-    remainders needs a window."""
-    totals = lines.group_by("job").aggregate(total=lines.weight.sum(), count=lines.count())
-    lines = lines.inner_join(totals, "job")
+    zero share evenly; a negative sum is turned positive (the shares are the same). One pass
+    over the lines: the job's total is a window sum, and what the floors hand out and each
+    remainder's rank come from one more window in the tie order, so the lines are read and
+    joined to their jobs once (grouping and joining back re-reads them per aggregate)."""
+    per_job = ibis.window(group_by="job")
+    lines = lines.mutate(
+        total=lines.weight.sum().over(per_job), count=lines.weight.count().over(per_job)
+    )
     even, negative = lines.total == 0, lines.total < 0
     lines = lines.mutate(
         weight=even.ifelse(wide(1), negative.ifelse(-lines.weight, lines.weight)),
@@ -214,9 +227,8 @@ def _largest_remainder(lines: ir.Table) -> ir.Table:
     )
     lines = lines.mutate(exact=wide(lines.entitlement) * lines.weight)
     lines = with_floor_div(lines, {"floor": ("exact", "total")})
-    handed = lines.group_by("job").aggregate(handed=lines.floor.sum())
-    lines = lines.inner_join(handed, "job")
     order = [lines.floor_rest.desc(), "date", "document", "line_no", "source"]
-    rank = ibis.row_number().over(group_by="job", order_by=order)
-    left = lines.entitlement - lines.handed
+    ranked = ibis.window(group_by="job", order_by=order, rows=(None, None))
+    rank = ibis.row_number().over(ranked)
+    left = lines.entitlement - lines.floor.sum().over(ranked)
     return lines.mutate(alloc=lines.floor + (rank < left).ifelse(1, 0))
