@@ -39,7 +39,8 @@ from accrue.ingest.lines import (
 from accrue.ingest.tabular import json_rows
 from accrue.store.books import Books
 from accrue.store.lines import KEY, STORED_SCHEMA
-from accrue.store.tables import Batch, PartnerRow, PendingRecalc, ProductRow, RejectedRow
+from accrue.store.pending import mark_for_recalc
+from accrue.store.tables import Batch, PartnerRow, ProductRow, RejectedRow
 
 
 def failpoint(name: str) -> None:
@@ -156,8 +157,7 @@ def _keep(books: Books, batch: Batch, path: Path, name: str) -> Received:
         _quarantine(session, batch.id, bad)
         _resolve(session, raw, name, batch.id)
         roots = _touched_roots(session, raw, name)
-        for root in roots:
-            session.merge(PendingRecalc(root_id=root))
+        mark_for_recalc(session, roots)
         batch.status = "committed"
         books.audit(
             session,

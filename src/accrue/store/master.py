@@ -21,12 +21,12 @@ from accrue.domain.partners import Partner, PartnerTree, PartnerTreeError
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import read_fx, read_partners, read_products, read_reps
 from accrue.store.books import Books
+from accrue.store.pending import mark_for_recalc
 from accrue.store.tables import (
     Batch,
     FxRateRow,
     MasterChange,
     PartnerRow,
-    PendingRecalc,
     ProductRow,
     RepRow,
 )
@@ -117,7 +117,7 @@ def import_master(books: Books, kind: str, path: Path, name: str | None = None) 
         if kind == "partners":
             _check_tree(session, path)
         if batch.accepted:
-            session.merge(PendingRecalc(root_id="*"))
+            mark_for_recalc(session, ["*"])
         books.audit(
             session,
             "import",

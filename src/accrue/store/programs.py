@@ -16,7 +16,8 @@ from accrue.domain.errors import Conflict
 from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Program
 from accrue.store.books import Books
-from accrue.store.tables import ClosedPeriod, PendingRecalc, ProgramVersionRow
+from accrue.store.pending import mark_for_recalc
+from accrue.store.tables import ClosedPeriod, ProgramVersionRow
 
 
 class VersionError(Conflict):
@@ -70,7 +71,7 @@ def import_program(books: Books, program: Program, takes_effect: date | None = N
                 imported_at=books.now(),
             )
         )
-        session.merge(PendingRecalc(root_id="*"))
+        mark_for_recalc(session, ["*"])
         books.audit(
             session,
             "import",
