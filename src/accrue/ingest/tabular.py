@@ -211,8 +211,11 @@ def staged(
 
 def _cell_text(column: str) -> str:
     """A column as text, with the `'` that Accrue's own exports put before a formula-leading
-    cell (export/cells) taken off again, so a file of rows to correct comes back as sent."""
-    return f"regexp_replace(CAST(\"{column}\" AS VARCHAR), '^''([=+\\-@\\t\\r])', '\\1')"
+    cell (export/cells) taken off again, so a file of rows to correct comes back as sent. The
+    pattern runs only on cells that start with `'`: on every cell it costs a third of a read."""
+    text = f'CAST("{column}" AS VARCHAR)'
+    unquoted = f"regexp_replace({text}, '^''([=+\\-@\\t\\r])', '\\1')"
+    return f"CASE WHEN starts_with({text}, '''') THEN {unquoted} ELSE {text} END"
 
 
 def create(raw: duckdb.DuckDBPyConnection, path: Path, statement: str) -> None:
