@@ -27,13 +27,21 @@ class Settings(BaseSettings):
     payer_bic: str | None = None
 
     # proximity alerts: within this share of the next tier, once per tier per period; by
-    # e-mail when an SMTP server is given, and to a webhook signed with HMAC-SHA256
+    # e-mail when an SMTP server is given, and to a webhook signed with HMAC-SHA256; queued in
+    # the books' outbox and delivered by the server's worker (or `accrue deliver`), retried
+    # with backoff: STARTTLS when `smtp_starttls`, a login when a user name is given
     alert_share: Decimal = Decimal("0.10")
     smtp_host: str | None = None
     smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
     mail_from: str = "accrue@localhost"
     webhook_url: str | None = None
     webhook_secret: str = ""
+    # seconds the server's delivery worker waits between looks at the outbox when nothing
+    # new was queued (a new alert wakes it at once)
+    outbox_interval: float = 5.0
     # signs the portal's session cookies; kept in the data folder when not given
     secret_key: str | None = None
     # marks the session cookie Secure (sent over HTTPS only): true, false, or unset for

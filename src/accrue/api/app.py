@@ -31,6 +31,7 @@ from accrue.api.routes import (
 from accrue.api.throttle import Throttle
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
+from accrue.store.outbox import delivering
 from accrue.web import admin, insight  # noqa: F401  (they register their pages)
 from accrue.web.pages import mount_portal
 
@@ -55,10 +56,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        books, lock = app.state.books, app.state.books_lock
         try:
-            yield
+            with delivering(books, lambda: lock, books.settings.outbox_interval):
+                yield
         finally:
-            app.state.books.close()
+            books.close()
 
     app = FastAPI(
         title="Accrue",

@@ -557,6 +557,22 @@ class AuditEntryOut(Out):
     hash: str
 
 
+class OutboxMessageOut(Out):
+    """A message in the outbox and how its delivery went (never its body: alerts name
+    partners, and the outbox is read by admins and auditors)."""
+
+    id: int
+    channel: Literal["email", "webhook"]
+    event: str
+    reference: str
+    status: Literal["pending", "sending", "delivered", "failed"]
+    attempts: int
+    created_at: str
+    next_attempt_at: str
+    delivered_at: str | None
+    last_error: str
+
+
 class VerifiedOut(Out):
     ok: bool
     entries: int

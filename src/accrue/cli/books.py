@@ -192,6 +192,37 @@ def _recalc(books: Books, day: date, full: bool = False) -> None:
     raised = raise_alerts(books, day)
     if raised:
         console.print(f"{len(raised)} proximity alert(s) raised", highlight=False)
+        _deliver(books)
+
+
+def _deliver(books: Books) -> None:
+    from accrue.store.outbox import deliver_due
+
+    console.print(f"outbox: {deliver_due(books).summary}", highlight=False)
+
+
+@app.command()
+@reports_errors
+def deliver() -> None:
+    """Deliver the e-mails and webhooks that are due (the server does this on its own), then
+    show every message not delivered yet: to retry, or failed after its last attempt."""
+    from sqlalchemy import select
+
+    from accrue.store.tables import OutboxRow
+
+    with opened() as books:
+        _deliver(books)
+        with books.session() as session:
+            waiting = session.scalars(
+                select(OutboxRow).where(OutboxRow.status != "delivered").order_by(OutboxRow.id)
+            ).all()
+    if waiting:
+        columns = ["id", "channel", "about", "status", "attempts", "next attempt", "last error"]
+        rows = [
+            (m.id, m.channel, m.reference, m.status, m.attempts, m.next_attempt_at, m.last_error)
+            for m in waiting
+        ]
+        console.print(table("Not delivered", columns, rows, right=("id", "attempts")))
 
 
 @app.command()

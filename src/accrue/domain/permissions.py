@@ -69,6 +69,7 @@ POLICY: dict[str, frozenset[Role]] = {
         "disputes:open": {Role.ADMIN, Role.FINANCE, Role.PARTNER, Role.REP},
         "disputes:resolve": {Role.ADMIN, Role.FINANCE, Role.PROGRAM_MANAGER},
         "audit:read": {Role.ADMIN, Role.AUDITOR},
+        "outbox:read": {Role.ADMIN, Role.AUDITOR},
         "users:read": {Role.ADMIN, Role.AUDITOR},
         "users:write": {Role.ADMIN},
     }.items()

@@ -1,18 +1,13 @@
 """Proximity alerts in the books: raised once per program, partner, period and tier, for the
-partner's users and its reps; shown in the portal, sent by e-mail (SMTP) and to a webhook
-signed with HMAC-SHA256. A delivery that fails is recorded, never lost, never fatal."""
+partner's users and its reps; shown in the portal, and queued in the outbox (store/outbox) in
+the same transaction, for e-mail and a signed webhook: delivered after, retried, never lost."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import smtplib
-import urllib.request
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from email.message import EmailMessage
 
 from sqlalchemy import select
 
@@ -22,11 +17,14 @@ from accrue.domain.periods import running
 from accrue.domain.permissions import Role
 from accrue.report import readable_gap
 from accrue.store.books import Books
+from accrue.store.outbox import EMAIL, WEBHOOK, enqueue
 from accrue.store.tables import AlertRow, PartnerRow, RepRow, StandingRow, UserRow
+
+EVENT = "tier.near"
 
 
 def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
-    """New alerts for standings of periods running on `as_of`, delivered."""
+    """New alerts for standings of periods running on `as_of`, queued for delivery."""
     with books.session() as session:
         programs = books.latest_programs(session)
         names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
@@ -50,13 +48,15 @@ def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
                     text=alert.text,
                     raised_at=books.now(),
                     recipients=json.dumps([u.username for u in recipients]),
-                    delivery="",
+                    delivery=_channels(books.settings),
                 )
                 session.add(found)
-                raised.append((found, alert, [u.email for u in recipients if u.email]))
-    for row, alert, emails in raised:
-        _deliver(books, row, alert, emails)
-    return [row for row, _, _ in raised]
+                session.flush()
+                _queue(session, books, found, alert, [u.email for u in recipients if u.email])
+                raised.append(found)
+    if raised:
+        books.outbox_waiting.set()
+    return raised
 
 
 def _alert(row: StandingRow, programs, names, share: Decimal) -> Alert | None:
@@ -100,52 +100,17 @@ def _audience(session, books: Books) -> Callable[[str], list[UserRow]]:
     return recipients
 
 
-def _deliver(books: Books, row: AlertRow, alert: Alert, emails: list[str]) -> None:
-    outcomes = []
-    settings = books.settings
+def _channels(settings) -> str:
+    """Where the alert goes, as shown beside it; the outbox records each delivery."""
+    channels = ["e-mail"] * bool(settings.smtp_host) + ["webhook"] * bool(settings.webhook_url)
+    return "queued for " + " and ".join(channels) if channels else ""
+
+
+def _queue(session, books: Books, row: AlertRow, alert: Alert, emails: list[str]) -> None:
+    settings, reference = books.settings, f"alert:{row.id}"
     if settings.smtp_host and emails:
-        outcomes.append(_mail(settings, alert, emails))
+        destination = json.dumps(emails)
+        enqueue(session, books, EMAIL, EVENT, reference, destination, alert.subject, alert.text)
     if settings.webhook_url:
-        outcomes.append(_webhook(settings, alert))
-    with books.session() as session:
-        session.get(AlertRow, row.id).delivery = "; ".join(outcomes)
-
-
-def _mail(settings, alert: Alert, emails: list[str]) -> str:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = (
-        settings.mail_from,
-        ", ".join(emails),
-        alert.subject,
-    )
-    message.set_content(alert.text)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as error:
-        return f"e-mail failed: {error}"
-    return f"e-mailed {len(emails)}"
-
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _webhook(settings, alert: Alert) -> str:
-    body = json.dumps(
-        {"event": "tier.near", **alert.__dict__, "text": alert.text}, sort_keys=True
-    ).encode()
-    request = urllib.request.Request(
-        settings.webhook_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Accrue-Signature": signature(settings.webhook_secret, body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return f"webhook {answer.status}"
-    except OSError as error:
-        return f"webhook failed: {error}"
+        body = json.dumps({"event": EVENT, **alert.__dict__, "text": alert.text}, sort_keys=True)
+        enqueue(session, books, WEBHOOK, EVENT, reference, settings.webhook_url, "", body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -60,6 +61,7 @@ class Books:
     def __init__(self, settings: Settings, clock: Clock = utc_now):
         self.settings = settings
         self.clock = clock
+        self.outbox_waiting = threading.Event()  # set when a message is queued
         self.engine: Engine = database.connect(settings.url)
         self.postgres = self.engine.dialect.name == "postgresql"
         seals.note_writes(self.engine)

@@ -449,6 +449,27 @@ class AlertRow(Base):
     delivery: Mapped[str] = mapped_column(Text, default="")  # what the e-mail and webhook did
 
 
+class OutboxRow(Base):
+    """A message to deliver, written in the transaction that caused it: pending until a
+    worker claims it (sending), then delivered, or pending again to retry, or failed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)  # what is due
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook
+    event: Mapped[str] = mapped_column(String(64))  # tier.near
+    reference: Mapped[str] = mapped_column(String(100))  # alert:12
+    destination: Mapped[str] = mapped_column(Text)  # e-mail addresses (JSON) or the URL
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[str] = mapped_column(String(32))
+    next_attempt_at: Mapped[str] = mapped_column(String(32))
+    delivered_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
 class RecordSeal(Base):
     """The digest of a record as the application last wrote it: see accrue.store.seals."""
 

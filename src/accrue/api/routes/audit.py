@@ -1,15 +1,16 @@
-"""The audit trail: read it, and check that nothing in it or under its seals was changed."""
+"""The audit trail: read it, and check that nothing in it or under its seals was changed; the
+outbox: what was sent, what waits to be retried, what failed."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing, where_given
-from accrue.api.schemas import AuditEntryOut, VerifiedOut
+from accrue.api.schemas import AuditEntryOut, OutboxMessageOut, VerifiedOut
 from accrue.api.security import Caller, Routes
 from accrue.domain.audit import Head
 from accrue.store.audit import verify_books
-from accrue.store.tables import AuditRow
+from accrue.store.tables import AuditRow, OutboxRow
 
 routes = Routes(tags=["audit"])
 
@@ -46,3 +47,20 @@ def verify(context: Caller, head: str | None = None):
     return VerifiedOut(
         ok=verified.ok, entries=verified.entries, head=verified.head, problems=verified.problems
     )
+
+
+@routes.read("/outbox", "outbox:read", response_model=Page[OutboxMessageOut])
+def outbox(context: Caller, paging: Listed, status: str | None = None):
+    """E-mails and webhooks queued by alerts, oldest first: `status=failed` for those that
+    gave up after their last attempt, `status=pending` for those waiting for a retry."""
+    query = where_given(select(OutboxRow), (OutboxRow.status, status))
+    with context.books.session() as session:
+        return listing(
+            session,
+            query,
+            OutboxRow,
+            paging,
+            ("id", "status", "attempts", "next_attempt_at"),
+            OutboxMessageOut.model_validate,
+            "outbox",
+        )
