@@ -3,6 +3,9 @@ with figures from E8/E15 and errors that say what is wrong without a traceback."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from bookkeeping import lines_file, sale, write_csv
 from conftest import PARTNERS, PRODUCTS
@@ -84,3 +87,28 @@ def test_errors_are_reported_not_raised(accrue, tmp_path):
     assert "bad.csv:2: date = '2026-02-30'" in output and "quarantine export" in output
     assert "is not a date" in accrue("close", "2026-Q1", "--as-of", "tomorrow", code=1)
     assert "Traceback" not in output
+
+
+def test_embedded_books_held_by_another_process_are_refused_with_what_to_do(accrue, tmp_path):
+    accrue("init")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "books" / "lines.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"  # waits until the lock is held
+        output = accrue("ledger", "trial-balance", code=1)
+        assert f"are open in process {holder.pid}" in output and "bug" not in output
+        assert "through that server's API or portal" in output
+    finally:
+        holder.communicate("")
+
+
+HOLD = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""

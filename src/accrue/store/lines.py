@@ -9,6 +9,7 @@ same transaction as their batch.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
 )
 
+from accrue.domain.errors import Conflict
 from accrue.engine.dataset import LINE_SCHEMA
 
 STORED_SCHEMA = pa.schema(
@@ -118,11 +120,28 @@ def _select(table: ibis.Table, as_of_batch: int | None) -> ibis.Table:
     return table.filter(live).select(*LINE_SCHEMA.names)
 
 
+
+def _held_elsewhere(path: Path, error: duckdb.IOException) -> Exception:
+    """The embedded line store is one file one process holds: say who holds it and what to
+    do, instead of DuckDB's lock error."""
+    if "lock" not in str(error).lower():
+        return error
+    pid = re.search(r"PID (\d+)", str(error))
+    holder = f"process {pid[1]}" if pid else "another process"
+    return Conflict(
+        f"the books in {path.parent} are open in {holder} (a running `accrue serve`?): "
+        "embedded books serve one process at a time. Make the change through that server's "
+        "API or portal, or stop it first; books on PostgreSQL (ACCRUE_DATABASE_URL) take both."
+    )
+
 class DuckDBLines:
     """Lines in `lines.duckdb`; staging of incoming files happens in the same connection."""
 
     def __init__(self, path: Path):
-        self.backend = ibis.duckdb.connect(str(path))
+        try:
+            self.backend = ibis.duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            raise _held_elsewhere(path, error) from None
         self.raw: duckdb.DuckDBPyConnection = self.backend.con
         columns = ", ".join(f"{f.name} {_DUCKDB_TYPES[f.type]}" for f in STORED_SCHEMA)
         self.raw.execute(f"CREATE TABLE IF NOT EXISTS lines ({columns})")
