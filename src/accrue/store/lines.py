@@ -120,7 +120,6 @@ def _select(table: ibis.Table, as_of_batch: int | None) -> ibis.Table:
     return table.filter(live).select(*LINE_SCHEMA.names)
 
 
-
 def _held_elsewhere(path: Path, error: duckdb.IOException) -> Exception:
     """The embedded line store is one file one process holds: say who holds it and what to
     do, instead of DuckDB's lock error."""
@@ -133,6 +132,7 @@ def _held_elsewhere(path: Path, error: duckdb.IOException) -> Exception:
         "embedded books serve one process at a time. Make the change through that server's "
         "API or portal, or stop it first; books on PostgreSQL (ACCRUE_DATABASE_URL) take both."
     )
+
 
 class DuckDBLines:
     """Lines in `lines.duckdb`; staging of incoming files happens in the same connection."""
