@@ -14,6 +14,7 @@ from conftest import PARTNERS, PRODUCTS, program
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accrue.domain.fx import FxRate
 from accrue.domain.lines import Line, LineKind
 from accrue.domain.partners import Partner
 from accrue.engine import DataSet, Engine, rules
@@ -82,7 +83,7 @@ def _combined(sets: list[list[Line]]) -> tuple[list[Partner], list[Line]]:
     return partners, lines
 
 
-def _random_lines(rnd: random.Random) -> list[Line]:
+def _random_lines(rnd: random.Random, currencies=("USD",)) -> list[Line]:
     """Up to 200 lines like the property tests' (sales, returns, point of sale, two years),
     drawn from a seed: Hypothesis cannot hold 20 × 200 lines in one example."""
     lines = []
@@ -100,7 +101,7 @@ def _random_lines(rnd: random.Random) -> list[Line]:
                 date(2025, 1, 1) + timedelta(days=rnd.randrange(730)),
                 sign * Decimal(rnd.randint(1, 300)),
                 sign * Decimal(rnd.randint(1, 2_500_000)).scaleb(-2),
-                "USD",
+                rnd.choice(currencies),
             )
         )
     return lines
@@ -124,15 +125,62 @@ def test_half_cent_ties_behind_a_division_round_alike(seed, as_of):
     _plan_matches_the_oracle(seed, as_of)
 
 
-def _plan_matches_the_oracle(seed: int, as_of: date | None) -> None:
+def _plan_matches_the_oracle(seed: int, as_of: date | None, programs=PROGRAMS, **kinds) -> None:
     rnd = random.Random(seed)
-    partners, lines = _combined([_random_lines(rnd) for _ in range(SETS)])
-    data = DataSet.from_lines(lines, partners=partners, products=PRODUCTS)
-    in_plan = Engine(data).run(PROGRAMS, as_of=as_of).standings
-    oracle = Engine(data, rules_in_plan=False).run(PROGRAMS, as_of=as_of).standings
+    partners, lines = _combined([_random_lines(rnd, **kinds) for _ in range(SETS)])
+    data = DataSet.from_lines(lines, partners=partners, products=PRODUCTS, fx_rates=RATES)
+    engine = Engine(data)
+    in_plan = engine.run(programs, as_of=as_of).standings
+    oracle = Engine(data, rules_in_plan=False).run(programs, as_of=as_of).standings
+    assert engine.by_decimal_rules == set()
     assert len(in_plan) == len(oracle)
     for got, expected in zip(in_plan, oracle, strict=True):
         assert got == expected, expected.key
+
+
+def _weekly(source: str, target: str, places: int) -> list[FxRate]:
+    """A rate a week over the test's two years, with `places` decimals."""
+    rnd = random.Random(f"{source}{target}")
+    return [
+        FxRate(
+            date(2024, 12, 30) + timedelta(weeks=week),
+            source,
+            target,
+            Decimal(rnd.randint(6 * 10 ** (places - 1), 14 * 10 ** (places - 1))).scaleb(-places),
+        )
+        for week in range(106)
+    ]
+
+
+# Into USD at four decimals (converted amounts stay in micros), into EUR at six (finer).
+RATES = [
+    *_weekly("EUR", "USD", 4),
+    *_weekly("CAD", "USD", 4),
+    *_weekly("USD", "EUR", 6),
+    *_weekly("CAD", "EUR", 5),
+]
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR"])
+def test_lines_in_other_currencies_convert_in_the_plan_as_in_the_decimal_rules(currency):
+    """Rule 10 inside the plan: amounts times the rate of their date, exact, whether the
+    converted sums need micros (cents × four-decimal rates) or finer units."""
+    programs = [p.model_copy(update={"currency": currency}) for p in PROGRAMS]
+    _plan_matches_the_oracle(2026, date(2026, 8, 19), programs, currencies=("USD", "EUR", "CAD"))
+
+
+def test_sums_too_wide_for_the_plan_are_computed_by_the_decimal_rules():
+    """A partner buying 900 billion dollars' worth in a quarter, paid in euros: the pro-rata
+    and projection products pass 38 digits, the backend refuses them, and the Decimal rules
+    compute the program instead, to the same cent."""
+    floor = next(p for p in PROGRAMS if p.id == "floor").model_copy(update={"currency": "EUR"})
+    day, amount = date(2026, 2, 2), Decimal(900_000_000_000)
+    huge = Line("erp", "D1", 1, LineKind.SALE, "CORE", "V-100", day, Decimal(1), amount, "USD")
+    data = DataSet.from_lines([huge], partners=PARTNERS, products=PRODUCTS, fx_rates=RATES)
+    engine = Engine(data)
+    standings = engine.run([floor], as_of=date(2026, 2, 20)).standings
+    assert engine.by_decimal_rules == {floor.ref}
+    assert standings == Engine(data, rules_in_plan=False).run([floor], date(2026, 2, 20)).standings
 
 
 @pytest.mark.parametrize(

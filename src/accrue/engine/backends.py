@@ -55,6 +55,18 @@ def connect(engine: str, settings: Mapping[str, str] | None = None):
     raise Refused(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
 
 
+def overflowed(error: Exception) -> bool:
+    """The backend refused a number too wide for DECIMAL(38) rather than wrapping it: DuckDB's
+    out-of-range error, SQLSTATE 22003 (numeric value out of range) from PostgreSQL and from
+    Spark in ANSI mode."""
+    if type(error).__name__ == "OutOfRangeException":
+        return True
+    state = getattr(error, "sqlstate", None)
+    if state is None and hasattr(error, "getSqlState"):
+        state = error.getSqlState()
+    return state == "22003"
+
+
 def spark(master: str | None = None):
     """A Spark backend on a new (or the running) session. `master` defaults to the
     ACCRUE_SPARK_MASTER variable, then `local[2]`."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 
@@ -18,7 +18,7 @@ from ibis import _
 
 from accrue.domain.catalog import Product
 from accrue.domain.errors import Refused
-from accrue.domain.fx import FxRate, FxTable
+from accrue.domain.fx import RATE_DECIMALS, FxRate, FxTable, MissingRate
 from accrue.domain.lines import Line
 from accrue.domain.partners import Partner, PartnerTree
 from accrue.domain.reps import SalesRep
@@ -41,6 +41,9 @@ LINE_SCHEMA = pa.schema(
     ]
 )
 
+RATES_SCHEMA = pa.schema(
+    [("currency", pa.string()), ("date", pa.date32()), ("rate_micros", pa.int64())]
+)
 
 # A line's hash for the input digest, over its typed line-store columns (DuckDB's `hash`): the
 # loader computes it on the way in, the engine when the lines came another way.
@@ -89,6 +92,7 @@ class DataSet:
     lines_hash: tuple[int, int] | None = None  # (count, hash sum) when hashed on the way in
     tree: PartnerTree = field(init=False)
     fx: FxTable = field(init=False)
+    _daily_rates: dict[str, pa.Table] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.tree = PartnerTree(self.partners)
@@ -107,6 +111,46 @@ class DataSet:
         first, last = _.date.min().cast("date"), _.date.max().cast("date")
         bounds = self.lines.aggregate(first=first, last=last).to_pyarrow()
         return bounds["first"][0].as_py(), bounds["last"][0].as_py()
+
+    @cached_property
+    def amount_places(self) -> int:
+        """The fewest decimal places that hold every line's amount: a converted amount is
+        amount × rate, kept in no more places than its two factors need, so that sums and the
+        rules' products stay within 38 digits. Amounts of 2**53 micros or more keep all six
+        (Ibis divides integers through floating point, exact only below that)."""
+        micros = self.lines.amount_micros
+        whole = {
+            f"p{p}": (micros % 10 ** (AMOUNT_SCALE - p) == 0).all() for p in range(AMOUNT_SCALE)
+        }
+        row = self.lines.aggregate(largest=micros.abs().max(), **whole).to_pyarrow().to_pylist()
+        if (row[0]["largest"] or 0) >= 2**53:
+            return AMOUNT_SCALE
+        return next((p for p in range(AMOUNT_SCALE) if row[0][f"p{p}"] is not False), AMOUNT_SCALE)
+
+    def daily_rates(self, target: str) -> pa.Table:
+        """Rates into `target` of every other currency of the lines, one row per currency and
+        day (as of that day) in micro-rates: a small table that turns rule 10's 'rate of the
+        line's date' into an equi-join any engine runs."""
+        if target not in self._daily_rates:
+            self._daily_rates[target] = self._expanded_rates(target)
+        return self._daily_rates[target]
+
+    def _expanded_rates(self, target: str) -> pa.Table:
+        first, last = self.date_bounds
+        rows = {"currency": [], "date": [], "rate_micros": []}
+        for source in (c for c in self.currencies if c != target):
+            day = first
+            while day <= last:
+                try:
+                    rate = self.fx.rate(source, target, day)
+                except MissingRate:
+                    rate = None
+                if rate is not None:
+                    rows["currency"].append(source)
+                    rows["date"].append(day)
+                    rows["rate_micros"].append(int(rate.scaleb(RATE_DECIMALS)))
+                day += timedelta(days=1)
+        return pa.table(rows, schema=RATES_SCHEMA)
 
     @classmethod
     def from_lines(cls, lines: Iterable[Line], backend=None, **master) -> DataSet:

@@ -26,8 +26,6 @@ from accrue.domain.money import exact
 from accrue.domain.program import Program
 from accrue.engine.dataset import AMOUNT_SCALE, QUANTITY_SCALE, DataSet
 
-RATE_SCALE = 10**RATE_DECIMALS
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -97,8 +95,7 @@ def _units(lines: ibis.Table):
 
 
 def amount_exponent(program: Program, data: DataSet) -> int:
-    foreign = [c for c in data.currencies if c != program.currency]
-    return -AMOUNT_SCALE - (RATE_DECIMALS if foreign else 0)
+    return conversion(program.currency, data).exponent
 
 
 def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
@@ -201,17 +198,48 @@ def _day_classes(programs: Sequence[Program], data: DataSet):
     return _classes(vectors, names, "date", pa.date32(), "day_class")
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """Lines into one currency (rule 10) as exact integers: amount × rate, each factor in as
+    few decimal places as the data needs (cents and four-decimal rates give micros again), so
+    the rules' products of sums fit in 38 digits where they can."""
+
+    rates: pa.Table | None  # (currency, date, rate × 10**rate_places); None: no foreign lines
+    amount_places: int = AMOUNT_SCALE
+    rate_places: int = 0
+
+    @property
+    def exponent(self) -> int:
+        """Converted amounts are integers × 10**exponent: micros or finer."""
+        return -max(AMOUNT_SCALE, self.amount_places + self.rate_places)
+
+
+def conversion(target: str, data: DataSet) -> Conversion:
+    if not [c for c in data.currencies if c != target]:
+        return Conversion(None)
+    daily = data.daily_rates(target)
+    places = _fewest_places(daily["rate_micros"].to_pylist())
+    reduced = pc.divide(daily["rate_micros"], 10 ** (RATE_DECIMALS - places))
+    rates = daily.set_column(2, f"rate_{target}", reduced)
+    return Conversion(rates, data.amount_places, places)
+
+
+def _fewest_places(micros: list[int]) -> int:
+    """The fewest decimal places that hold every micro-rate."""
+    for places in range(RATE_DECIMALS):
+        if all(rate % 10 ** (RATE_DECIMALS - places) == 0 for rate in micros):
+            return places
+    return RATE_DECIMALS
+
+
 def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
-    """One table of (currency, date) → micro-rate into each target currency that has foreign
+    """One table of (currency, date) → rate into each target currency that has foreign
     lines, so the scan needs one join whatever the programs' currencies."""
     merged: pa.Table | None = None
     for target in targets:
-        foreign = [c for c in data.currencies if c != target]
-        if not foreign:
+        daily = conversion(target, data).rates
+        if daily is None:
             continue
-        daily = _daily_rates(target, data, foreign).rename_columns(
-            ["currency", "date", f"rate_{target}"]
-        )
         merged = (
             daily
             if merged is None
@@ -221,15 +249,20 @@ def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
 
 
 def _converted(scan: ibis.Table, currency: str, data: DataSet) -> dict:
-    """amount_{currency}: integer micros, × micro-rates when other currencies are present;
+    """amount_{currency}: the line's amount converted, an integer × 10**exponent;
     missing_{currency}: the line has no rate on its date."""
-    if not [c for c in data.currencies if c != currency]:
+    into = conversion(currency, data)
+    if into.rates is None:
         return {f"amount_{currency}": scan.amount_micros}
     rate_column = scan[f"rate_{currency}"]
     same = scan.currency == currency
-    rate = same.ifelse(ibis.literal(RATE_SCALE, "int64"), rate_column)
+    rate = same.ifelse(ibis.literal(10**into.rate_places, "int64"), rate_column)
+    amount = scan.amount_micros
+    if into.amount_places < AMOUNT_SCALE:  # exact: every amount is a multiple of the divisor
+        amount = amount // 10 ** (AMOUNT_SCALE - into.amount_places)
+    finer = -into.exponent - into.amount_places - into.rate_places
     return {
-        f"amount_{currency}": scan.amount_micros.cast("decimal(38, 0)") * rate,
+        f"amount_{currency}": amount.cast("decimal(38, 0)") * rate * 10**finer,
         f"missing_{currency}": (~same & rate_column.isnull()).ifelse(1, 0),
     }
 
@@ -301,30 +334,6 @@ def _implied_sums(monthly: ibis.Table) -> dict:
         if f"mix_{quantity}" not in monthly.columns:
             implied[f"mix_{quantity}"] = monthly[f"qualifying_{quantity}"] * 0
     return implied
-
-
-def _daily_rates(target: str, data: DataSet, foreign: list[str]) -> pa.Table:
-    """Rates into `target` expanded to one row per source currency and day (as of that day),
-    a small table that turns rule 10's 'rate of the line's date' into an equi-join any engine
-    runs."""
-    first, last = data.date_bounds
-    rows = {"currency": [], "date": [], "rate_micros": []}
-    for source in foreign:
-        day = first
-        while day <= last:
-            try:
-                rate = data.fx.rate(source, target, day)
-            except MissingRate:
-                rate = None
-            if rate is not None:
-                rows["currency"].append(source)
-                rows["date"].append(day)
-                rows["rate_micros"].append(int(rate * RATE_SCALE))
-            day += timedelta(days=1)
-    schema = pa.schema(
-        [("currency", pa.string()), ("date", pa.date32()), ("rate_micros", pa.int64())]
-    )
-    return pa.table(rows, schema=schema)
 
 
 def check_rates(program: Program, data: DataSet, result: pa.Table) -> None:

@@ -3,11 +3,14 @@ projection for every partner × period at once, in exact integer arithmetic.
 
 Covered here: units or amount measures with absolute thresholds, retroactive and incremental
 tiers paying a rate, an amount per unit and a fixed sum, multiplier windows, the pro-rata
-floor, the per-partner cap, period evaluation, in the program's own currency. Stacking
-(exclusive groups) and carry-forward apply afterwards to every standing alike. A program using
+floor, the per-partner cap, period evaluation, in the program's currency (lines in others
+converted exactly: plan.Conversion). Stacking (exclusive groups) and carry-forward apply
+afterwards to every standing alike. A program using
 anything else (growth, mix, breadth, baseline thresholds, cumulative evaluation, budgets,
-guarantees, points, converted currencies) is evaluated by the Decimal rules of the domain,
-which are also the oracle these are tested against (tests/test_rules.py).
+guarantees, points) is evaluated by the Decimal rules of the domain, which are also the
+oracle these are tested against (tests/test_rules.py), as is a program whose sums are too
+wide for the products here: the backend refuses a product beyond 38 digits (DuckDB and
+PostgreSQL always, Spark in ANSI mode) and the runner falls back.
 
 Every amount is a fraction `num / den` of integers: sums in the plan's integer units, and the
 program's decimals scaled to integers once, here, by their common denominators.
@@ -66,7 +69,7 @@ class Constants:
 
 def constants(program: Program, amount_exponent: int, units_divisor: int) -> Constants | None:
     """The program as integers, or None when it uses a rule the plan does not compute."""
-    if not _covered(program) or amount_exponent != -6:
+    if not _covered(program):
         return None
     amount_scale = 10**-amount_exponent
     measure_scale = units_divisor if program.measure is Measure.UNITS else amount_scale
@@ -148,8 +151,15 @@ def standings_table(
     the measure, tier, earned and capped amounts, gap and projection as integers."""
     partners = cells.select("rollup_id").distinct()
     grid = partners.cross_join(_period_table(periods, as_of))
+    checks = [cells.missing_rates] if "missing_rates" in cells.columns else []
     joined = grid.left_join(cells, ["rollup_id", "year", "index"]).select(
-        grid.rollup_id, grid.year, grid.index, grid.days, grid.elapsed, *_sums(program, k, cells)
+        grid.rollup_id,
+        grid.year,
+        grid.index,
+        grid.days,
+        grid.elapsed,
+        *checks,
+        *_sums(program, k, cells),
     )
     table = fence(joined.mutate(tier=_tier(k, joined.measure)))
     table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))

@@ -20,6 +20,7 @@ from accrue.domain.program import Kind, Program
 from accrue.domain.standings import Standing, finish, standings_for
 from accrue.engine import plan, rules
 from accrue.engine.attribution import Part, attributions
+from accrue.engine.backends import overflowed
 from accrue.engine.dataset import LINE_HASH, DataSet
 
 Progress = Callable[[Program], None]
@@ -121,6 +122,7 @@ class Engine:
         the plan's rules are tested against."""
         self.data = data
         self.rules_in_plan = rules_in_plan
+        self.by_decimal_rules: set[str] = set()  # program versions the plan did not compute
 
     def cells(self, program: Program) -> dict[tuple[str, Period], Aggregate]:
         """One program's aggregates per measured partner and period."""
@@ -169,8 +171,16 @@ class Engine:
         rules allow (engine.rules), otherwise by the Decimal rules over decoded cells."""
         constants = rules.constants(program, built.amount_exponent, built.units_divisor)
         if constants is not None and self.rules_in_plan:
-            table = rules.standings_table(program, constants, built.query, governed, as_of)
-            return rules.decoded(program, constants, table.to_pyarrow())
+            try:
+                query = rules.standings_table(program, constants, built.query, governed, as_of)
+                table = query.to_pyarrow()
+            except Exception as error:
+                if not overflowed(error):
+                    raise
+            else:
+                plan.check_rates(program, self.data, table)
+                return rules.decoded(program, constants, table)
+        self.by_decimal_rules.add(program.ref)
         cells = _decode(program, built, self.data)
         return [s for s in standings_for(program, cells, computed, as_of) if s.period in governed]
 
