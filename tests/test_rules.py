@@ -54,6 +54,16 @@ PROGRAMS = [
         f"id: lump\nname: L\n{HEADER}exclusive_group: bonus\nperiod: year\n"
         "tiers: [{from: 5000, fixed: 100}, {from: 30000, fixed: 750}]"
     ),
+    program(
+        f"id: ytd\nname: Y\n{HEADER}evaluation: year_to_date\npro_rata_floor: 50%\n"
+        "caps: {per_partner_period: 1500}\n"
+        "tiers: [{from: 30000, rate: 1.5%}, {from: 90000, rate: 2.5%, fixed: 50}]"
+    ),
+    program(
+        f"id: ptd\nname: P\n{HEADER}evaluation: program_to_date\nperiod: month\n"
+        "method: incremental\n"
+        "tiers: [{from: 8000, rate: 1%}, {from: 100000, rate: 2%, per_unit: 0.05}]"
+    ),
 ]
 
 

@@ -3,10 +3,11 @@ projection for every partner × period at once, in exact integer arithmetic.
 
 Covered here: units or amount measures with absolute thresholds, retroactive and incremental
 tiers paying a rate, an amount per unit and a fixed sum, multiplier windows, the pro-rata
-floor, the per-partner cap, period evaluation, in the program's currency (lines in others
+floor, the per-partner cap, period, year-to-date and program-to-date evaluation (rule 8),
+in the program's currency (lines in others
 converted exactly: plan.Conversion). Stacking (exclusive groups) and carry-forward apply
 afterwards to every standing alike. A program using
-anything else (growth, mix, breadth, baseline thresholds, cumulative evaluation, budgets,
+anything else (growth, mix, breadth, baseline thresholds, budgets,
 guarantees, points) is evaluated by the Decimal rules of the domain, which are also the
 oracle these are tested against (tests/test_rules.py), as is a program whose sums are too
 wide for the products here: the backend refuses a product beyond 38 digits (DuckDB and
@@ -114,7 +115,6 @@ def _covered(program: Program) -> bool:
         and program.measure in (Measure.UNITS, Measure.AMOUNT)
         and program.thresholds is Thresholds.ABSOLUTE
         and program.base is Base.AMOUNT
-        and program.evaluation is Evaluation.PERIOD
         and program.guarantee is None
         and program.caps.budget_per_period is None
     )
@@ -161,14 +161,47 @@ def standings_table(
         *checks,
         *_sums(program, k, cells),
     )
-    table = fence(joined.mutate(tier=_tier(k, joined.measure)))
+    table = fence(_cumulated(program, joined))
+    table = fence(table.mutate(tier=_tier(k, table.measure)))
     table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))
     table = fence(_needed(program, k, table))
     table = table.mutate(**_would_pay(program, k, table))
     table = with_round_half_up(table, {name: (f"{name}_num", f"{name}_den") for name in ROUNDED})
-    capped = table.earned if k.cap is None else ibis.least(table.earned, k.cap)
-    fractions = [f"{name}_{part}" for name in ROUNDED for part in ("num", "den")]
-    return table.mutate(amount=capped).drop(*fractions)
+    increment = table.earned - _before(program, table.earned)
+    capped = increment if k.cap is None else ibis.least(increment, k.cap)
+    internal = [f"{name}_{part}" for name in ROUNDED for part in ("num", "den")]
+    internal += [f"period_{name}" for name in SUMS]
+    return table.mutate(increment=increment, amount=capped).drop(*internal)
+
+
+SUMS = ("measure", "base", "units")
+
+
+def _scope(program: Program, cumulative: bool = False):
+    """The periods a period's evaluation adds up (rule 8): a year's so far, the program's so
+    far; `cumulative` frames it up to the current period."""
+    keys = ["rollup_id", "year"] if program.evaluation is Evaluation.YEAR_TO_DATE else ["rollup_id"]
+    if cumulative:
+        return ibis.cumulative_window(group_by=keys, order_by=["year", "index"])
+    return ibis.window(group_by=keys, order_by=["year", "index"])
+
+
+def _cumulated(program: Program, table: ir.Table) -> ir.Table:
+    """The sums a period is evaluated on: its own, or its scope's so far; `period_*` keep
+    the period's own, which the projection scales."""
+    own = {f"period_{name}": table[name] for name in SUMS}
+    if program.evaluation is Evaluation.PERIOD:
+        return table.mutate(**own)
+    scope = _scope(program, cumulative=True)
+    return table.mutate(**own, **{name: table[name].sum().over(scope) for name in SUMS})
+
+
+def _before(program: Program, earned: ir.Value) -> ir.Value:
+    """What the earlier periods of the scope already earned: a cumulative period pays what it
+    adds to them."""
+    if program.evaluation is Evaluation.PERIOD:
+        return ibis.literal(0)
+    return earned.lag().over(_scope(program)).fill_null(0)
 
 
 ROUNDED = ("earned", "would_pay", "projected_amount", "projected_measure")
@@ -300,16 +333,20 @@ def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.
 
 def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
     """At the run rate (days in the period / days elapsed): the period's purchases scaled by
-    that factor and evaluated again; the measure shown to the minor unit (money) or
+    that factor, added to the earlier periods of its scope, and evaluated again; the measure
+    shown to the minor unit (money) or
     thousandths (units)."""
     days, elapsed = wide(table.days), wide(table.elapsed.fill_null(1))
+
+    def at_run_rate(name: str) -> ir.Value:  # × elapsed: earlier periods + this one × rate
+        return table[name] * elapsed + table[f"period_{name}"] * (days - elapsed)
+
     projected = Purchases(
-        table.measure * days,
-        table.base,
-        table.units,
+        at_run_rate("measure"),
+        at_run_rate("base"),
+        at_run_rate("units"),
         per=elapsed,
-        ratio=(days, elapsed),
-        spread_over=table.measure,
+        ratio=(1, elapsed),
     )
     tier = _tier(k, projected.measure, elapsed)
     num, den = _fraction(program, k, tier, projected)
@@ -317,7 +354,7 @@ def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir
         band = (tier == 0) & (
             projected.measure * wide(k.floor.denominator) >= elapsed * wide(k.floor.numerator)
         )
-        first = _money(k, 1, table.base, table.units) * days + wide(k.fixed[0]) * elapsed
+        first = _money(k, 1, projected.base, projected.units) + wide(k.fixed[0]) * elapsed
         num = band.ifelse(first * projected.measure, num)
         den = band.ifelse(elapsed * elapsed * wide(k.den * k.thresholds[0]), den)
     places = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
@@ -356,6 +393,7 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
         "measure": quantity("measure"),
         "needed": quantity("needed"),
         "earned": money("earned"),
+        "increment": money("increment"),
         "amount": money("amount"),
         "would_pay": money("would_pay"),
         "projected_amount": money("projected_amount"),
@@ -373,7 +411,7 @@ def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
 
 
 def _standing(program: Program, row: dict) -> Standing:
-    tier, earned, amount = row["tier"], row["earned"], row["amount"]
+    tier, increment, amount = row["tier"], row["increment"], row["amount"]
     return Standing(
         program_id=program.id,
         version=program.version,
@@ -386,9 +424,9 @@ def _standing(program: Program, row: dict) -> Standing:
         tier=tier,
         tier_name=program.tiers[tier - 1].name or f"Tier {tier}" if tier else None,
         status=row["status"],
-        earned=earned,
-        increment=earned,
-        cap_excess=earned - amount,
+        earned=row["earned"],
+        increment=increment,
+        cap_excess=increment - amount,
         amount=amount,
         carried_in=ZERO,
         payout=amount,

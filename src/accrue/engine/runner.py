@@ -172,14 +172,16 @@ class Engine:
         constants = rules.constants(program, built.amount_exponent, built.units_divisor)
         if constants is not None and self.rules_in_plan:
             try:
-                query = rules.standings_table(program, constants, built.query, governed, as_of)
+                query = rules.standings_table(program, constants, built.query, computed, as_of)
                 table = query.to_pyarrow()
             except Exception as error:
                 if not overflowed(error):
                     raise
             else:
                 plan.check_rates(program, self.data, table)
-                return rules.decoded(program, constants, table)
+                standings = rules.decoded(program, constants, table)
+                keep = set(governed)  # a cumulative scope reaches back before its version
+                return [s for s in standings if s.period in keep]
         self.by_decimal_rules.add(program.ref)
         cells = _decode(program, built, self.data)
         return [s for s in standings_for(program, cells, computed, as_of) if s.period in governed]
