@@ -60,6 +60,16 @@ PROGRAMS = [
         "tiers: [{from: 30000, rate: 1.5%}, {from: 90000, rate: 2.5%, fixed: 50}]"
     ),
     program(
+        f"id: points\nname: Pts\n{HEADER}kind: points\nrollup: self\n"
+        "points: {per_amount: 100, points: 3}\n"
+        "multipliers: [{name: Winter, from: 11-15, to: 02-10, factor: 2}]\n"
+        "tiers: [{from: 5000, points: 500}, {from: 40000, points: 1500}]"
+    ),
+    program(
+        f"id: points-ytd\nname: PY\n{HEADER}kind: points\nevaluation: year_to_date\n"
+        "points: {per_amount: 250}\ntiers: [{from: 20000, points: 100}, {from: 60000, points: 1}]"
+    ),
+    program(
         f"id: ptd\nname: P\n{HEADER}evaluation: program_to_date\nperiod: month\n"
         "method: incremental\n"
         "tiers: [{from: 8000, rate: 1%}, {from: 100000, rate: 2%, per_unit: 0.05}]"

@@ -62,6 +62,9 @@ class Constants:
     minor: int  # the currency's minor-unit exponent
     cap: int | None  # in minor units
     floor: Fraction | None  # pro-rata floor × first threshold, in measure integer units
+    points_step: int | None  # base points: one award per this much base (base units)
+    points_each: int  # points an award
+    tier_points: tuple[int, ...]  # points of the tiers reached so far, by tier
 
     @property
     def tiers(self) -> int:
@@ -90,6 +93,11 @@ def constants(program: Program, amount_exponent: int, units_divisor: int) -> Con
     unit_den = unit_scale * factor_scale * units_divisor
     den = math.lcm(rate_den, unit_den, fixed_scale)
     floor = program.pro_rata_floor
+    step = None
+    if program.points is not None:
+        step = Fraction(program.points.per_amount) * amount_scale * factor_scale
+        if step.denominator != 1:
+            return None
     return Constants(
         measure_scale=measure_scale,
         thresholds=tuple(int(t) for t in thresholds),
@@ -104,15 +112,18 @@ def constants(program: Program, amount_exponent: int, units_divisor: int) -> Con
         minor=minor,
         cap=None if cap is None else int(cap * 10**minor),
         floor=None if floor is None else Fraction(floor) * thresholds[0],
+        points_step=None if step is None else int(step),
+        points_each=program.points.points if program.points else 0,
+        tier_points=tuple(
+            sum(t.points or 0 for t in program.tiers[:reached])
+            for reached in range(len(program.tiers) + 1)
+        ),
     )
 
 
 def _covered(program: Program) -> bool:
     return (
-        program.kind is not Kind.POINTS
-        and program.points is None
-        and all(t.points is None for t in program.tiers)
-        and program.measure in (Measure.UNITS, Measure.AMOUNT)
+        program.measure in (Measure.UNITS, Measure.AMOUNT)
         and program.thresholds is Thresholds.ABSOLUTE
         and program.base is Base.AMOUNT
         and program.guarantee is None
@@ -167,11 +178,16 @@ def standings_table(
     table = fence(_needed(program, k, table))
     table = table.mutate(**_would_pay(program, k, table))
     table = with_round_half_up(table, {name: (f"{name}_num", f"{name}_den") for name in ROUNDED})
+    table = _with_points(k, table)
     increment = table.earned - _before(program, table.earned)
     capped = increment if k.cap is None else ibis.least(increment, k.cap)
-    internal = [f"{name}_{part}" for name in ROUNDED for part in ("num", "den")]
+    internal = [f"{name}_{part}" for name in (*ROUNDED, *POINTED) for part in ("num", "den")]
     internal += [f"period_{name}" for name in SUMS]
-    return table.mutate(increment=increment, amount=capped).drop(*internal)
+    return table.mutate(
+        increment=increment,
+        amount=capped,
+        points_awarded=table.points - _before(program, table.points),
+    ).drop(*internal)
 
 
 SUMS = ("measure", "base", "units")
@@ -205,6 +221,11 @@ def _before(program: Program, earned: ir.Value) -> ir.Value:
 
 
 ROUNDED = ("earned", "would_pay", "projected_amount", "projected_measure")
+POINTED = {
+    "points": "tier",
+    "projected_points": "projected_tier",
+    "would_pay_points": "reached_tier",
+}
 
 
 def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
@@ -228,6 +249,22 @@ def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
 def _tier(k: Constants, measure: ir.Value, per: ir.Value | int = 1) -> ir.Value:
     """Thresholds are inclusive (rule 2); `measure` is in units of 1 / `per`."""
     return sum(((measure >= wide(per) * t).ifelse(1, 0) for t in k.thresholds), ibis.literal(0))
+
+
+def _with_points(k: Constants, table: ir.Table) -> ir.Table:
+    """Points now, at the run rate and at the next tier (rule E16): `each` a whole
+    `per_amount` of the rate base (floored), plus the points of every tier reached."""
+    whole: dict[str, ir.Value] = dict.fromkeys(POINTED, wide(0))
+    if k.points_step is not None:
+        steps = {f"{n}_step": wide(table[f"{n}_den"]) * wide(k.points_step) for n in POINTED}
+        table = with_floor_div(
+            table.mutate(**steps), {f"{n}_whole": (f"{n}_num", f"{n}_step") for n in POINTED}
+        )
+        whole = {n: wide(table[f"{n}_whole"]) * wide(k.points_each) for n in POINTED}
+    tiers = dict(enumerate(k.tier_points))
+    points = {n: whole[n] + _by_tier(table[t], tiers, wide(0)) for n, t in POINTED.items()}
+    temporary = [f"{n}_{part}" for n in POINTED for part in ("step", "whole", "whole_rest")]
+    return table.mutate(**points).drop(*(c for c in temporary if c in table.columns))
 
 
 def _money(k: Constants, tier: int, base: ir.Value, units: ir.Value) -> ir.Value:
@@ -292,7 +329,13 @@ def _earned(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Val
         num = band.ifelse(first * table.measure, num)
         den = band.ifelse(wide(k.den * k.thresholds[0]), den)
         status = band.ifelse("pro rata", status)
-    return {"status": status, "earned_num": num * wide(10**k.minor), "earned_den": den}
+    return {
+        "status": status,
+        "earned_num": num * wide(10**k.minor),
+        "earned_den": den,
+        "points_num": table.base,
+        "points_den": wide(1),
+    }
 
 
 def _needed(program: Program, k: Constants, table: ir.Table) -> ir.Table:
@@ -328,6 +371,9 @@ def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.
         "would_pay_num": pays.ifelse(grows.ifelse(num_scaled, num_more), wide(0))
         * wide(10**k.minor),
         "would_pay_den": grows.ifelse(den_scaled, den_more),
+        "reached_tier": tier,
+        "would_pay_points_num": grows.ifelse(table.base * reached, more.base),
+        "would_pay_points_den": grows.ifelse(table.measure, wide(1)),
     }
 
 
@@ -364,6 +410,8 @@ def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir
         "projected_amount_den": den,
         "projected_measure_num": projected.measure * wide(places),
         "projected_measure_den": elapsed * wide(k.measure_scale),
+        "projected_points_num": projected.base,
+        "projected_points_den": elapsed,
     }
 
 
@@ -399,9 +447,14 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
         "projected_amount": money("projected_amount"),
         "projected_measure": decimals_divided(table["projected_measure"], shown),
         **{name: table[name].to_pylist() for name in PLAIN_COLUMNS},
+        **{name: _whole(table[name]) for name in ("points_awarded", *POINTED)},
     }
     rows = (dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True))
     return [_standing(program, row) for row in rows]
+
+
+def _whole(column: pa.ChunkedArray) -> list[int | None]:
+    return column.cast(pa.int64()).to_pylist()
 
 
 def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
@@ -411,7 +464,11 @@ def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
 
 
 def _standing(program: Program, row: dict) -> Standing:
-    tier, increment, amount = row["tier"], row["increment"], row["amount"]
+    """A points program pays no money: what it shows is points."""
+    tier, increment, capped = row["tier"], row["increment"], row["amount"]
+    points = program.kind is Kind.POINTS
+    amount = ZERO if points else capped
+    projected = Decimal(row["projected_points"]) if points else row["projected_amount"]
     return Standing(
         program_id=program.id,
         version=program.version,
@@ -426,16 +483,16 @@ def _standing(program: Program, row: dict) -> Standing:
         status=row["status"],
         earned=row["earned"],
         increment=increment,
-        cap_excess=increment - amount,
+        cap_excess=increment - capped,
         amount=amount,
         carried_in=ZERO,
         payout=amount,
         carried_out=ZERO,
-        points=0,
+        points=row["points_awarded"],
         gap=_gap_of(program, row),
         projection=None
         if row["elapsed"] is None
-        else Projection(row["projected_measure"], row["projected_tier"], row["projected_amount"]),
+        else Projection(row["projected_measure"], row["projected_tier"], projected),
     )
 
 
@@ -451,5 +508,11 @@ def _gap_of(program: Program, row: dict) -> Gap | None:
         row["needed"],
         "units" if units else program.currency,
         "more units" if units else "more purchases",
-        row["would_pay"] if row["pays"] else None,
+        _would_pay_of(program, row) if row["pays"] else None,
     )
+
+
+def _would_pay_of(program: Program, row: dict) -> Decimal:
+    if program.kind is Kind.POINTS:
+        return Decimal(row["would_pay_points"])
+    return row["would_pay"]
