@@ -19,7 +19,6 @@ from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import PayoutMethod
-from accrue.domain.money import readable_money
 from accrue.domain.permissions import Role
 from accrue.domain.shipdebit import Reason
 from accrue.export.statements import render
@@ -29,7 +28,9 @@ from accrue.store.books import Books
 from accrue.store.close import close_period
 from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
+from accrue.web import partner as landing
 from accrue.web import views
+from accrue.web.formats import FILTERS
 from accrue.web.session import (
     SESSION_ID,
     Checked,
@@ -51,7 +52,7 @@ CONTENT_SECURITY_POLICY = (
 )
 WITHOUT_POLICY = ("/docs",)
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters["money"] = readable_money
+templates.env.filters.update(FILTERS)
 pages = Routes(authorizer=page_authorize, include_in_schema=False)
 HOME = {
     Role.PARTNER: "/partner",
@@ -114,15 +115,14 @@ def home(viewer: Viewer):
 
 @pages.read("/partner", "standings:read", response_class=HTMLResponse)
 def partner(request: Request, viewer: Viewer, show: Annotated[str, Query(max_length=64)] = ""):
-    """One card per program: progress to the next tier, the gap, what it pays, the projection.
-    Staff, who see every partner, choose one (`?show=D01`)."""
+    """Totals, the best next moves, then one card per program by the kind of period: progress to
+    the next tier, the gap, what it pays. Staff, who see every partner, choose one (`?show=D01`)."""
     today = viewer.books.clock().date()
-    found = views.cards(viewer, today, show or None)
     return page(
         request,
         "partner.html",
         user=viewer.user,
-        cards=found,
+        view=landing.landing(viewer, today, show or None),
         statements=views.statement_periods(viewer, today),
         alerts=views.alerts(viewer, today),
     )

@@ -1,0 +1,86 @@
+"""Each role's landing page answers its question at a glance, with the numbers the books hold:
+the partner's totals and best next moves, finance's liability and what waits, the period
+close through its confirmation, disputes, the rep's accounts and standing, program health."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from apiclient import open_api
+from test_portal import signed_in
+
+from accrue.settings import Settings
+
+FUND = """
+id: mdf
+name: Market development fund
+kind: fund
+effective: {from: 2026-01-01, to: 2026-12-31}
+period: quarter
+expires_after: 1
+tiers: [{from: 0, rate: 2%}]
+"""
+POINTS = """
+id: club
+name: Partner club
+kind: points
+effective: {from: 2026-01-01, to: 2026-12-31}
+period: year
+points: {per_amount: 100, points: 1}
+tiers: [{name: Member, from: 0, points: 0}, {name: Elite, from: 100000, points: 5000}]
+"""
+YEARLY = """
+id: growth-y
+name: Yearly growth
+effective: {from: 2026-01-01, to: 2026-12-31}
+period: year
+measure: amount
+tiers: [{name: Base, from: 10000, rate: 1%}, {name: Top, from: 60000, rate: 3%}]
+"""
+
+
+def _text(html: str) -> str:
+    """A page's words without its markup, spaces folded."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    from apiclient import line_rows
+
+    api = open_api(Settings(data_dir=tmp_path_factory.mktemp("pages") / "books", actor="t"))
+    for program in (FUND, POINTS, YEARLY):
+        api.ok(api.yaml("pam", "/api/programs", program))
+    rows = [
+        *line_rows("ACME", ["12000.00"], day="2026-02-10", prefix="Q1"),
+        *line_rows("ACME", ["30000.00"], day="2026-11-02"),
+        *line_rows("BOLT", ["9000.00"], day="2026-11-03"),
+        *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="Q1"),
+    ]
+    api.ok(api.post("fin", "/api/lines", json={"name": "history", "lines": rows}), 201)
+    api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+    yield api
+    api.client.__exit__(None, None, None)
+
+
+def test_the_partner_sees_totals_best_moves_and_cards_by_period_kind(api):
+    text = _text(signed_in(api, "acme").get("/partner").text)
+    # Q4: 30,000 at Silver (2%) = 600.00; the year: 42,000 at Base (1%) = 420.00
+    assert "Earned this period USD 1,020.00" in text
+    # Q1's settlement (12,000 at 2% = 240.00) is closed and not yet approved; nothing paid
+    assert "Pending approval USD 240.00" in text and "Paid USD 0.00" in text
+    assert "Next payment 2027-01-01 when 2026 and 2026-Q4 close" in text
+    moves = text.split("Best next moves")[1].split("Quarterly programs")[0]
+    # Top: 18,000 to go adds 1,800 - 420 (0.077 a dollar); Gold: 20,000 adds 1,400 (0.07);
+    # money first, then points
+    assert "Yearly growth (Acme Distribution, 2026) : USD 18,000.00 to go" in moves
+    assert "+USD 1,380.00" in moves and "+USD 1,400.00" in moves
+    assert moves.index("Yearly growth") < moves.index("Quarterly volume") < moves.index("club")
+    assert "Quarterly programs · 2026-Q4" in text and "Yearly programs · 2026" in text
+    assert "this period" not in text.split("Best next moves")[1]
+    # points as points, the fund as its balance and expiry
+    assert "Earned so far 420 points" in text
+    assert "USD 420.00 points" not in text and "Tier 1" not in text
+    assert "Available to claim USD 600.00" in text and "Expires after 2027-03-31" in text
+    assert "(ACME)" not in text
