@@ -84,3 +84,36 @@ def test_the_partner_sees_totals_best_moves_and_cards_by_period_kind(api):
     assert "USD 420.00 points" not in text and "Tier 1" not in text
     assert "Available to claim USD 600.00" in text and "Expires after 2027-03-31" in text
     assert "(ACME)" not in text
+
+
+def test_finance_sees_the_liability_by_program_name_and_submits_settlements(api):
+    finance = signed_in(api, "fin")
+    html = finance.get("/finance").text
+    text = _text(html)
+    books = api.ok(api.get("fin", "/api/ledger/liability", params={"by": "program_id"}))["items"]
+    owed = {r["program_id"]: r["outstanding"] for r in books}
+    # Quarterly volume: Q1 settled (240 + 400), Q4 open (ACME 600; BOLT under Silver)
+    assert owed["volume-q"] == "1240.00"
+    assert "Quarterly volume USD 600.00 USD 640.00" in text and "USD 1,240.00" in text
+    assert "volume-q" not in text
+    assert "2 settlements to submit for approval" in text
+    assert "Core Industrial Quarterly volume 2026-Q1 USD 400.00" in text
+    csv = finance.get("/finance/exports/liability.csv")
+    assert csv.status_code == 200
+    assert "volume-q,Quarterly volume,USD,600.00,640.00,1240.00" in csv.text
+    excel = finance.get("/finance/exports/to-submit.xlsx")
+    assert excel.content.startswith(b"PK")
+    assert finance.get("/finance/exports/secrets.csv").status_code == 404
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    [core] = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"]
+    one = finance.post(
+        "/finance/settlements/submit", data={"one": core["id"], "csrf": csrf}, follow_redirects=True
+    )
+    assert "1 settlement(s) submitted" in one.text
+    assert "1 settlements to submit for approval" in _text(one.text)
+    every = finance.post(
+        "/finance/settlements/submit", data={"every": "true", "csrf": csrf}, follow_redirects=True
+    )
+    assert "1 settlement(s) submitted" in every.text
+    assert "No closed settlement waits to be submitted" in every.text
+    assert "0 settlements to submit" in _text(every.text)

@@ -16,16 +16,12 @@ from accrue.api import errors
 from accrue.api.middleware import ResponseHeaders
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
-from accrue.domain.approvals import ApprovalError
 from accrue.domain.errors import NotFound, Refused
-from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
 from accrue.domain.shipdebit import Reason
 from accrue.export.statements import render
-from accrue.store import payouts, people
-from accrue.store.approvals import decide_request
+from accrue.store import people
 from accrue.store.books import Books
-from accrue.store.close import close_period
 from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
 from accrue.web import partner as landing
@@ -189,82 +185,6 @@ def dispute(
     except (NotFound, DisputeError) as refused:
         return back(request, "/claims", str(refused))
     return back(request, "/claims", f"dispute {opened.id} opened: finance will answer it")
-
-
-@pages.read("/finance", "ledger:read", response_class=HTMLResponse)
-def finance(request: Request, viewer: Viewer):
-    return page(request, "finance.html", user=viewer.user, view=views.finance(viewer))
-
-
-@pages.write("/finance/approvals/{request_id}", "approvals:decide")
-def decide(
-    request: Request,
-    request_id: int,
-    viewer: Viewer,
-    _: Checked,
-    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
-    reason: Annotated[str, Form(max_length=500)] = "",
-):
-    try:
-        decided = decide_request(viewer.books, request_id, decision == "approve", reason)
-    except (ApprovalError, NotFound) as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", f"request {request_id}: {decided.status}")
-
-
-@pages.write("/finance/payouts", "payouts:write")
-def batch(
-    request: Request,
-    viewer: Viewer,
-    _: Checked,
-    method: Annotated[PayoutMethod, Form()],
-    currency: Annotated[str, Form(pattern="^[A-Z]{3}$")] = "USD",
-):
-    """Every approved, unpaid settlement in a currency, in one batch sent for approval."""
-    try:
-        made = payouts.create_batch(viewer.books, method, currency)
-    except payouts.PayoutError as refused:
-        return back(request, "/finance", str(refused))
-    return back(
-        request, "/finance", f"payout batch {made.id}: {made.total} {currency}, {made.status}"
-    )
-
-
-@pages.read(
-    "/finance/payouts/{batch_id}/{name}",
-    "payouts:read",
-    response_class=Response,
-    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
-)
-def payout_file(batch_id: int, name: str, viewer: Viewer):
-    """A released batch's bank file, credit memo or check list, or its journals once paid."""
-    try:
-        found = payouts.file(viewer.books, batch_id, name, viewer.books.clock().date())
-    except (NotFound, payouts.PayoutError) as missing:
-        raise Missing(str(missing)) from None
-    disposition = f'attachment; filename="{found.name}"'
-    return Response(
-        found.content, media_type=found.media_type, headers={"Content-Disposition": disposition}
-    )
-
-
-@pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")
-def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
-    try:
-        payouts.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
-    except (NotFound, payouts.PayoutError) as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", f"payout batch {batch_id} paid")
-
-
-@pages.write("/finance/close", "periods:close")
-def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]):
-    try:
-        with line_store_turn(request):
-            closed = close_period(viewer.books, label, viewer.books.clock().date())
-    except Refused as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", closed.summary)
 
 
 class ContentSecurity(ResponseHeaders):

@@ -11,21 +11,17 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from accrue.api.security import Context
-from accrue.domain.approvals import Status
 from accrue.domain.funds import available
 from accrue.domain.periods import Period, PeriodKind, running
 from accrue.domain.program import Kind
 from accrue.report import readable_gap
-from accrue.store import ledger, payouts
 from accrue.store.funds import tranches
 from accrue.store.tables import (
     AlertRow,
-    ApprovalRow,
     ClaimLineRow,
     ClaimRow,
     DisputeRow,
     PartnerRow,
-    PayoutBatchRow,
     ProgramVersionRow,
     RepRow,
     StandingRow,
@@ -101,7 +97,7 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
                 family,
             )
         ).all()
-        names = _names(session, {row.partner_id for row in current})
+        names = names_of(session, {row.partner_id for row in current})
         titles = {  # the newest version of each program shown: ordered by version, last wins
             key: json.loads(document)
             for key, document in session.execute(
@@ -135,7 +131,7 @@ def _funds(context: Context, session, rows, today: date) -> dict[tuple[str, str]
     return found
 
 
-def _names(session, partner_ids) -> dict[str, str]:
+def names_of(session, partner_ids) -> dict[str, str]:
     query = select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(sorted(partner_ids)))
     return dict(session.execute(query).tuples().all())
 
@@ -189,43 +185,13 @@ def _card(row: StandingRow, names: dict, titles: dict, history: dict, funds: dic
     )
 
 
-@dataclass(frozen=True)
-class FinanceView:
-    liability: list[dict]
-    approvals: list[ApprovalRow]
-    batches: list[tuple[PayoutBatchRow, list[str]]]  # with the files it offers
-    payable: int  # approved settlements waiting for a batch
-
-
-def finance(context: Context) -> FinanceView:
-    with context.books.session() as session:
-        owed = ledger.liability(session, context.books.liability_accounts(session), ("program_id",))
-        pending = session.scalars(
-            select(ApprovalRow)
-            .where(ApprovalRow.status == Status.PENDING.value)
-            .order_by(ApprovalRow.id)
-        ).all()
-        batches = session.scalars(
-            select(PayoutBatchRow).order_by(PayoutBatchRow.id.desc()).limit(20)
-        ).all()
-        payable = len(payouts.payable(session))
-    offered = [(b, _files(context, b)) for b in batches]
-    return FinanceView(owed, list(pending), offered, payable)
-
-
-def _files(context: Context, batch: PayoutBatchRow) -> list[str]:
-    if batch.status not in ("approved", "paid"):
-        return []
-    return [f.name for f in payouts.files(context.books, batch.id, context.books.clock().date())]
-
-
 def statement_periods(context: Context, today: date) -> list[tuple[str, str, str]]:
     """(partner, name, quarter) for each partner the viewer answers for, this quarter and the
     three before it."""
     partners = context.user.scope.partners
     own = [context.user.partner_id] if context.user.partner_id else sorted(partners or [])[:1]
     with context.books.session() as session:
-        names = _names(session, own)
+        names = names_of(session, own)
     quarter = Period.containing(PeriodKind.QUARTER, today)
     periods = [quarter]
     for _ in range(3):
