@@ -130,7 +130,9 @@ def test_finance_closes_a_period_and_a_second_person_approves_it(site, browser):
     base, api = site
     page = _sign_in(browser, base, "fin")
     page.get_by_label("Period").fill("2026-Q1")
-    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Review the close").click()
+    assert "Closing 2026-Q1 will" in page.get_by_role("main").inner_text()
+    page.get_by_role("button", name="Close 2026-Q1").click()
     assert "closed 2026-Q1" in page.get_by_role("status").inner_text()
     settlement = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"][
         0

@@ -56,10 +56,12 @@ def api(tmp_path_factory):
         *line_rows("ACME", ["12000.00"], day="2026-02-10", prefix="Q1"),
         *line_rows("ACME", ["30000.00"], day="2026-11-02"),
         *line_rows("BOLT", ["9000.00"], day="2026-11-03"),
+        *line_rows("BOLT", ["5000.00"], day="2026-08-03", prefix="Q3"),
         *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="Q1"),
     ]
     api.ok(api.post("fin", "/api/lines", json={"name": "history", "lines": rows}), 201)
-    api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+    for period in ("2026-Q1", "2026-Q2", "2026-Q3"):
+        api.ok(api.post("fin", f"/api/periods/{period}/close", json={}))
     yield api
     api.client.__exit__(None, None, None)
 
@@ -105,7 +107,8 @@ def test_finance_sees_the_liability_by_program_name_and_submits_settlements(api)
     assert excel.content.startswith(b"PK")
     assert finance.get("/finance/exports/secrets.csv").status_code == 404
     csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-    [core] = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"]
+    settled = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"]
+    [core] = [s for s in settled if s["payout"] != "0.00"]
     one = finance.post(
         "/finance/settlements/submit", data={"one": core["id"], "csrf": csrf}, follow_redirects=True
     )
@@ -117,3 +120,32 @@ def test_finance_sees_the_liability_by_program_name_and_submits_settlements(api)
     assert "1 settlement(s) submitted" in every.text
     assert "No closed settlement waits to be submitted" in every.text
     assert "0 settlements to submit" in _text(every.text)
+
+
+def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api):
+    finance = signed_in(api, "fin")
+    html = finance.get("/finance/close", params={"period": "2026-Q4"}).text
+    text = _text(html)
+    assert "2026-Q4 has not ended: it ends on 2026-12-31" in text
+    # ACME's 30,000 (600.00 at Silver); BOLT's 9,000 and CORE, nothing
+    assert "Quarterly volume 3 USD 600.00" in text
+    # BOLT's Q3 funds (100.00) are usable to 2026-12-31: an early close leaves them
+    assert "No fund expires" in text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    refused = finance.post(
+        "/finance/close", data={"label": "2026-Q4", "csrf": csrf}, follow_redirects=True
+    )
+    assert "unless forced with a reason" in refused.text and "Close 2026-Q4" in refused.text
+    reason = "year-end audit needs Q4 settled before the holidays"
+    closed = finance.post(
+        "/finance/close",
+        data={"label": "2026-Q4", "csrf": csrf, "force_reason": reason},
+        follow_redirects=True,
+    )
+    assert "closed 2026-Q4: 3 settlements" in closed.text
+    audit = api.ok(api.get("aud", "/api/audit", params={"entity": "period", "key": "2026-Q4"}))
+    [entry] = audit["items"]
+    assert entry["actor"] == "fin" and reason in entry["after"]
+    funds = api.ok(api.get("fin", "/api/funds", params={"partner_id": "BOLT"}))["items"]
+    [bolt] = [f for f in funds if f["program_id"] == "mdf"]
+    assert bolt["expired"] == "0.00" and bolt["available"] == "280.00"  # Q3 100 + Q4 180

@@ -17,7 +17,7 @@ from accrue.domain.approvals import Status, Subject
 from accrue.domain.periods import Period
 from accrue.store import ledger, payouts
 from accrue.store.tables import ApprovalRow, PayoutBatchRow, SettlementRow
-from accrue.web.views import names_of
+from accrue.web.views import names_of, program_names
 
 AGES = ("not ended", "up to 30 days", "31 to 90 days", "over 90 days")
 SHOWN = 50  # settlements to submit listed on the page; the bulk button takes them all
@@ -92,7 +92,7 @@ class FinanceView:
 def finance(context: Context) -> FinanceView:
     today = context.books.clock().date()
     with context.books.session() as session:
-        programs = {k: p.name for k, p in context.books.latest_programs(session).items()}
+        programs = program_names(context.books, session)
         owed = liability(context, session, today, programs)
         pending = session.scalars(
             select(ApprovalRow)

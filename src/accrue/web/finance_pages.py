@@ -4,6 +4,7 @@ many), deciding requests, payout batches and their files, exports, and the perio
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,10 +16,12 @@ from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import PayoutMethod
 from accrue.store import payouts
 from accrue.store.approvals import decide_request, submit
-from accrue.store.close import close_period
+from accrue.store.close import close_period, preview_close
 from accrue.web import finance as view
+from accrue.web.insight import Label
 from accrue.web.pages import back, page, pages
 from accrue.web.session import Checked, Missing, Viewer
+from accrue.web.views import program_names
 
 
 @pages.read("/finance", "ledger:read", response_class=HTMLResponse)
@@ -90,13 +93,36 @@ def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
 
 
 @pages.write("/finance/close", "periods:close")
-def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]):
+def close(
+    request: Request,
+    viewer: Viewer,
+    _: Checked,
+    label: Annotated[str, Form(max_length=10)],
+    force_reason: Annotated[str, Form(max_length=500)] = "",
+):
+    """The close, once confirmed; one before the period's end only with a reason."""
     try:
         with line_store_turn(request):
-            closed = close_period(viewer.books, label, viewer.books.clock().date())
+            closed = close_period(viewer.books, label, viewer.books.clock().date(), force_reason)
     except Refused as refused:
-        return back(request, "/finance", str(refused))
+        return back(request, f"/finance/close?period={quote(label)}", str(refused))
     return back(request, "/finance", closed.summary)
+
+
+@pages.read("/finance/close", "periods:close", response_class=HTMLResponse)
+def confirm_close(request: Request, viewer: Viewer, period: Label = ""):
+    """What closing `period` will settle and expire, and the button that does it."""
+    shown: dict = {"period": period}
+    if period:
+        try:
+            preview = preview_close(viewer.books, period, viewer.books.clock().date())
+        except Refused as refused:
+            shown["problem"] = str(refused)
+        else:
+            shown["preview"] = preview
+            with viewer.books.session() as session:
+                shown["names"] = program_names(viewer.books, session)
+    return page(request, "close.html", user=viewer.user, **shown)
 
 
 @pages.write("/finance/settlements/submit", "approvals:submit")

@@ -136,6 +136,11 @@ def names_of(session, partner_ids) -> dict[str, str]:
     return dict(session.execute(query).tuples().all())
 
 
+def program_names(books, session) -> dict[str, str]:
+    """Each program's id → the name of its newest version."""
+    return {key: program.name for key, program in books.latest_programs(session).items()}
+
+
 def chosen(context: Context, session, partner: str | None) -> list[str] | None:
     """None: the viewer's own scope; a list: the partner chosen by staff and its branches."""
     if context.user.scope.partners is not None:
