@@ -8,7 +8,7 @@ import re
 
 import pytest
 from apiclient import open_api
-from test_portal import signed_in
+from test_portal import _csrf, signed_in
 
 from accrue.settings import Settings
 
@@ -106,7 +106,7 @@ def test_finance_sees_the_liability_by_program_name_and_submits_settlements(api)
     excel = finance.get("/finance/exports/to-submit.xlsx")
     assert excel.content.startswith(b"PK")
     assert finance.get("/finance/exports/secrets.csv").status_code == 404
-    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    csrf = _csrf(html)
     settled = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"]
     [core] = [s for s in settled if s["payout"] != "0.00"]
     one = finance.post(
@@ -122,6 +122,36 @@ def test_finance_sees_the_liability_by_program_name_and_submits_settlements(api)
     assert "0 settlements to submit" in _text(every.text)
 
 
+def test_a_partner_disputes_a_statement_line_and_finance_answers_beside_its_trace(api):
+    partner = signed_in(api, "acme")
+    html = partner.get("/claims").text
+    choice = "Quarterly volume · Acme Distribution · 2026-Q1 · payout USD 240.00"
+    line = re.search(rf'<option value="(settlement:\d+)">{choice}</option>', html).group(1)
+    assert "Quarterly volume · Core Industrial" not in html  # another partner's: not offered
+    opened = partner.post(
+        "/claims/disputes",
+        data={"line": line, "reason": "an invoice of 2,500 is missing", "csrf": _csrf(html)},
+        follow_redirects=True,
+    )
+    assert "opened: finance will answer it" in opened.text
+    finance = signed_in(api, "fin")
+    page = finance.get("/finance/disputes").text
+    text = _text(page)
+    assert "Acme Distribution · Quarterly volume · 2026-Q1" in text
+    assert "an invoice of 2,500 is missing" in text
+    assert "Recomputed from the lines 240.00 (reproduces the settlement)" in text
+    assert "Q1-ACME-1 USD 12,000.00 USD 240.00" in text  # the line and its share
+    dispute = re.search(r'action="/finance/disputes/(\d+)"', page).group(1)
+    answered = finance.post(
+        f"/finance/disputes/{dispute}",
+        data={"resolution": "the invoice is in Q2", "adjustment": "", "csrf": _csrf(page)},
+        follow_redirects=True,
+    )
+    assert f"dispute {dispute}: dismissed" in answered.text
+    assert "No dispute is open" in answered.text and "the invoice is in Q2" in answered.text
+    assert signed_in(api, "acme").get("/finance/disputes").status_code == 403
+
+
 def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api):
     finance = signed_in(api, "fin")
     html = finance.get("/finance/close", params={"period": "2026-Q4"}).text
@@ -131,7 +161,7 @@ def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api
     assert "Quarterly volume 3 USD 600.00" in text
     # BOLT's Q3 funds (100.00) are usable to 2026-12-31: an early close leaves them
     assert "No fund expires" in text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    csrf = _csrf(html)
     refused = finance.post(
         "/finance/close", data={"label": "2026-Q4", "csrf": csrf}, follow_redirects=True
     )

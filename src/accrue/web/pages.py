@@ -18,11 +18,9 @@ from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.permissions import Role
-from accrue.domain.shipdebit import Reason
 from accrue.export.statements import render
 from accrue.store import people
 from accrue.store.books import Books
-from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
 from accrue.web import partner as landing
 from accrue.web import views
@@ -158,33 +156,6 @@ def rep(request: Request, viewer: Viewer):
         alerts=views.alerts(viewer, today),
         points=views.rep_points(viewer, today),
     )
-
-
-@pages.read("/claims", "claims:read", response_class=HTMLResponse)
-def claims(request: Request, viewer: Viewer):
-    """The partner's claims, line by line with the answers and reasons; its disputes; and a
-    form to dispute a settlement or a claim line."""
-    found, disputes = views.claims(viewer)
-    reasons = {r.value: r.text for r in Reason}
-    return page(
-        request, "claims.html", user=viewer.user, claims=found, disputes=disputes, reasons=reasons
-    )
-
-
-@pages.write("/claims/disputes", "disputes:open")
-def dispute(
-    request: Request,
-    viewer: Viewer,
-    _: Checked,
-    about: Annotated[About, Form()],
-    key: Annotated[str, Form(min_length=1, max_length=200)],
-    reason: Annotated[str, Form(min_length=3, max_length=2000)],
-):
-    try:
-        opened = open_dispute(viewer.books, about, key, reason, visible=viewer.user.scope.sees)
-    except (NotFound, DisputeError) as refused:
-        return back(request, "/claims", str(refused))
-    return back(request, "/claims", f"dispute {opened.id} opened: finance will answer it")
 
 
 class ContentSecurity(ResponseHeaders):
