@@ -258,9 +258,9 @@ def test_a_rep_sees_the_points_earned_through_assigned_distributors(api):
     api.ok(api.yaml("pam", "/api/programs", REP_POINTS))
     api.ok(api.post("fin", "/api/recalc", json={"full": True}))
     page = signed_in(api, "rita").get("/rep").text
-    assert "Your points" in page and "rep-points" in page
+    assert "Your points by program" in page and "<td>Points</td>" in page
     # BOLT bought 9,000 in Q4: 90 points + 500 for reaching the tier
-    assert '<td class="money">590</td>' in page
+    assert '<td class="money">590 points</td>' in page
 
 
 def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simulation(api):

@@ -152,6 +152,28 @@ def test_a_partner_disputes_a_statement_line_and_finance_answers_beside_its_trac
     assert signed_in(api, "acme").get("/finance/disputes").status_code == 403
 
 
+def test_the_rep_sees_their_level_place_and_accounts_with_the_most_within_reach_first(api):
+    rep = signed_in(api, "rita")
+    text = _text(rep.get("/rep").text)
+    # BOLT, Rita's only account, bought 14,000 in 2026: 140 club points, 360 short of Bronze
+    assert "Your level Associate · 140 points this year" in text
+    assert "360 points to Bronze" in text and "Place 1 of 1" in text
+    assert "1. Rita Alvarez · 140 points" in text
+    table = text.split("To the next tier Reaching it pays")[1]
+    # Silver: 1,000 to go adds 200 (0.2 a dollar) before the year's Top: 46,000 adds 1,660
+    order = [table.index(n) for n in ("Quarterly volume", "Yearly growth", "Partner club")]
+    assert order == sorted(order)
+    assert "USD 1,000.00 USD 200.00" in table and "USD 140.00" not in table
+    found = _text(rep.get("/rep", params={"q": "bolt growth"}).text)
+    assert "Yearly growth" in found.split("To the next tier")[1]
+    assert "Quarterly volume 2026-Q4" not in found
+    exported = rep.get("/rep/accounts.csv", params={"program": "Partner club"}).text
+    assert exported.splitlines() == [
+        "distributor,program,period,tier,to_next_tier,reaching_it_pays",
+        'Bolt Supply,Partner club,2026,Member,"USD 86,000.00","6,000 points"',
+    ]
+
+
 def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api):
     finance = signed_in(api, "fin")
     html = finance.get("/finance/close", params={"period": "2026-Q4"}).text

@@ -143,21 +143,6 @@ def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer
     )
 
 
-@pages.read("/rep", "standings:read", response_class=HTMLResponse)
-def rep(request: Request, viewer: Viewer):
-    """The assigned distributors, closest to their next tier first: ready for a sales call."""
-    today = viewer.books.clock().date()
-    found = views.cards(viewer, today)
-    return page(
-        request,
-        "rep.html",
-        user=viewer.user,
-        cards=found,
-        alerts=views.alerts(viewer, today),
-        points=views.rep_points(viewer, today),
-    )
-
-
 class ContentSecurity(ResponseHeaders):
     """The Content-Security-Policy on every response but `WITHOUT_POLICY`."""
 

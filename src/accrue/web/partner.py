@@ -96,10 +96,8 @@ def _next_payment(found: list[Card], owed_approved: bool) -> tuple[date | None, 
 
 
 def best_moves(found: list[Card]) -> list[Card]:
-    """The cards where the least still to go gains the most, best first: money before points,
-    which are not worth the same."""
-    moving = [c for c in found if c.gain and c.gain > 0 and c.gap]
-    return sorted(moving, key=lambda c: (c.kind == "points", -c.gain_per_gap))[:MOVES]
+    """The cards where the least still to go gains the most, best first (`cards` ranks them)."""
+    return [c for c in found if c.gain and c.gain > 0 and c.gap][:MOVES]
 
 
 def by_period_kind(found: list[Card]) -> list[tuple[str, str, list[Card]]]:

@@ -61,6 +61,12 @@ class Card:
         return Decimal(self.next_pays) - now
 
     @property
+    def rank(self) -> tuple:
+        """The best next move first: money before points (not worth the same), the most value
+        per unit still to go first, top tiers reached last."""
+        return (self.gap is None, self.kind == "points", -self.gain_per_gap)
+
+    @property
     def gain_per_gap(self) -> Decimal:
         """Value gained per unit of the way still to go: the best next move ranks first."""
         if not self.gain or not self.gap:
@@ -112,8 +118,7 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
         history[(program, partner)].append([period, amount])
         funds = _funds(context, session, current, today)
     found = [_card(row, names, titles, history, funds) for row in current]
-    # the most value per unit still to go first; top tiers already reached last
-    return sorted(found, key=lambda c: (c.gap is None, -c.gain_per_gap, c.partner, c.program))
+    return sorted(found, key=lambda c: (*c.rank, c.partner, c.program))
 
 
 def _funds(context: Context, session, rows, today: date) -> dict[tuple[str, str], Fund]:
@@ -216,7 +221,7 @@ def alerts(context: Context, today: date) -> list[AlertRow]:
 
 
 def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]:
-    """(program, period, points this period, points this year) the rep earned through the
+    """(program name, period, points this period, points this year) the rep earned through the
     partners assigned to them (E16)."""
     if not context.user.rep_id:
         return []
@@ -228,6 +233,7 @@ def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]
                 StandingRow.partner_id.in_(assigned), StandingRow.points != 0
             )
         ).all()
+        names = program_names(context.books, session)
     now = set(running(today))
     this_year: dict[str, int] = defaultdict(int)
     current: dict[str, tuple[str, int]] = {}
@@ -238,7 +244,7 @@ def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]
             label, before = current.get(program, (period, 0))
             current[program] = (label, before + points)
     return [
-        (p, current.get(p, ("", 0))[0], current.get(p, ("", 0))[1], this_year[p])
+        (names.get(p, p), current.get(p, ("", 0))[0], current.get(p, ("", 0))[1], this_year[p])
         for p in sorted(this_year)
     ]
 
