@@ -293,6 +293,7 @@ PAGES = {
         "/finance",
         "/finance/disputes",
         "/finance/close?period=2026-Q4",
+        "/programs",
         "/admin/programs?edit=volume-q",
         "/admin/uploads",
         "/admin/audit",

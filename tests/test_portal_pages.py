@@ -5,6 +5,7 @@ close through its confirmation, disputes, the rep's accounts and standing, progr
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from apiclient import open_api
@@ -37,6 +38,7 @@ effective: {from: 2026-01-01, to: 2026-12-31}
 period: year
 measure: amount
 tiers: [{name: Base, from: 10000, rate: 1%}, {name: Top, from: 60000, rate: 3%}]
+caps: {budget_per_period: 5000}
 """
 
 
@@ -172,6 +174,32 @@ def test_the_rep_sees_their_level_place_and_accounts_with_the_most_within_reach_
         "distributor,program,period,tier,to_next_tier,reaching_it_pays",
         'Bolt Supply,Partner club,2026,Member,"USD 86,000.00","6,000 points"',
     ]
+
+
+def _row(html: str, starting: str) -> str:
+    """The words of the table row whose first cell starts with `starting`."""
+    return next(
+        _text(r).strip() for r in html.split("<tr>") if _text(r).strip().startswith(starting)
+    )
+
+
+def test_the_program_manager_reads_every_programs_health_against_the_books(api):
+    browser = signed_in(api, "pam")
+    assert browser.get("/").headers["location"] == "/programs"
+    html = browser.get("/programs").text
+    assert 'href="/admin/programs?edit=volume-q">Quarterly volume</a>' in html
+    # Q4: ACME and BOLT of 3 enrolled tops buy; ACME qualifies (600.00 on 39,000 bought);
+    # ACME disputed (the test above), of the 3 partners the program ever had
+    assert _row(html, "Quarterly volume") == (
+        "Quarterly volume rebate 2026-Q4 66.7% (2 of 3) 1 USD 600.00 1.5% no budget 33.3% (1)"
+    )
+    standings = api.ok(api.get("fin", "/api/standings", params={"program_id": "growth-y"}))
+    projected = sum(Decimal(s["projected_amount"] or s["amount"]) for s in standings["items"])
+    # the year: ACME 420.00, BOLT 140.00, CORE 200.00 = 760.00 of a 5,000.00 budget
+    growth = _row(html, "Yearly growth")
+    assert "USD 253.33" in growth and f"15.2% / {projected / 50:.1f}%" in growth
+    club = _row(html, "Partner club")
+    assert "points" in club and "USD" not in club
 
 
 def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api):

@@ -8,16 +8,28 @@ from accrue.domain.money import readable_money
 
 
 def points(value: Decimal | int | str) -> str:
-    return f"{Decimal(value).normalize():,f} points"
+    return f"{Decimal(value):,.0f} points"
 
 
-def worth(card, value: Decimal | str) -> str:
-    """`value` in the card's unit: points for a points program, money for any other."""
-    return points(value) if card.kind == "points" else readable_money(value, card.currency)
+def worth(of, value: Decimal | str) -> str:
+    """`value` in the unit of `of` (a card or a program): points for a points program, money
+    in its currency for any other."""
+    return points(value) if of.kind == "points" else readable_money(value, of.currency)
 
 
 def earned(card) -> str:
     return worth(card, card.points if card.kind == "points" else card.amount)
 
 
-FILTERS = {"money": readable_money, "points": points, "worth": worth, "earned": earned}
+def percent(value: Decimal | None) -> str:
+    """A fraction as a percentage to one place; a dash where there is none."""
+    return "—" if value is None else f"{value * 100:,.1f}%"
+
+
+FILTERS = {
+    "money": readable_money,
+    "points": points,
+    "worth": worth,
+    "earned": earned,
+    "percent": percent,
+}

@@ -55,7 +55,7 @@ HOME = {
     Role.APPROVER: "/finance",
     Role.AUDITOR: "/finance",
     Role.ADMIN: "/finance",
-    Role.PROGRAM_MANAGER: "/admin/programs",
+    Role.PROGRAM_MANAGER: "/programs",
 }
 
 
