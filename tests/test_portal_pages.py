@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from apiclient import open_api
+from fastapi.testclient import TestClient
 from test_portal import _csrf, signed_in
 
 from accrue.settings import Settings
@@ -229,3 +230,21 @@ def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api
     funds = api.ok(api.get("fin", "/api/funds", params={"partner_id": "BOLT"}))["items"]
     [bolt] = [f for f in funds if f["program_id"] == "mdf"]
     assert bolt["expired"] == "0.00" and bolt["available"] == "280.00"  # Q3 100 + Q4 180
+
+
+def test_unknown_pages_and_bad_links_answer_as_pages_with_the_navigation(api):
+    finance = signed_in(api, "fin")
+    lost = finance.get("/finance/nowhere")
+    assert lost.status_code == 404 and lost.headers["content-type"].startswith("text/html")
+    assert "no page /finance/nowhere" in lost.text and 'href="/finance">Finance</a>' in lost.text
+    wrong = finance.get("/finance/close", params={"period": "last quarter"})
+    assert wrong.status_code == 400 and "cannot use what was sent (period)" in wrong.text
+    assert "<nav" in wrong.text
+    not_here = finance.put("/finance")
+    assert not_here.status_code == 405 and "<nav" in not_here.text
+    anonymous = TestClient(api.client.app).get("/nowhere")
+    assert anonymous.status_code == 404 and 'href="/login">Sign in</a>' in anonymous.text
+    program = finance.get("/api/v1/nowhere")
+    assert program.status_code == 404 and program.json()["error"]["status"] == 404
+    invalid = api.get("fin", "/api/v1/standings", params={"limit": "many"})
+    assert invalid.status_code == 422 and invalid.json()["error"]["status"] == 422

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -167,15 +168,38 @@ def mount_portal(app: FastAPI, secret: str, secure: bool | None = None) -> None:
 
     @app.exception_handler(NotForYou)
     def refused(request: Request, error: NotForYou):
-        return page(request, "refused.html", 403, message=str(error))
+        return error_page(request, 403, str(error))
 
     @app.exception_handler(Missing)
     def missing(request: Request, error: Missing):
-        return page(request, "refused.html", 404, message=str(error))
+        return error_page(request, 404, str(error))
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, error: HTTPException):
         """A person who follows a wrong link gets a page; a program calling the API, JSON."""
-        if request.url.path.startswith(("/api/", "/openapi.json")) or error.status_code != 404:
+        if for_programs(request):
             return errors.body(error.status_code, str(error.detail))
-        return page(request, "refused.html", 404, message=f"no page {request.url.path}")
+        said = f"no page {request.url.path}" if error.status_code == 404 else str(error.detail)
+        return error_page(request, error.status_code, said)
+
+    invalid_request = app.exception_handlers[RequestValidationError]
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, error: RequestValidationError):
+        if for_programs(request):
+            return invalid_request(request, error)
+        fields = ", ".join(str(e["loc"][-1]) for e in error.errors())
+        return error_page(request, 400, f"this page cannot use what was sent ({fields})")
+
+
+def for_programs(request: Request) -> bool:
+    """The API and its description answer in JSON; everything else is the portal's."""
+    return request.url.path.startswith(("/api/", "/openapi.json", "/docs", "/redoc"))
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The refusal as a page with the navigation of whoever is signed in."""
+    session_id = request.session.get(SESSION_ID)
+    books = request.app.state.books
+    user = people.authenticate(books, session_id, portal=True) if session_id else None
+    return page(request, "refused.html", status, user=user, message=message)
