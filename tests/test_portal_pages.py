@@ -10,19 +10,12 @@ from decimal import Decimal
 import pytest
 from apiclient import open_api
 from fastapi.testclient import TestClient
+from test_api_claims import FUND as API_FUND
 from test_portal import _csrf, signed_in
 
 from accrue.settings import Settings
 
-FUND = """
-id: mdf
-name: Market development fund
-kind: fund
-effective: {from: 2026-01-01, to: 2026-12-31}
-period: quarter
-expires_after: 1
-tiers: [{from: 0, rate: 2%}]
-"""
+FUND = API_FUND.replace("expires_after: 4", "expires_after: 1")
 POINTS = """
 id: club
 name: Partner club

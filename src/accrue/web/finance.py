@@ -155,17 +155,8 @@ def due(session, programs: dict[str, str]) -> list[Due]:
 
 
 def liability_lines(view: FinanceView) -> list[LiabilityLine]:
-    return [
-        LiabilityLine(
-            program_id=o.program_id,
-            program=o.program,
-            currency=o.currency,
-            open=str(o.open),
-            settled=str(o.settled),
-            total=str(o.total),
-        )
-        for o in view.owed
-    ]
+    names = ("program_id", "program", "currency", "open", "settled", "total")
+    return [LiabilityLine(**{n: str(getattr(o, n)) for n in names}) for o in view.owed]
 
 
 def _files(context: Context, batch: PayoutBatchRow) -> list[str]:

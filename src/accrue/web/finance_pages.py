@@ -3,13 +3,14 @@ many), deciding requests, payout batches and their files, exports, and the perio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from accrue.api.lists import Format, export
+from accrue.api.lists import XLSX, Format, export
 from accrue.api.security import line_store_turn
 from accrue.domain.approvals import ApprovalError, Subject
 from accrue.domain.errors import NotFound, Refused
@@ -19,7 +20,7 @@ from accrue.store.approvals import decide_request, submit
 from accrue.store.close import close_period, preview_close
 from accrue.web import finance as view
 from accrue.web.insight import Label
-from accrue.web.pages import back, page, pages
+from accrue.web.pages import back, download, page, pages, saved_as
 from accrue.web.session import Checked, Missing, Viewer
 from accrue.web.views import program_names
 
@@ -31,6 +32,15 @@ def finance(request: Request, viewer: Viewer):
     return page(request, "finance.html", user=viewer.user, view=view.finance(viewer), **shown)
 
 
+def _acted(request: Request, act: Callable[[], str], *refusals) -> RedirectResponse:
+    """Back to the finance page saying what `act` did, or why it was refused."""
+    try:
+        notice = act()
+    except refusals as refused:
+        notice = str(refused)
+    return back(request, "/finance", notice)
+
+
 @pages.write("/finance/approvals/{request_id}", "approvals:decide")
 def decide(
     request: Request,
@@ -40,11 +50,11 @@ def decide(
     decision: Annotated[str, Form(pattern="^(approve|reject)$")],
     reason: Annotated[str, Form(max_length=500)] = "",
 ):
-    try:
-        decided = decide_request(viewer.books, request_id, decision == "approve", reason)
-    except (ApprovalError, NotFound) as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", f"request {request_id}: {decided.status}")
+    def decided() -> str:
+        made = decide_request(viewer.books, request_id, decision == "approve", reason)
+        return f"request {request_id}: {made.status}"
+
+    return _acted(request, decided, ApprovalError, NotFound)
 
 
 @pages.write("/finance/payouts", "payouts:write")
@@ -56,20 +66,16 @@ def batch(
     currency: Annotated[str, Form(pattern="^[A-Z]{3}$")] = "USD",
 ):
     """Every approved, unpaid settlement in a currency, in one batch sent for approval."""
-    try:
-        made = payouts.create_batch(viewer.books, method, currency)
-    except payouts.PayoutError as refused:
-        return back(request, "/finance", str(refused))
-    return back(
-        request, "/finance", f"payout batch {made.id}: {made.total} {currency}, {made.status}"
-    )
+
+    def made() -> str:
+        batch = payouts.create_batch(viewer.books, method, currency)
+        return f"payout batch {batch.id}: {batch.total} {currency}, {batch.status}"
+
+    return _acted(request, made, payouts.PayoutError)
 
 
 @pages.read(
-    "/finance/payouts/{batch_id}/{name}",
-    "payouts:read",
-    response_class=Response,
-    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
+    "/finance/payouts/{batch_id}/{name}", "payouts:read", **saved_as("application/xml", "text/csv")
 )
 def payout_file(batch_id: int, name: str, viewer: Viewer):
     """A released batch's bank file, credit memo or check list, or its journals once paid."""
@@ -77,19 +83,16 @@ def payout_file(batch_id: int, name: str, viewer: Viewer):
         found = payouts.file(viewer.books, batch_id, name, viewer.books.clock().date())
     except (NotFound, payouts.PayoutError) as missing:
         raise Missing(str(missing)) from None
-    disposition = f'attachment; filename="{found.name}"'
-    return Response(
-        found.content, media_type=found.media_type, headers={"Content-Disposition": disposition}
-    )
+    return download(found.content, found.media_type, found.name)
 
 
 @pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")
 def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
-    try:
+    def marked() -> str:
         payouts.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
-    except (NotFound, payouts.PayoutError) as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", f"payout batch {batch_id} paid")
+        return f"payout batch {batch_id} paid"
+
+    return _acted(request, marked, NotFound, payouts.PayoutError)
 
 
 @pages.write("/finance/close", "periods:close")
@@ -161,12 +164,7 @@ EXPORTS = {
 }
 
 
-@pages.read(
-    "/finance/exports/{name}",
-    "ledger:read",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/vnd.ms-excel": {}}}},
-)
+@pages.read("/finance/exports/{name}", "ledger:read", **saved_as("text/csv", XLSX))
 def export_file(name: str, viewer: Viewer) -> Response:
     """The liability or the settlements to submit, as `liability.csv`, `to-submit.xlsx`..."""
     stem, _, suffix = name.partition(".")

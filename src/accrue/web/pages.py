@@ -67,6 +67,20 @@ def page(request: Request, name: str, status: int = 200, **values) -> HTMLRespon
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
+def saved_as(*media_types: str) -> dict:
+    """A route's options for a file the browser saves, in one of `media_types`."""
+    return {
+        "response_class": Response,
+        "responses": {200: {"content": {media: {} for media in media_types}}},
+    }
+
+
+def download(content: bytes | str, media_type: str, name: str) -> Response:
+    """A file the browser saves as `name`."""
+    disposition = f'attachment; filename="{name}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
 def back(request: Request, to: str, notice: str) -> RedirectResponse:
     request.session["notice"] = notice
     return RedirectResponse(to, status_code=303)
@@ -124,10 +138,7 @@ def partner(request: Request, viewer: Viewer, show: Annotated[str, Query(max_len
 
 
 @pages.read(
-    "/statements/{partner_id}/{period}.pdf",
-    "settlements:read",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    "/statements/{partner_id}/{period}.pdf", "settlements:read", **saved_as("application/pdf")
 )
 def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer):
     """A partner's statement for a period, as a PDF."""
@@ -138,10 +149,7 @@ def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer
             found = statement(viewer.books, partner_id, period)
     except (NotFound, Refused) as missing:
         raise Missing(str(missing)) from None
-    disposition = f'attachment; filename="statement-{partner_id}-{period}.pdf"'
-    return Response(
-        render(found), media_type="application/pdf", headers={"Content-Disposition": disposition}
-    )
+    return download(render(found), "application/pdf", f"statement-{partner_id}-{period}.pdf")
 
 
 class ContentSecurity(ResponseHeaders):

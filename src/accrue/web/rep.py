@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from accrue.api.security import Context
@@ -21,7 +21,7 @@ from accrue.export.cells import csv_text
 from accrue.store.tables import RepRow, StandingRow
 from accrue.web import views
 from accrue.web.formats import worth
-from accrue.web.pages import page, pages
+from accrue.web.pages import download, page, pages, saved_as
 from accrue.web.session import Viewer
 from accrue.web.views import Card
 
@@ -117,16 +117,8 @@ def rep(
     )
 
 
-@pages.read(
-    "/rep/accounts.csv",
-    "standings:read",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
-)
+@pages.read("/rep/accounts.csv", "standings:read", **saved_as("text/csv"))
 def rep_csv(viewer: Viewer, q: Search = "", program: Search = "", near: bool = False):
     """The accounts the filter keeps, as CSV."""
     kept = accounts(views.cards(viewer, viewer.books.clock().date()), q, program, near)
-    disposition = 'attachment; filename="accounts.csv"'
-    return Response(
-        accounts_csv(kept), media_type="text/csv", headers={"Content-Disposition": disposition}
-    )
+    return download(accounts_csv(kept), "text/csv", "accounts.csv")
