@@ -109,6 +109,8 @@ def test_finance_sees_the_liability_by_program_name_and_submits_settlements(api)
         "/finance/settlements/submit", data={"one": core["id"], "csrf": csrf}, follow_redirects=True
     )
     assert "1 settlement(s) submitted" in one.text
+    waiting = _text(signed_in(api, "abe").get("/finance").text)
+    assert f"settlement {core['id']} Core Industrial · Quarterly volume · 2026-Q1" in waiting
     assert "1 settlements to submit for approval" in _text(one.text)
     every = finance.post(
         "/finance/settlements/submit", data={"every": "true", "csrf": csrf}, follow_redirects=True

@@ -75,6 +75,7 @@ class FinanceView:
     totals: dict[str, Decimal]  # currency → all that is owed
     due: list[Due]  # settlements to submit, largest first
     approvals: list[ApprovalRow]
+    subjects: dict[int, str]  # approval request → the settlement's partner, program, period
     batches: list[tuple[PayoutBatchRow, list[str]]]  # with the files it offers
     payable: int  # approved settlements waiting for a batch
 
@@ -104,11 +105,24 @@ def finance(context: Context) -> FinanceView:
         ).all()
         payable = len(payouts.payable(session))
         found = due(session, programs)
+        subjects = _subjects(session, pending, programs)
     offered = [(b, _files(context, b)) for b in batches]
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for row in owed:
         totals[row.currency] += row.total
-    return FinanceView(owed, dict(totals), found, list(pending), offered, payable)
+    return FinanceView(owed, dict(totals), found, list(pending), subjects, offered, payable)
+
+
+def _subjects(session, requests: list[ApprovalRow], programs: dict[str, str]) -> dict[int, str]:
+    """What each settlement waiting for approval is, by name."""
+    wanted = {r.subject_id: r.id for r in requests if r.subject == Subject.SETTLEMENT.value}
+    rows = session.scalars(select(SettlementRow).where(SettlementRow.id.in_(wanted))).all()
+    names = names_of(session, {r.partner_id for r in rows})
+    return {
+        wanted[r.id]: f"{names.get(r.partner_id, r.partner_id)} · "
+        f"{programs.get(r.program_id, r.program_id)} · {r.period}"
+        for r in rows
+    }
 
 
 def liability(context: Context, session, today: date, programs: dict) -> list[Owed]:
