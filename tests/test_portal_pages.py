@@ -207,6 +207,8 @@ def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api
     assert "Quarterly volume 3 USD 600.00" in text
     # BOLT's Q3 funds (100.00) are usable to 2026-12-31: an early close leaves them
     assert "No fund expires" in text
+    through_api = api.post("fin", "/api/periods/2026-Q4/close", json={})
+    assert through_api.status_code == 409 and "unless forced with a reason" in through_api.text
     csrf = _csrf(html)
     refused = finance.post(
         "/finance/close", data={"label": "2026-Q4", "csrf": csrf}, follow_redirects=True
