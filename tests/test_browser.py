@@ -130,7 +130,9 @@ def test_finance_closes_a_period_and_a_second_person_approves_it(site, browser):
     base, api = site
     page = _sign_in(browser, base, "fin")
     page.get_by_label("Period").fill("2026-Q1")
-    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Review the close").click()
+    assert "Closing 2026-Q1 will" in page.get_by_role("main").inner_text()
+    page.get_by_role("button", name="Close 2026-Q1").click()
     assert "closed 2026-Q1" in page.get_by_role("status").inner_text()
     settlement = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "CORE"}))["items"][
         0
@@ -324,7 +326,7 @@ def _watched(page) -> list[str]:
 
 
 STAFF_PAGES = ["/partner?show=CORE", "/why/{settlement}", *PAGES["ada"]]  # analytics last
-SHOWING_NO_TEXT = {"/finance", "/admin/uploads"}  # forms and ids only, until something is sent
+SHOWING_NO_TEXT = {"/finance", "/admin/uploads", "/finance/close?period=2026-Q4"}  # forms, ids
 
 
 @pytest.mark.parametrize(
@@ -361,3 +363,37 @@ def test_a_script_in_a_rejected_row_or_a_live_check_runs_nowhere(hostile_site, b
     _type_into(editor, PROGRAM.replace("rate: 2%", f"rate: {_yaml(SCRIPT)}"))
     page.locator("#check .error").wait_for()
     assert problems == []
+
+
+# --- every role's landing page fits a phone and a laptop, and names what it shows (issue 16) ---
+
+LANDINGS = {
+    "acme": "/partner",
+    "rita": "/rep",
+    "fin": "/finance",
+    "abe": "/finance",
+    "aud": "/finance",
+    "pam": "/programs",
+    "ada": "/finance",
+}
+WIDTHS = (390, 1366)
+# ids that have a name: the partners', the program's and the rep's
+RAW_IDS = re.compile(r"\b(ACME(?:-\d)?|BOLT|CORE|volume-q|R1)\b")
+
+
+@pytest.mark.parametrize(("username", "landing"), LANDINGS.items())
+def test_each_landing_page_fits_both_widths_and_shows_names_not_ids(
+    site, browser, username, landing
+):
+    base, _ = site
+    page = _sign_in(browser, base, username)
+    assert page.url.endswith(landing)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(base + landing)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert overflow[0] <= overflow[1], (landing, width, overflow)
+        shown = page.locator("body").inner_text()
+        assert RAW_IDS.findall(shown) == [], (landing, width)
+    page.close()

@@ -217,12 +217,11 @@ def test_a_partner_sees_its_claims_answered_and_opens_a_dispute(api):
     page = browser.get("/claims").text
     assert "P-ACME" in page and "P-BOLT" not in page
     assert "adjusted" in page and "QA — quantity over agreement" in page
-    line_id = re.search(r"line id (\d+)", page).group(1)
+    line = re.search(r'<option value="(claim_line:\d+)">claim P-ACME line 2', page).group(1)
     opened = browser.post(
         "/claims/disputes",
         data={
-            "about": "claim_line",
-            "key": line_id,
+            "line": line,
             "reason": "we sold 600 to the hospital",
             "csrf": _csrf(page),
         },
@@ -238,7 +237,7 @@ def test_a_partner_sees_its_claims_answered_and_opens_a_dispute(api):
     bolt = api.ok(api.get("fin", f"/api/claims/{bolt_line}"))["lines"][0]["id"]
     refused = browser.post(
         "/claims/disputes",
-        data={"about": "claim_line", "key": str(bolt), "reason": "not ours", "csrf": _csrf(page)},
+        data={"line": f"claim_line:{bolt}", "reason": "not ours", "csrf": _csrf(page)},
         follow_redirects=True,
     )
     assert f"no claim line {bolt}" in refused.text
@@ -259,9 +258,9 @@ def test_a_rep_sees_the_points_earned_through_assigned_distributors(api):
     api.ok(api.yaml("pam", "/api/programs", REP_POINTS))
     api.ok(api.post("fin", "/api/recalc", json={"full": True}))
     page = signed_in(api, "rita").get("/rep").text
-    assert "Your points" in page and "rep-points" in page
+    assert "Your points by program" in page and "<td>Points</td>" in page
     # BOLT bought 9,000 in Q4: 90 points + 500 for reaching the tier
-    assert '<td class="money">590</td>' in page
+    assert '<td class="money">590 points</td>' in page
 
 
 def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simulation(api):
@@ -292,6 +291,9 @@ PAGES = {
         "/partner?show=ACME",
         "/claims",
         "/finance",
+        "/finance/disputes",
+        "/finance/close?period=2026-Q4",
+        "/programs",
         "/admin/programs?edit=volume-q",
         "/admin/uploads",
         "/admin/audit",

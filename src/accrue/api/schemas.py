@@ -234,6 +234,12 @@ class AsOfIn(BaseModel):
     as_of: date | None = Field(None, description="business date (default: today)")
 
 
+class CloseIn(AsOfIn):
+    force_reason: str | None = Field(
+        None, max_length=500, description="closes a period that has not ended; audited"
+    )
+
+
 class RecalcIn(AsOfIn):
     full: bool = Field(False, description="recompute everything, not only what changed")
 

@@ -230,12 +230,17 @@ def deliver() -> None:
 def close(
     period: Annotated[str, typer.Argument(help="2026-Q1, 2026-03, 2026-H1 or 2026")],
     as_of: AsOf = None,
+    force_reason: Annotated[
+        str | None,
+        typer.Option(help="close a period that has not ended; the reason goes to the audit"),
+    ] = None,
 ) -> None:
     """Close a period: settle its standings, carry forward, charge back, lock it."""
     from accrue.store.close import close_period
 
     with opened() as books:
-        console.print(close_period(books, period, _day(as_of)).summary, highlight=False)
+        closed = close_period(books, period, _day(as_of), force_reason)
+        console.print(closed.summary, highlight=False)
 
 
 @app.command("pay")

@@ -34,7 +34,7 @@ from accrue.domain.program import Kind, Program
 from accrue.domain.settlement import settle
 from accrue.store import ledger
 from accrue.store.books import Books
-from accrue.store.funds import expire_funds
+from accrue.store.funds import expire_funds, expiring_funds
 from accrue.store.ingest import failpoint
 from accrue.store.recalc import recalc
 from accrue.store.tables import (
@@ -70,40 +70,33 @@ class ClosedReport:
         )
 
 
-def close_period(books: Books, label: str, as_of: date) -> ClosedReport:
+def close_period(
+    books: Books, label: str, as_of: date, force_reason: str | None = None
+) -> ClosedReport:
+    """Close `label` as of `as_of`. A period that has not ended is refused unless forced with
+    a reason, which the audit trail keeps; funds whose last day has not passed stay."""
     period = Period.parse(label)
-    if as_of < period.end:  # its lines may still come, and its funds have not yet expired
-        raise CloseError(
-            f"period: {period.label} ends on {period.end}; it can be closed as of that day, "
-            f"not as of {as_of}"
-        )
+    forced = _guard(period, as_of, force_reason)
     recalc(books, as_of)
     with books.session() as session:
-        closed = Closed(session.scalars(select(ClosedPeriod.label)))
-        if period in closed:
-            raise CloseError(f"{period.label} is already closed")
-        rows = session.scalars(select(StandingRow)).all()
-        _refuse_gaps(rows, period, closed)
+        rows, closed = _open_rows(session, period)
         versions = {(p.id, p.version): p for p in books.programs(session)}
-        due_rows = sorted(
-            (r for r in rows if _due(Period.parse(r.period), period, closed)),
-            key=lambda r: (r.program_id, r.partner_id, Period.parse(r.period)),
-        )
         lines_as_of = session.scalar(
             select(func.max(Batch.id)).where(Batch.kind == "lines", Batch.status == "committed")
         )
         adjustments = _adjustments(session, period, versions)
         tally = _Tally()
-        for row in due_rows:
+        for row in _due_rows(rows, period, closed):
             program = versions[(row.program_id, row.version)]
             if program.kind is Kind.REBATE:
                 _settle(books, session, row, program, adjustments, lines_as_of or 0, as_of, tally)
-        tally.journals += expire_funds(books, session, period.end + timedelta(days=1), as_of)
+        tally.journals += expire_funds(books, session, expiry_day(period, as_of), as_of)
         failpoint("close:settlements-written")
         session.add(
             ClosedPeriod(label=period.label, closed_at=books.now(), actor=books.settings.actor)
         )
-        books.audit(session, "close", "period", period.label, after=tally.sealed(session, as_of))
+        sealed = tally.sealed(session, as_of) | ({"force_reason": forced} if forced else {})
+        books.audit(session, "close", "period", period.label, after=sealed)
     return ClosedReport(
         period.label,
         len(tally.settlements),
@@ -111,6 +104,80 @@ def close_period(books: Books, label: str, as_of: date) -> ClosedReport:
         dict(tally.carried),
         dict(tally.charged),
     )
+
+
+def _guard(period: Period, as_of: date, force_reason: str | None) -> str | None:
+    """The reason a close before the period's end is forced, or a refusal without one."""
+    reason = (force_reason or "").strip()
+    if as_of >= period.end:
+        return None
+    if len(reason) < 3:  # its lines may still come
+        raise CloseError(
+            f"period: {period.label} ends on {period.end}; it can be closed as of that day, "
+            f"not as of {as_of}, unless forced with a reason"
+        )
+    return reason
+
+
+def expiry_day(period: Period, as_of: date) -> date:
+    """Funds whose last day is before this day expire at the close: those of the period, but
+    never, in a close forced early, funds still usable on `as_of`."""
+    return min(period.end + timedelta(days=1), as_of)
+
+
+def _open_rows(session: Session, period: Period) -> tuple[list[StandingRow], Closed]:
+    """Every standing and the closed periods, refusing a period closed already or out of
+    order."""
+    closed = Closed(session.scalars(select(ClosedPeriod.label)))
+    if period in closed:
+        raise CloseError(f"{period.label} is already closed")
+    rows = session.scalars(select(StandingRow)).all()
+    _refuse_gaps(rows, period, closed)
+    return list(rows), closed
+
+
+def _due_rows(rows: list[StandingRow], period: Period, closed: Closed) -> list[StandingRow]:
+    return sorted(
+        (r for r in rows if _due(Period.parse(r.period), period, closed)),
+        key=lambda r: (r.program_id, r.partner_id, Period.parse(r.period)),
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What closing a period would do, from the standings as they are now."""
+
+    label: str
+    ends: date
+    early: bool
+    settle: list[tuple[str, str, int, Decimal]]  # (program, currency, standings, amount)
+    expire: list[tuple[str, str, int, Decimal]]  # (program, currency, partners' funds, amount)
+
+
+def preview_close(books: Books, label: str, as_of: date) -> Preview:
+    """What `close_period` would settle and expire as of `as_of`, written nowhere."""
+    period = Period.parse(label)
+    with books.session() as session:
+        rows, closed = _open_rows(session, period)
+        programs = books.latest_programs(session)
+        settle: defaultdict = defaultdict(lambda: [0, ZERO])
+        for row in _due_rows(rows, period, closed):
+            if programs.get(row.program_id) and programs[row.program_id].kind is Kind.REBATE:
+                _add(settle, (row.program_id, row.currency), Decimal(row.amount))
+        expire: defaultdict = defaultdict(lambda: [0, ZERO])
+        on = expiry_day(period, as_of)
+        for program_id, currency, amount in expiring_funds(books, session, on):
+            _add(expire, (program_id, currency), amount)
+    return Preview(period.label, period.end, as_of < period.end, _listed(settle), _listed(expire))
+
+
+def _add(totals: defaultdict, key: tuple[str, str], amount: Decimal) -> None:
+    totals[key][0] += 1
+    totals[key][1] += amount
+
+
+def _listed(totals: defaultdict) -> list[tuple[str, str, int, Decimal]]:
+    return [(p, c, n, amount) for (p, c), (n, amount) in sorted(totals.items())]
 
 
 @dataclass

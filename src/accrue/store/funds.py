@@ -250,21 +250,27 @@ def release(session: Session, claim: ClaimRow) -> None:
 def expire_funds(books: Books, session: Session, on: date, as_of: date) -> list[int]:
     """Write off, for every fund program and partner, funds whose last day is before `on`."""
     ids = []
+    for program, partner_id, period, amount in _expiring(books, session, on):
+        journal = fund_expiry_journal(
+            program.ledger_accounts, program.id, partner_id, period, program.currency, amount
+        )
+        ids.append(ledger.post(session, journal, as_of))
+    return ids
+
+
+def expiring_funds(books: Books, session: Session, on: date) -> list[tuple[str, str, Decimal]]:
+    """(program, currency, amount) of each partner's funds `expire_funds` would write off."""
+    return [(p.id, p.currency, amount) for p, _, _, amount in _expiring(books, session, on)]
+
+
+def _expiring(books: Books, session: Session, on: date):
+    """(program, partner, period, amount) of funds whose last day is before `on`."""
     for program in fund_programs(books, session):
         if not program.expires_after:
             continue
         for partner_id in fund_partners(session, program):
             for period, amount in expiring(tranches(session, program, partner_id), on):
-                journal = fund_expiry_journal(
-                    program.ledger_accounts,
-                    program.id,
-                    partner_id,
-                    period,
-                    program.currency,
-                    amount,
-                )
-                ids.append(ledger.post(session, journal, as_of))
-    return ids
+                yield program, partner_id, period, amount
 
 
 def balances(session: Session, books: Books, partner_ids: list[str] | None, on: date) -> list[dict]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import yaml
 from fastapi import Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from accrue.api.security import line_store_turn
@@ -22,7 +22,7 @@ from accrue.store.programs import VersionError, import_program
 from accrue.store.recalc import recalc
 from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, SettlementRow, UserRow
 from accrue.store.trace import trace
-from accrue.web.pages import back, page, pages
+from accrue.web.pages import back, download, page, pages, saved_as
 from accrue.web.session import Checked, Missing, Viewer
 
 Document = Annotated[str, Form(max_length=100_000)]
@@ -121,17 +121,11 @@ def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
     return page(request, "uploads.html", user=viewer.user, received=taken, rejected=rejected)
 
 
-@pages.read(
-    "/admin/batches/{batch_id}/correct.csv",
-    "batches:read",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
-)
+@pages.read("/admin/batches/{batch_id}/correct.csv", "batches:read", **saved_as("text/csv"))
 def correction(batch_id: int, viewer: Viewer):
     """The rejected rows of a batch, with what is wrong, to fix and upload again."""
     text, _ = correction_csv(viewer.books, batch_id)
-    disposition = f'attachment; filename="batch-{batch_id}-to-correct.csv"'
-    return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition})
+    return download(text, "text/csv", f"batch-{batch_id}-to-correct.csv")
 
 
 @pages.read("/admin/audit", "audit:read", response_class=HTMLResponse)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -16,20 +17,15 @@ from accrue.api import errors
 from accrue.api.middleware import ResponseHeaders
 from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
-from accrue.domain.approvals import ApprovalError
 from accrue.domain.errors import NotFound, Refused
-from accrue.domain.ledger import PayoutMethod
-from accrue.domain.money import readable_money
 from accrue.domain.permissions import Role
-from accrue.domain.shipdebit import Reason
 from accrue.export.statements import render
-from accrue.store import payouts, people
-from accrue.store.approvals import decide_request
+from accrue.store import people
 from accrue.store.books import Books
-from accrue.store.close import close_period
-from accrue.store.disputes import About, DisputeError, open_dispute
 from accrue.store.statements import statement
+from accrue.web import partner as landing
 from accrue.web import views
+from accrue.web.formats import FILTERS
 from accrue.web.session import (
     SESSION_ID,
     Checked,
@@ -51,7 +47,7 @@ CONTENT_SECURITY_POLICY = (
 )
 WITHOUT_POLICY = ("/docs",)
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters["money"] = readable_money
+templates.env.filters.update(FILTERS)
 pages = Routes(authorizer=page_authorize, include_in_schema=False)
 HOME = {
     Role.PARTNER: "/partner",
@@ -60,7 +56,7 @@ HOME = {
     Role.APPROVER: "/finance",
     Role.AUDITOR: "/finance",
     Role.ADMIN: "/finance",
-    Role.PROGRAM_MANAGER: "/admin/programs",
+    Role.PROGRAM_MANAGER: "/programs",
 }
 
 
@@ -69,6 +65,20 @@ def page(request: Request, name: str, status: int = 200, **values) -> HTMLRespon
     notice = request.session.pop("notice", None)
     context = {"csrf": csrf_token(request), "user": user, "notice": notice, **values}
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def saved_as(*media_types: str) -> dict:
+    """A route's options for a file the browser saves, in one of `media_types`."""
+    return {
+        "response_class": Response,
+        "responses": {200: {"content": {media: {} for media in media_types}}},
+    }
+
+
+def download(content: bytes | str, media_type: str, name: str) -> Response:
+    """A file the browser saves as `name`."""
+    disposition = f'attachment; filename="{name}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 def back(request: Request, to: str, notice: str) -> RedirectResponse:
@@ -114,25 +124,21 @@ def home(viewer: Viewer):
 
 @pages.read("/partner", "standings:read", response_class=HTMLResponse)
 def partner(request: Request, viewer: Viewer, show: Annotated[str, Query(max_length=64)] = ""):
-    """One card per program: progress to the next tier, the gap, what it pays, the projection.
-    Staff, who see every partner, choose one (`?show=D01`)."""
+    """Totals, the best next moves, then one card per program by the kind of period: progress to
+    the next tier, the gap, what it pays. Staff, who see every partner, choose one (`?show=D01`)."""
     today = viewer.books.clock().date()
-    found = views.cards(viewer, today, show or None)
     return page(
         request,
         "partner.html",
         user=viewer.user,
-        cards=found,
+        view=landing.landing(viewer, today, show or None),
         statements=views.statement_periods(viewer, today),
         alerts=views.alerts(viewer, today),
     )
 
 
 @pages.read(
-    "/statements/{partner_id}/{period}.pdf",
-    "settlements:read",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    "/statements/{partner_id}/{period}.pdf", "settlements:read", **saved_as("application/pdf")
 )
 def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer):
     """A partner's statement for a period, as a PDF."""
@@ -143,128 +149,7 @@ def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer
             found = statement(viewer.books, partner_id, period)
     except (NotFound, Refused) as missing:
         raise Missing(str(missing)) from None
-    disposition = f'attachment; filename="statement-{partner_id}-{period}.pdf"'
-    return Response(
-        render(found), media_type="application/pdf", headers={"Content-Disposition": disposition}
-    )
-
-
-@pages.read("/rep", "standings:read", response_class=HTMLResponse)
-def rep(request: Request, viewer: Viewer):
-    """The assigned distributors, closest to their next tier first: ready for a sales call."""
-    today = viewer.books.clock().date()
-    found = views.cards(viewer, today)
-    return page(
-        request,
-        "rep.html",
-        user=viewer.user,
-        cards=found,
-        alerts=views.alerts(viewer, today),
-        points=views.rep_points(viewer, today),
-    )
-
-
-@pages.read("/claims", "claims:read", response_class=HTMLResponse)
-def claims(request: Request, viewer: Viewer):
-    """The partner's claims, line by line with the answers and reasons; its disputes; and a
-    form to dispute a settlement or a claim line."""
-    found, disputes = views.claims(viewer)
-    reasons = {r.value: r.text for r in Reason}
-    return page(
-        request, "claims.html", user=viewer.user, claims=found, disputes=disputes, reasons=reasons
-    )
-
-
-@pages.write("/claims/disputes", "disputes:open")
-def dispute(
-    request: Request,
-    viewer: Viewer,
-    _: Checked,
-    about: Annotated[About, Form()],
-    key: Annotated[str, Form(min_length=1, max_length=200)],
-    reason: Annotated[str, Form(min_length=3, max_length=2000)],
-):
-    try:
-        opened = open_dispute(viewer.books, about, key, reason, visible=viewer.user.scope.sees)
-    except (NotFound, DisputeError) as refused:
-        return back(request, "/claims", str(refused))
-    return back(request, "/claims", f"dispute {opened.id} opened: finance will answer it")
-
-
-@pages.read("/finance", "ledger:read", response_class=HTMLResponse)
-def finance(request: Request, viewer: Viewer):
-    return page(request, "finance.html", user=viewer.user, view=views.finance(viewer))
-
-
-@pages.write("/finance/approvals/{request_id}", "approvals:decide")
-def decide(
-    request: Request,
-    request_id: int,
-    viewer: Viewer,
-    _: Checked,
-    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
-    reason: Annotated[str, Form(max_length=500)] = "",
-):
-    try:
-        decided = decide_request(viewer.books, request_id, decision == "approve", reason)
-    except (ApprovalError, NotFound) as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", f"request {request_id}: {decided.status}")
-
-
-@pages.write("/finance/payouts", "payouts:write")
-def batch(
-    request: Request,
-    viewer: Viewer,
-    _: Checked,
-    method: Annotated[PayoutMethod, Form()],
-    currency: Annotated[str, Form(pattern="^[A-Z]{3}$")] = "USD",
-):
-    """Every approved, unpaid settlement in a currency, in one batch sent for approval."""
-    try:
-        made = payouts.create_batch(viewer.books, method, currency)
-    except payouts.PayoutError as refused:
-        return back(request, "/finance", str(refused))
-    return back(
-        request, "/finance", f"payout batch {made.id}: {made.total} {currency}, {made.status}"
-    )
-
-
-@pages.read(
-    "/finance/payouts/{batch_id}/{name}",
-    "payouts:read",
-    response_class=Response,
-    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
-)
-def payout_file(batch_id: int, name: str, viewer: Viewer):
-    """A released batch's bank file, credit memo or check list, or its journals once paid."""
-    try:
-        found = payouts.file(viewer.books, batch_id, name, viewer.books.clock().date())
-    except (NotFound, payouts.PayoutError) as missing:
-        raise Missing(str(missing)) from None
-    disposition = f'attachment; filename="{found.name}"'
-    return Response(
-        found.content, media_type=found.media_type, headers={"Content-Disposition": disposition}
-    )
-
-
-@pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")
-def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
-    try:
-        payouts.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
-    except (NotFound, payouts.PayoutError) as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", f"payout batch {batch_id} paid")
-
-
-@pages.write("/finance/close", "periods:close")
-def close(request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]):
-    try:
-        with line_store_turn(request):
-            closed = close_period(viewer.books, label, viewer.books.clock().date())
-    except Refused as refused:
-        return back(request, "/finance", str(refused))
-    return back(request, "/finance", closed.summary)
+    return download(render(found), "application/pdf", f"statement-{partner_id}-{period}.pdf")
 
 
 class ContentSecurity(ResponseHeaders):
@@ -291,15 +176,38 @@ def mount_portal(app: FastAPI, secret: str, secure: bool | None = None) -> None:
 
     @app.exception_handler(NotForYou)
     def refused(request: Request, error: NotForYou):
-        return page(request, "refused.html", 403, message=str(error))
+        return error_page(request, 403, str(error))
 
     @app.exception_handler(Missing)
     def missing(request: Request, error: Missing):
-        return page(request, "refused.html", 404, message=str(error))
+        return error_page(request, 404, str(error))
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, error: HTTPException):
         """A person who follows a wrong link gets a page; a program calling the API, JSON."""
-        if request.url.path.startswith(("/api/", "/openapi.json")) or error.status_code != 404:
+        if for_programs(request):
             return errors.body(error.status_code, str(error.detail))
-        return page(request, "refused.html", 404, message=f"no page {request.url.path}")
+        said = f"no page {request.url.path}" if error.status_code == 404 else str(error.detail)
+        return error_page(request, error.status_code, said)
+
+    invalid_request = app.exception_handlers[RequestValidationError]
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, error: RequestValidationError):
+        if for_programs(request):
+            return invalid_request(request, error)
+        fields = ", ".join(str(e["loc"][-1]) for e in error.errors())
+        return error_page(request, 400, f"this page cannot use what was sent ({fields})")
+
+
+def for_programs(request: Request) -> bool:
+    """The API and its description answer in JSON; everything else is the portal's."""
+    return request.url.path.startswith(("/api/", "/openapi.json", "/docs", "/redoc"))
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The refusal as a page with the navigation of whoever is signed in."""
+    session_id = request.session.get(SESSION_ID)
+    books = request.app.state.books
+    user = people.authenticate(books, session_id, portal=True) if session_id else None
+    return page(request, "refused.html", status, user=user, message=message)

@@ -11,18 +11,17 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from accrue.api.security import Context
-from accrue.domain.approvals import Status
+from accrue.domain.funds import available
 from accrue.domain.periods import Period, PeriodKind, running
+from accrue.domain.program import Kind
 from accrue.report import readable_gap
-from accrue.store import ledger, payouts
+from accrue.store.funds import tranches
 from accrue.store.tables import (
     AlertRow,
-    ApprovalRow,
     ClaimLineRow,
     ClaimRow,
     DisputeRow,
     PartnerRow,
-    PayoutBatchRow,
     ProgramVersionRow,
     RepRow,
     StandingRow,
@@ -49,20 +48,51 @@ class Card:
     progress: int | None  # percent of the way to the next tier; None where no bar is honest
     gap_text: str | None
     history: str  # JSON for the chart: [[period, amount], ...]
+    kind: str  # rebate (money), points or fund (market development funds)
+    points: int
+    fund: Fund | None  # a fund's balance and when it runs out
+
+    @property
+    def gain(self) -> Decimal | None:
+        """What reaching the next tier adds to what is earned (points for a points program)."""
+        if self.next_pays is None:
+            return None
+        now = self.points if self.kind == "points" else Decimal(self.amount)
+        return Decimal(self.next_pays) - now
+
+    @property
+    def rank(self) -> tuple:
+        """The best next move first: money before points (not worth the same), the most value
+        per unit still to go first, top tiers reached last."""
+        return (self.gap is None, self.kind == "points", -self.gain_per_gap)
+
+    @property
+    def gain_per_gap(self) -> Decimal:
+        """Value gained per unit of the way still to go: the best next move ranks first."""
+        if not self.gain or not self.gap:
+            return Decimal(0)
+        return self.gain / self.gap
+
+
+@dataclass(frozen=True)
+class Fund:
+    available: Decimal
+    expires_on: date | None  # the first day funds still usable run out
 
 
 def cards(context: Context, today: date, partner: str | None = None) -> list[Card]:
     """The standings in the periods running today, with their history, of the viewer's
     partners — or, for staff who see everyone, of the partner they chose (and its branches)."""
     with context.books.session() as session:
-        family = _chosen(context, session, partner)
+        family = chosen(context, session, partner)
         if family is not None and not family:
             return []
+        running_now = StandingRow.period.in_(running(today))
         current = session.scalars(
-            _of(context, select(StandingRow), family).where(StandingRow.period.in_(running(today)))
+            scoped(context, select(StandingRow), family).where(running_now)
         ).all()
         earned = session.execute(
-            _of(
+            scoped(
                 context,
                 select(
                     StandingRow.program_id,
@@ -73,7 +103,7 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
                 family,
             )
         ).all()
-        names = _names(session, {row.partner_id for row in current})
+        names = names_of(session, {row.partner_id for row in current})
         titles = {  # the newest version of each program shown: ordered by version, last wins
             key: json.loads(document)
             for key, document in session.execute(
@@ -86,17 +116,37 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
     # one program's periods are all of one kind, so their labels sort as their dates do
     for program, partner, period, amount in sorted(earned, key=lambda r: r[2]):
         history[(program, partner)].append([period, amount])
-    found = [_card(row, names, titles, history) for row in current]
-    # closest to its next tier first; top tiers already reached last
-    return sorted(found, key=lambda c: (c.partner, c.gap is None, -(c.progress or 0), c.program))
+        funds = _funds(context, session, current, today)
+    found = [_card(row, names, titles, history, funds) for row in current]
+    return sorted(found, key=lambda c: (*c.rank, c.partner, c.program))
 
 
-def _names(session, partner_ids) -> dict[str, str]:
+def _funds(context: Context, session, rows, today: date) -> dict[tuple[str, str], Fund]:
+    """(program, partner) → the fund's balance on `today` and its next expiry."""
+    found = {}
+    for row in rows:
+        if json.loads(row.detail).get("kind") != Kind.FUND.value:
+            continue
+        program = context.books.program(session, row.program_id)
+        usable = [t for t in tranches(session, program, row.partner_id) if t.usable_on(today)]
+        expiries = [t.expires_on for t in usable if t.remaining > 0 and t.expires_on]
+        found[(row.program_id, row.partner_id)] = Fund(
+            available(usable, today), min(expiries, default=None)
+        )
+    return found
+
+
+def names_of(session, partner_ids) -> dict[str, str]:
     query = select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(sorted(partner_ids)))
     return dict(session.execute(query).tuples().all())
 
 
-def _chosen(context: Context, session, partner: str | None) -> list[str] | None:
+def program_names(books, session) -> dict[str, str]:
+    """Each program's id → the name of its newest version."""
+    return {key: program.name for key, program in books.latest_programs(session).items()}
+
+
+def chosen(context: Context, session, partner: str | None) -> list[str] | None:
     """None: the viewer's own scope; a list: the partner chosen by staff and its branches."""
     if context.user.scope.partners is not None:
         return None
@@ -104,13 +154,14 @@ def _chosen(context: Context, session, partner: str | None) -> list[str] | None:
     return sorted(tree.under({partner})) if partner and partner in tree else []
 
 
-def _of(context: Context, query, family: list[str] | None):
+def scoped(context: Context, query, family: list[str] | None, column=StandingRow.partner_id):
+    """`query` narrowed to the viewer's partners, or to the `family` staff chose."""
     if family is None:
-        return context.visible(query, StandingRow.partner_id)
-    return query.where(StandingRow.partner_id.in_(family))
+        return context.visible(query, column)
+    return query.where(column.in_(family))
 
 
-def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
+def _card(row: StandingRow, names: dict, titles: dict, history: dict, funds: dict) -> Card:
     detail = json.loads(row.detail)
     measure = Decimal(detail["measure"] or 0)
     gap = Decimal(detail["gap_needed"]) if detail.get("gap_needed") else None
@@ -138,37 +189,10 @@ def _card(row: StandingRow, names: dict, titles: dict, history: dict) -> Card:
         None if progress is None else max(0, min(progress, 100)),
         None if gap is None else readable_gap(gap, detail.get("gap_unit"), row.currency),
         json.dumps(history[(row.program_id, row.partner_id)][-8:]),
+        detail.get("kind", Kind.REBATE.value),
+        row.points,
+        funds.get((row.program_id, row.partner_id)),
     )
-
-
-@dataclass(frozen=True)
-class FinanceView:
-    liability: list[dict]
-    approvals: list[ApprovalRow]
-    batches: list[tuple[PayoutBatchRow, list[str]]]  # with the files it offers
-    payable: int  # approved settlements waiting for a batch
-
-
-def finance(context: Context) -> FinanceView:
-    with context.books.session() as session:
-        owed = ledger.liability(session, context.books.liability_accounts(session), ("program_id",))
-        pending = session.scalars(
-            select(ApprovalRow)
-            .where(ApprovalRow.status == Status.PENDING.value)
-            .order_by(ApprovalRow.id)
-        ).all()
-        batches = session.scalars(
-            select(PayoutBatchRow).order_by(PayoutBatchRow.id.desc()).limit(20)
-        ).all()
-        payable = len(payouts.payable(session))
-    offered = [(b, _files(context, b)) for b in batches]
-    return FinanceView(owed, list(pending), offered, payable)
-
-
-def _files(context: Context, batch: PayoutBatchRow) -> list[str]:
-    if batch.status not in ("approved", "paid"):
-        return []
-    return [f.name for f in payouts.files(context.books, batch.id, context.books.clock().date())]
 
 
 def statement_periods(context: Context, today: date) -> list[tuple[str, str, str]]:
@@ -177,7 +201,7 @@ def statement_periods(context: Context, today: date) -> list[tuple[str, str, str
     partners = context.user.scope.partners
     own = [context.user.partner_id] if context.user.partner_id else sorted(partners or [])[:1]
     with context.books.session() as session:
-        names = _names(session, own)
+        names = names_of(session, own)
     quarter = Period.containing(PeriodKind.QUARTER, today)
     periods = [quarter]
     for _ in range(3):
@@ -197,7 +221,7 @@ def alerts(context: Context, today: date) -> list[AlertRow]:
 
 
 def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]:
-    """(program, period, points this period, points this year) the rep earned through the
+    """(program name, period, points this period, points this year) the rep earned through the
     partners assigned to them (E16)."""
     if not context.user.rep_id:
         return []
@@ -209,6 +233,7 @@ def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]
                 StandingRow.partner_id.in_(assigned), StandingRow.points != 0
             )
         ).all()
+        names = program_names(context.books, session)
     now = set(running(today))
     this_year: dict[str, int] = defaultdict(int)
     current: dict[str, tuple[str, int]] = {}
@@ -219,7 +244,7 @@ def rep_points(context: Context, today: date) -> list[tuple[str, str, int, int]]
             label, before = current.get(program, (period, 0))
             current[program] = (label, before + points)
     return [
-        (p, current.get(p, ("", 0))[0], current.get(p, ("", 0))[1], this_year[p])
+        (names.get(p, p), current.get(p, ("", 0))[0], current.get(p, ("", 0))[1], this_year[p])
         for p in sorted(this_year)
     ]
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.schemas import (
     MAX_ID,
-    AsOfIn,
     BalanceOut,
     ClosedOut,
+    CloseIn,
     LiabilityOut,
     PathId,
     PeriodOut,
@@ -148,9 +148,9 @@ def periods(context: Caller, paging: Listed):
 
 
 @routes.write("/periods/{label}/close", "periods:close", response_model=ClosedOut)
-def close(label: str, context: Caller, asked: AsOfIn):
+def close(label: str, context: Caller, asked: CloseIn):
     """Settle the period's standings, carry forward, charge back, and lock it."""
-    closed = close_period(context.books, label, _today(context, asked.as_of))
+    closed = close_period(context.books, label, _today(context, asked.as_of), asked.force_reason)
     return ClosedOut(**_texts(vars(closed)))
 
 
