@@ -70,6 +70,10 @@ PROGRAMS = [
         "points: {per_amount: 250}\ntiers: [{from: 20000, points: 100}, {from: 60000, points: 1}]"
     ),
     program(
+        f"id: budget\nname: B\n{HEADER}caps: {{budget_per_period: 2500}}\n"
+        "tiers: [{from: 1000, rate: 4%}, {from: 50000, rate: 6%}]"
+    ),
+    program(
         f"id: ptd\nname: P\n{HEADER}evaluation: program_to_date\nperiod: month\n"
         "method: incremental\n"
         "tiers: [{from: 8000, rate: 1%}, {from: 100000, rate: 2%, per_unit: 0.05}]"

@@ -70,7 +70,7 @@ def standings_for(
         for partner in partners
         for standing in _partner_periods(program, cells, partner, periods, as_of)
     ]
-    return _share_budget(program, drafts)
+    return share_budget(program, drafts)
 
 
 @exactly
@@ -207,9 +207,10 @@ def _project(program, cells, partner, period, scope, baseline, as_of) -> Project
     return project(program, current, earlier, baseline, run_rate(period, as_of))
 
 
-def _share_budget(program: Program, standings: list[Standing]) -> list[Standing]:
+def share_budget(program: Program, standings: list[Standing]) -> list[Standing]:
     """A program budget per period is shared pro rata to what each partner earned, to the
-    cent by largest remainder (ties by partner id), so no partner's order matters."""
+    cent by largest remainder (ties by partner id), so no partner's order matters: after
+    every partner's standing is known, whichever rules computed them."""
     budget = program.caps.budget_per_period
     if budget is None:
         return standings

@@ -2,16 +2,15 @@
 projection for every partner × period at once, in exact integer arithmetic.
 
 Covered here: units or amount measures with absolute thresholds, retroactive and incremental
-tiers paying a rate, an amount per unit and a fixed sum, multiplier windows, the pro-rata
-floor, the per-partner cap, period, year-to-date and program-to-date evaluation (rule 8),
-in the program's currency (lines in others
-converted exactly: plan.Conversion). Stacking (exclusive groups) and carry-forward apply
-afterwards to every standing alike. A program using
-anything else (growth, mix, breadth, baseline thresholds, budgets,
-guarantees, points) is evaluated by the Decimal rules of the domain, which are also the
-oracle these are tested against (tests/test_rules.py), as is a program whose sums are too
-wide for the products here: the backend refuses a product beyond 38 digits (DuckDB and
-PostgreSQL always, Spark in ANSI mode) and the runner falls back.
+tiers paying a rate, an amount per unit, a fixed sum and points, multiplier windows, the
+pro-rata floor, the per-partner cap, period, year-to-date and program-to-date evaluation
+(rule 8), in the program's currency (lines in others converted exactly: plan.Conversion).
+Budgets, stacking (exclusive groups) and carry-forward apply afterwards to every standing
+alike. A program using anything else (growth, mix, breadth, baseline thresholds, guarantees)
+is evaluated by the Decimal rules of the domain, which are also the oracle these are tested
+against (tests/test_rules.py), as is a program whose sums are too wide for the products here:
+the backend refuses a product beyond 38 digits (DuckDB and PostgreSQL always, Spark in ANSI
+mode) and the runner falls back.
 
 Every amount is a fraction `num / den` of integers: sums in the plan's integer units, and the
 program's decimals scaled to integers once, here, by their common denominators.
@@ -127,7 +126,6 @@ def _covered(program: Program) -> bool:
         and program.thresholds is Thresholds.ABSOLUTE
         and program.base is Base.AMOUNT
         and program.guarantee is None
-        and program.caps.budget_per_period is None
     )
 
 
@@ -255,6 +253,8 @@ def _with_points(k: Constants, table: ir.Table) -> ir.Table:
     """Points now, at the run rate and at the next tier (rule E16): `each` a whole
     `per_amount` of the rate base (floored), plus the points of every tier reached."""
     whole: dict[str, ir.Value] = dict.fromkeys(POINTED, wide(0))
+    if k.points_step is None and not any(k.tier_points):
+        return table.mutate(**whole)
     if k.points_step is not None:
         steps = {f"{n}_step": wide(table[f"{n}_den"]) * wide(k.points_step) for n in POINTED}
         table = with_floor_div(

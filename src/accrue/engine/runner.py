@@ -17,7 +17,7 @@ from accrue.domain.aggregate import Aggregate, Sums
 from accrue.domain.errors import Refused
 from accrue.domain.periods import Period, periods_between
 from accrue.domain.program import Kind, Program
-from accrue.domain.standings import Standing, finish, standings_for
+from accrue.domain.standings import Standing, finish, share_budget, standings_for
 from accrue.engine import plan, rules
 from accrue.engine.attribution import Part, attributions
 from accrue.engine.backends import overflowed
@@ -179,7 +179,7 @@ class Engine:
                     raise
             else:
                 plan.check_rates(program, self.data, table)
-                standings = rules.decoded(program, constants, table)
+                standings = share_budget(program, rules.decoded(program, constants, table))
                 keep = set(governed)  # a cumulative scope reaches back before its version
                 return [s for s in standings if s.period in keep]
         self.by_decimal_rules.add(program.ref)
