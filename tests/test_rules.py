@@ -74,6 +74,19 @@ PROGRAMS = [
         "tiers: [{from: 1000, rate: 4%}, {from: 50000, rate: 6%}]"
     ),
     program(
+        f"id: growth\nname: G\n{HEADER}thresholds: baseline\nbase: growth\n"
+        "pro_rata_floor: 90%\ntiers: [{from: 110%, rate: 3%}, {from: 125.5%, rate: 4.5%}]"
+    ),
+    program(
+        f"id: ladder\nname: GL\n{HEADER}thresholds: baseline\nperiod: half\n"
+        "method: incremental\nevaluation: year_to_date\n"
+        "tiers: [{from: 95%, rate: 1%}, {from: 115%, rate: 2%, fixed: 20}]"
+    ),
+    program(
+        f"id: growth-units\nname: GU\n{HEADER}base: growth\nmeasure: units\n"
+        "tiers: [{from: 40, rate: 2%}, {from: 200, rate: 5%}]"
+    ),
+    program(
         f"id: ptd\nname: P\n{HEADER}evaluation: program_to_date\nperiod: month\n"
         "method: incremental\n"
         "tiers: [{from: 8000, rate: 1%}, {from: 100000, rate: 2%, per_unit: 0.05}]"

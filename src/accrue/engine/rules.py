@@ -49,7 +49,11 @@ class Constants:
     """A program's decimals as integers over common denominators."""
 
     measure_scale: int  # the measure's integer units per unit (units divisor, or 10**6)
-    thresholds: tuple[int, ...]  # in measure integer units
+    thresholds: tuple[int, ...]  # × threshold_scale: measure integer units, or baseline shares
+    threshold_scale: int
+    relative: bool  # thresholds are shares of the baseline measure (rule 15)
+    needs_baseline: bool  # no baseline, no tier (rule 5)
+    growth: bool  # the rate applies to growth over the baseline's earning amount
     factors: tuple[int, ...]  # multiplier factors × `factor_scale`
     factor_scale: int
     rates: tuple[int, ...]  # × rate_scale
@@ -60,7 +64,7 @@ class Constants:
     den: int
     minor: int  # the currency's minor-unit exponent
     cap: int | None  # in minor units
-    floor: Fraction | None  # pro-rata floor × first threshold, in measure integer units
+    floor: Fraction | None  # pro-rata floor, a share of the first threshold
     points_step: int | None  # base points: one award per this much base (base units)
     points_each: int  # points an award
     tier_points: tuple[int, ...]  # points of the tiers reached so far, by tier
@@ -76,7 +80,10 @@ def constants(program: Program, amount_exponent: int, units_divisor: int) -> Con
         return None
     amount_scale = 10**-amount_exponent
     measure_scale = units_divisor if program.measure is Measure.UNITS else amount_scale
-    thresholds = [Fraction(t.from_) * measure_scale for t in program.tiers]
+    relative = program.thresholds is Thresholds.BASELINE
+    threshold_scale = _scale(t.from_ for t in program.tiers) if relative else 1
+    per_threshold = threshold_scale if relative else measure_scale
+    thresholds = [Fraction(t.from_) * per_threshold for t in program.tiers]
     minor = minor_unit(program.currency)
     cap = program.caps.per_partner_period
     if any(t.denominator != 1 for t in thresholds) or (
@@ -100,6 +107,10 @@ def constants(program: Program, amount_exponent: int, units_divisor: int) -> Con
     return Constants(
         measure_scale=measure_scale,
         thresholds=tuple(int(t) for t in thresholds),
+        threshold_scale=threshold_scale,
+        relative=relative,
+        needs_baseline=program.needs_baseline,
+        growth=program.base is Base.GROWTH,
         factors=tuple(int(f * factor_scale) for f in factors),
         factor_scale=factor_scale,
         rates=tuple(int((t.rate or 0) * rate_scale) for t in program.tiers),
@@ -110,7 +121,7 @@ def constants(program: Program, amount_exponent: int, units_divisor: int) -> Con
         den=den,
         minor=minor,
         cap=None if cap is None else int(cap * 10**minor),
-        floor=None if floor is None else Fraction(floor) * thresholds[0],
+        floor=None if floor is None else Fraction(floor),
         points_step=None if step is None else int(step),
         points_each=program.points.points if program.points else 0,
         tier_points=tuple(
@@ -121,10 +132,12 @@ def constants(program: Program, amount_exponent: int, units_divisor: int) -> Con
 
 
 def _covered(program: Program) -> bool:
+    """Shares of a baseline measure in money (a gap rounds up to the cent); growth paid by
+    retroactive tiers."""
     return (
         program.measure in (Measure.UNITS, Measure.AMOUNT)
-        and program.thresholds is Thresholds.ABSOLUTE
-        and program.base is Base.AMOUNT
+        and (program.thresholds is Thresholds.ABSOLUTE or program.measure is Measure.AMOUNT)
+        and (program.base is Base.AMOUNT or program.method is Method.RETROACTIVE)
         and program.guarantee is None
     )
 
@@ -170,13 +183,18 @@ def standings_table(
         *checks,
         *_sums(program, k, cells),
     )
-    table = fence(_cumulated(program, joined))
-    table = fence(table.mutate(tier=_tier(k, table.measure)))
+    table = _cumulated(program, joined)
+    if k.needs_baseline:
+        table = _with_baseline(program, k, cells, partners, periods, table)
+    table = fence(table)
+    table = fence(table.mutate(tier=_tier(k, table, table.measure)))
     table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))
     table = fence(_needed(program, k, table))
     table = table.mutate(**_would_pay(program, k, table))
     table = with_round_half_up(table, {name: (f"{name}_num", f"{name}_den") for name in ROUNDED})
     table = _with_points(k, table)
+    if k.needs_baseline:
+        table = table.mutate(status=_has_baseline(table).ifelse(table.status, "no baseline"))
     increment = table.earned - _before(program, table.earned)
     capped = increment if k.cap is None else ibis.least(increment, k.cap)
     internal = [f"{name}_{part}" for name in (*ROUNDED, *POINTED) for part in ("num", "den")]
@@ -188,7 +206,42 @@ def standings_table(
     ).drop(*internal)
 
 
-SUMS = ("measure", "base", "units")
+SUMS = ("measure", "base", "units", "earning")
+KEYS = ["rollup_id", "year", "index"]
+
+
+def _with_baseline(program, k, cells, partners, periods, table) -> ir.Table:
+    """Rules 5 and 15: the same scope a year earlier: its measure, which relative thresholds
+    are shares of, and its earning amount, which growth is paid over."""
+    grid = partners.cross_join(_period_table([p.shifted_years(-1) for p in periods], None))
+    earlier = grid.left_join(cells, KEYS).select(
+        grid.rollup_id, grid.year, grid.index, *_sums(program, k, cells)
+    )
+    earlier = _cumulated(program, earlier)
+    last_year = earlier.select(
+        "rollup_id",
+        "index",
+        year=earlier.year + 1,
+        baseline=earlier.measure,
+        baseline_earning=earlier.earning,
+    )
+    joined = table.left_join(last_year, KEYS).select(
+        table,
+        baseline=last_year.baseline.fill_null(0),
+        baseline_earning=last_year.baseline_earning.fill_null(0),
+    )
+    if not k.growth:
+        return joined
+    return joined.mutate(base=_grown(joined.earning, joined.baseline_earning))
+
+
+def _grown(earning: ir.Value, baseline: ir.Value) -> ir.Value:
+    """Growth over the baseline, never negative."""
+    return ibis.greatest(earning - baseline, wide(0))
+
+
+def _has_baseline(table: ir.Table) -> ir.Value:
+    return table.baseline > 0
 
 
 def _scope(program: Program, cumulative: bool = False):
@@ -227,7 +280,8 @@ POINTED = {
 
 
 def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
-    """measure, base (multiplied amount) and units (multiplied), × the factor scale."""
+    """measure, base (multiplied amount), units (multiplied) and the earning amount (for
+    growth), × the factor scale."""
     quantity = "units" if program.measure is Measure.UNITS else "amount"
 
     def weighted(kind: str) -> ir.Value:
@@ -241,12 +295,31 @@ def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
         wide(cells[f"qualifying_{quantity}"].fill_null(0)).name("measure"),
         weighted("amount").name("base"),
         weighted("units").name("units"),
+        (wide(cells.earning_amount.fill_null(0)) * wide(k.factor_scale)).name("earning"),
     ]
 
 
-def _tier(k: Constants, measure: ir.Value, per: ir.Value | int = 1) -> ir.Value:
-    """Thresholds are inclusive (rule 2); `measure` is in units of 1 / `per`."""
-    return sum(((measure >= wide(per) * t).ifelse(1, 0) for t in k.thresholds), ibis.literal(0))
+def _threshold(k: Constants, table: ir.Table, i: int) -> ir.Value:
+    """Tier i's threshold × the threshold scale, in measure integer units."""
+    if k.relative:
+        return wide(table.baseline) * wide(k.thresholds[i])
+    return wide(k.thresholds[i])
+
+
+def _scaled(k: Constants, measure: ir.Value) -> ir.Value:
+    """A measure in the thresholds' units."""
+    return measure * wide(k.threshold_scale) if k.threshold_scale != 1 else measure
+
+
+def _tier(k: Constants, table: ir.Table, measure: ir.Value, per: ir.Value | int = 1):
+    """Thresholds are inclusive (rule 2); `measure` is in units of 1 / `per`. Without a
+    baseline a program that needs one reaches no tier (rule 5)."""
+    scaled, per = _scaled(k, measure), wide(per)
+    reached = sum(
+        ((scaled >= per * _threshold(k, table, i)).ifelse(1, 0) for i in range(k.tiers)),
+        ibis.literal(0),
+    )
+    return _has_baseline(table).ifelse(reached, 0) if k.needs_baseline else reached
 
 
 def _with_points(k: Constants, table: ir.Table) -> ir.Table:
@@ -263,6 +336,8 @@ def _with_points(k: Constants, table: ir.Table) -> ir.Table:
         whole = {n: wide(table[f"{n}_whole"]) * wide(k.points_each) for n in POINTED}
     tiers = dict(enumerate(k.tier_points))
     points = {n: whole[n] + _by_tier(table[t], tiers, wide(0)) for n, t in POINTED.items()}
+    if k.needs_baseline:  # no baseline, no points either
+        points = {n: _has_baseline(table).ifelse(v, wide(0)) for n, v in points.items()}
     temporary = [f"{n}_{part}" for n in POINTED for part in ("step", "whole", "whole_rest")]
     return table.mutate(**points).drop(*(c for c in temporary if c in table.columns))
 
@@ -294,7 +369,7 @@ class Purchases:
     spread_over: ir.Value | None = None
 
 
-def _fraction(program: Program, k: Constants, tier: ir.Value, p: Purchases):
+def _fraction(program: Program, k: Constants, table: ir.Table, tier: ir.Value, p: Purchases):
     """What a reached tier pays, as (numerator, denominator). Retroactive (rule 3): the
     tier's money on the whole base, scaled; incremental (rule 4): each band of the measure at
     its tier's money, the base spread over the measure in proportion."""
@@ -306,28 +381,40 @@ def _fraction(program: Program, k: Constants, tier: ir.Value, p: Purchases):
         num = _by_tier(tier, money, wide(0)) * scaled_by + _by_tier(tier, lump, wide(0)) * over
         return num, over * wide(k.den)
     spread = ibis.greatest(p.measure if p.spread_over is None else p.spread_over, wide(1))
-    per = wide(p.per)
+    spread, per, measure = _scaled(k, spread), wide(p.per), _scaled(k, p.measure)
     total = wide(0)
     for t in range(1, k.tiers + 1):
-        lower = per * k.thresholds[t - 1]
-        upper = per * k.thresholds[t] if t < k.tiers else p.measure
-        band = (tier > t).ifelse(upper, p.measure) - lower
+        lower = per * _threshold(k, table, t - 1)
+        upper = per * _threshold(k, table, t) if t < k.tiers else measure
+        band = (tier > t).ifelse(upper, measure) - lower
         total = total + (tier >= t).ifelse(band, wide(0)) * _money(k, t, p.base, p.units)
     return total + _by_tier(tier, fixed, wide(0)) * spread * per, spread * per * wide(k.den)
+
+
+def _with_pro_rata(k: Constants, table: ir.Table, tier: ir.Value, p: Purchases, fraction):
+    """Rule 6: below the first tier but at or above `floor` × its threshold, the first
+    tier's money × measure / threshold. (band or None, numerator, denominator)."""
+    num, den = fraction
+    if k.floor is None or k.thresholds[0] <= 0:
+        return None, num, den
+    first_threshold, per, measure = _threshold(k, table, 0), wide(p.per), _scaled(k, p.measure)
+    band = (tier == 0) & (
+        measure * wide(k.floor.denominator) >= per * wide(k.floor.numerator) * first_threshold
+    )
+    if k.needs_baseline:
+        band = band & _has_baseline(table)
+    first = _money(k, 1, p.base, p.units) + wide(k.fixed[0]) * per
+    pro_rata_den = per * per * wide(k.den) * first_threshold
+    return band, band.ifelse(first * measure, num), band.ifelse(pro_rata_den, den)
 
 
 def _earned(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
     """Rules 3–6: what the period's purchases earn, as a fraction to round once."""
     now = Purchases(table.measure, table.base, table.units)
-    num, den = _fraction(program, k, table.tier, now)
+    fraction = _fraction(program, k, table, table.tier, now)
+    band, num, den = _with_pro_rata(k, table, table.tier, now, fraction)
     status = (table.tier > 0).ifelse("earning", "below first tier")
-    if k.floor is not None and k.thresholds[0] > 0:
-        band = (table.tier == 0) & (
-            table.measure * wide(k.floor.denominator) >= wide(k.floor.numerator)
-        )
-        first = _money(k, 1, table.base, table.units) + wide(k.fixed[0])
-        num = band.ifelse(first * table.measure, num)
-        den = band.ifelse(wide(k.den * k.thresholds[0]), den)
+    if band is not None:
         status = band.ifelse("pro rata", status)
     return {
         "status": status,
@@ -341,15 +428,23 @@ def _earned(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Val
 def _needed(program: Program, k: Constants, table: ir.Table) -> ir.Table:
     """The smallest extra purchase reaching the next tier: money rounded up to the minor
     unit, at least one; none above the top tier."""
-    threshold = _by_tier(table.tier, {t: wide(k.thresholds[t]) for t in range(k.tiers)}, wide(0))
-    table = table.mutate(_short=threshold - table.measure)
+    thresholds = {t: _threshold(k, table, t) for t in range(k.tiers)}
+    table = table.mutate(
+        _short=_by_tier(table.tier, thresholds, wide(0)) - _scaled(k, table.measure)
+    )
     if program.measure is Measure.AMOUNT:  # whole minor units, rounded up, at least one
         step = k.measure_scale // 10**k.minor
-        table = table.mutate(_short=ibis.greatest(table._short, wide(1)) + (step - 1), _step=step)
-        table = with_floor_div(table, {"_steps": ("_short", "_step")})
+        divisor = step * k.threshold_scale
+        short = ibis.greatest(table._short, wide(1)) + (divisor - 1)
+        table = with_floor_div(
+            table.mutate(_short=short, _step=divisor), {"_steps": ("_short", "_step")}
+        )
         table = table.mutate(_short=wide(ibis.greatest(table._steps, 1)) * step)
         table = table.drop("_step", "_steps", "_steps_rest")
-    needed = (table.tier < k.tiers).ifelse(table._short, ibis.null(WIDE))
+    below_top = table.tier < k.tiers
+    if k.needs_baseline:
+        below_top = below_top & _has_baseline(table)
+    needed = below_top.ifelse(table._short, ibis.null(WIDE))
     return table.mutate(needed=needed).drop("_short")
 
 
@@ -358,13 +453,25 @@ def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.
     that much more money (a unit measure from nothing has no answer)."""
     reached = table.measure + table.needed
     grows = table.measure > 0
-    scaled = Purchases(
-        reached, table.base, table.units, ratio=(reached, table.measure), spread_over=table.measure
-    )
-    more = Purchases(reached, table.base + table.needed * wide(k.factor_scale), table.units)
-    tier = _tier(k, reached)
-    num_scaled, den_scaled = _fraction(program, k, tier, scaled)
-    num_more, den_more = _fraction(program, k, tier, more)
+    extra = table.needed * wide(k.factor_scale)
+    if k.growth:  # retroactive: the growth of the scaled purchases, over the measure
+        grown = _grown(table.earning * reached, table.baseline_earning * table.measure)
+        scaled = Purchases(reached, grown, table.units * reached, ratio=(1, table.measure))
+        more = Purchases(
+            reached, _grown(table.earning + extra, table.baseline_earning), table.units
+        )
+    else:
+        scaled = Purchases(
+            reached,
+            table.base,
+            table.units,
+            ratio=(reached, table.measure),
+            spread_over=table.measure,
+        )
+        more = Purchases(reached, table.base + extra, table.units)
+    tier = _tier(k, table, reached)
+    num_scaled, den_scaled = _fraction(program, k, table, tier, scaled)
+    num_more, den_more = _fraction(program, k, table, tier, more)
     pays = (table.tier < k.tiers) & (grows | (program.measure is Measure.AMOUNT))
     return {
         "pays": pays,
@@ -372,37 +479,29 @@ def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.
         * wide(10**k.minor),
         "would_pay_den": grows.ifelse(den_scaled, den_more),
         "reached_tier": tier,
-        "would_pay_points_num": grows.ifelse(table.base * reached, more.base),
-        "would_pay_points_den": grows.ifelse(table.measure, wide(1)),
+        "would_pay_points_num": grows.ifelse(scaled.base * wide(scaled.ratio[0]), more.base),
+        "would_pay_points_den": grows.ifelse(wide(scaled.ratio[1]), wide(1)),
     }
 
 
 def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Value]:
     """At the run rate (days in the period / days elapsed): the period's purchases scaled by
     that factor, added to the earlier periods of its scope, and evaluated again; the measure
-    shown to the minor unit (money) or
-    thousandths (units)."""
+    shown to the minor unit (money) or thousandths (units)."""
     days, elapsed = wide(table.days), wide(table.elapsed.fill_null(1))
 
     def at_run_rate(name: str) -> ir.Value:  # × elapsed: earlier periods + this one × rate
         return table[name] * elapsed + table[f"period_{name}"] * (days - elapsed)
 
+    base = at_run_rate("base")
+    if k.growth:
+        base = _grown(at_run_rate("earning"), table.baseline_earning * elapsed)
     projected = Purchases(
-        at_run_rate("measure"),
-        at_run_rate("base"),
-        at_run_rate("units"),
-        per=elapsed,
-        ratio=(1, elapsed),
+        at_run_rate("measure"), base, at_run_rate("units"), per=elapsed, ratio=(1, elapsed)
     )
-    tier = _tier(k, projected.measure, elapsed)
-    num, den = _fraction(program, k, tier, projected)
-    if k.floor is not None and k.thresholds[0] > 0:  # M·days/elapsed ≥ floor × first tier
-        band = (tier == 0) & (
-            projected.measure * wide(k.floor.denominator) >= elapsed * wide(k.floor.numerator)
-        )
-        first = _money(k, 1, projected.base, projected.units) + wide(k.fixed[0]) * elapsed
-        num = band.ifelse(first * projected.measure, num)
-        den = band.ifelse(elapsed * elapsed * wide(k.den * k.thresholds[0]), den)
+    tier = _tier(k, table, projected.measure, elapsed)
+    fraction = _fraction(program, k, table, tier, projected)
+    _, num, den = _with_pro_rata(k, table, tier, projected, fraction)
     places = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
     return {
         "projected_tier": tier,
@@ -446,6 +545,7 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
         "would_pay": money("would_pay"),
         "projected_amount": money("projected_amount"),
         "projected_measure": decimals_divided(table["projected_measure"], shown),
+        "baseline": quantity("baseline") if k.needs_baseline else [None] * table.num_rows,
         **{name: table[name].to_pylist() for name in PLAIN_COLUMNS},
         **{name: _whole(table[name]) for name in ("points_awarded", *POINTED)},
     }
@@ -477,7 +577,7 @@ def _standing(program: Program, row: dict) -> Standing:
         currency=program.currency,
         kind=program.kind,
         measure=row["measure"],
-        baseline=None,
+        baseline=row["baseline"],
         tier=tier,
         tier_name=program.tiers[tier - 1].name or f"Tier {tier}" if tier else None,
         status=row["status"],
@@ -501,10 +601,12 @@ def _gap_of(program: Program, row: dict) -> Gap | None:
         return None
     tier = program.tiers[row["tier"]]
     units = program.measure is Measure.UNITS
+    relative = program.thresholds is Thresholds.BASELINE
+    threshold = tier.from_ * row["baseline"] if relative else tier.from_
     return Gap(
         row["tier"] + 1,
         tier.name,
-        tier.from_,
+        threshold,
         row["needed"],
         "units" if units else program.currency,
         "more units" if units else "more purchases",
