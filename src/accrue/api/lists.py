@@ -1,13 +1,15 @@
 """Lists: pagination, sorting and exports, the same for every list the API serves.
 
-`?limit=&offset=&sort=-id` pages a list; `?format=csv` or `?format=xlsx` returns all of it
-(filters applied, sorted the same) as a file instead. Money is exact text in every format, and
+`?limit=&offset=&sort=-id` pages a list; its own operation, `<list>/export?format=csv|xlsx`,
+returns all of it (filters applied, sorted the same) as a file. (`?format=` on the list itself
+still answers with the file, for this release.) Money is exact text in every format, and
 sorts by its value, as numbers and dates do, never as text ("9.00" before "10.00"); no cell is
 a formula (`accrue.export.cells`).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
@@ -16,6 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
+from fastapi.dependencies.utils import get_typed_signature
 from fastapi.responses import Response
 from openpyxl import Workbook
 from pydantic import BaseModel
@@ -33,19 +36,27 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}  # what a generated 
 
 
 def files(*media_types: str, description: str = "a file") -> dict:
-    """A response that is a file in one of `media_types`, declared as binary."""
-    return {"description": description, "content": {m: BINARY for m in media_types}}
+    """A response that is a file in one of `media_types`, declared as binary; octet-stream
+    comes first, which a generated client reads as bytes whichever file it is."""
+    content = {m: BINARY for m in ("application/octet-stream", *media_types)}
+    return {"description": description, "content": content}
 
 
-EXPORTED = files(
-    "text/csv", XLSX, description="a page of the list; with format=csv or xlsx, all of it as a file"
-)
+EXPORTED = files("text/csv", XLSX, description="the whole list, a CSV or Excel file")
+
+
+class FileFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
 
 
 class Format(StrEnum):
     JSON = "json"
     CSV = "csv"
     XLSX = "xlsx"
+
+
+Sort = Annotated[str | None, Query(max_length=40, description="column, -column for descending")]
 
 
 class Page(BaseModel, Generic[Item]):
@@ -56,20 +67,28 @@ class Page(BaseModel, Generic[Item]):
 
 
 class Paging:
-    """The query parameters every list takes."""
+    """The query parameters every list takes; `file` is the format of an export (None: a
+    page)."""
 
     def __init__(
         self,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-        sort: Annotated[
-            str | None, Query(max_length=40, description="column, -column for descending")
-        ] = None,
-        format: Annotated[
-            Format, Query(description="json (a page), or csv/xlsx (everything)")
-        ] = Format.JSON,
+        sort: Sort = None,
+        format: Annotated[Format, Query(include_in_schema=False, deprecated=True)] = Format.JSON,
     ):
-        self.limit, self.offset, self.sort, self.format = limit, offset, sort, format
+        self.limit, self.offset, self.sort = limit, offset, sort
+        self.file = None if format is Format.JSON else FileFormat(format.value)
+
+
+class Exporting(Paging):
+    """The query parameters of a list's export: the file format and the order."""
+
+    def __init__(
+        self, format: Annotated[FileFormat, Query(description="csv or xlsx")], sort: Sort = None
+    ):
+        super().__init__(sort=sort)
+        self.file = format
 
 
 def where_given(query: Select, *conditions: tuple) -> Select:
@@ -101,8 +120,8 @@ def listing(
 ):
     """A page of `query`'s rows as `out` models, or the whole list as a file."""
     ordered = query.order_by(_ordering(model, paging, sortable))
-    if paging.format is not Format.JSON:
-        return export((out(r) for r in session.scalars(ordered)), name, paging.format)
+    if paging.file:
+        return export((out(r) for r in session.scalars(ordered)), name, paging.file)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(ordered.limit(paging.limit).offset(paging.offset)).all()
     return {
@@ -123,8 +142,8 @@ def paged(items: list[BaseModel], paging: Paging, name: str, model: type[BaseMod
         items = sorted(
             items, key=lambda i: _by_value(getattr(i, key)), reverse=paging.sort.startswith("-")
         )
-    if paging.format is not Format.JSON:
-        return export(items, name, paging.format, model)
+    if paging.file:
+        return export(items, name, paging.file, model)
     window = items[paging.offset : paging.offset + paging.limit]
     return {"items": window, "total": len(items), "limit": paging.limit, "offset": paging.offset}
 
@@ -148,11 +167,11 @@ def _by_value(value) -> tuple:
 
 
 def export(
-    items: Iterable[BaseModel], name: str, format: Format, model: type[BaseModel] | None = None
+    items: Iterable[BaseModel], name: str, format: FileFormat, model: type[BaseModel] | None = None
 ) -> Response:
     rows = [i.model_dump(mode="json") for i in items]
     columns = list(rows[0]) if rows else list(model.model_fields) if model else []
-    if format is Format.CSV:
+    if format is FileFormat.CSV:
         text = csv_text(columns, ([_cell(v) for v in r.values()] for r in rows))
         content, media = text.encode(), "text/csv"
     else:
@@ -175,3 +194,20 @@ def _cell(value):
 
 
 Listed = Annotated[Paging, Depends()]
+Exported = Annotated[Exporting, Depends()]
+
+
+def exporting(handler: Callable) -> Callable:
+    """`handler` as its list's export: the same, taking an export's parameters for a page's."""
+    signature = get_typed_signature(handler)
+    parameters = [
+        p.replace(annotation=Exported) if p.annotation == Listed else p
+        for p in signature.parameters.values()
+    ]
+
+    @functools.wraps(handler)
+    def exported(*args, **kwargs):
+        return handler(*args, **kwargs)
+
+    exported.__signature__ = signature.replace(parameters=parameters)
+    return exported

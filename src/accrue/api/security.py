@@ -13,12 +13,13 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 
 from accrue.api.errors import ERRORS, NotSignedIn
-from accrue.api.lists import EXPORTED, Page
+from accrue.api.lists import EXPORTED, Page, exporting
 from accrue.domain.errors import NotFound
 from accrue.domain.permissions import Forbidden, allows
 from accrue.store.books import Books
@@ -104,16 +105,31 @@ class Routes(APIRouter):
         self.authorizer = authorizer
 
     def route_with(self, method: str, path: str, permission: str, **options):
+        """A route; a list (a `Page`) comes with its export, `<path>/export`, as another."""
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
         responses = {**ERRORS, **options.pop("responses", {})}
-        model = options.get("response_model")
-        if isinstance(model, type) and issubclass(model, Page):
-            responses[200] = EXPORTED
         if permission != PUBLIC:  # checked even if the handler never asks who is calling
             options["dependencies"] = [Depends(self.authorizer), *options.get("dependencies", [])]
-        return self.api_route(
+        route = self.api_route(
             path, methods=[method], openapi_extra=extra, responses=responses, **options
         )
+        model = options.get("response_model")
+        if not (isinstance(model, type) and issubclass(model, Page)):
+            return route
+
+        def with_export(handler):
+            self.api_route(
+                path + "/export",
+                methods=[method],
+                openapi_extra=extra,
+                responses={**responses, 200: EXPORTED},
+                name=f"{handler.__name__}_export",
+                response_class=Response,
+                dependencies=options.get("dependencies"),
+            )(exporting(handler))
+            return route(handler)
+
+        return with_export
 
     def read(self, path: str, permission: str, **options):
         return self.route_with("GET", path, permission, **options)

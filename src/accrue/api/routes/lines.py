@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Query, UploadFile
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged, where_given
+from accrue.api.lists import Listed, Page, export, listing, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received
@@ -131,19 +131,30 @@ def lines(
         table = table.filter(table.date >= date_from)
     if date_to is not None:
         table = table.filter(table.date <= date_to)
-    order = paging.sort or "-date"
-    key = order.lstrip("-")
-    if key not in ("date", "document", "partner_id", "sku", "amount_micros"):
-        raise Refused("sort: choose from date, document, partner_id, sku, amount_micros")
-    column = table[key].desc() if order.startswith("-") else table[key].asc()
-    table = table.order_by([column, "source", "document", "line_no"])
-    everything = paging.format.value != "json"
-    window = table if everything else table.limit(paging.limit, offset=paging.offset)
+    table = table.order_by(_line_order(table, paging.sort or "-date"))
+    window = table if paging.file else table.limit(paging.limit, offset=paging.offset)
     items = [_line(row) for row in window.to_pyarrow().to_pylist()]
-    if everything:
-        return paged(items, paging, "lines")
+    if paging.file:
+        return export(items, "lines", paging.file, LineOut)
     total = table.count().to_pyarrow().as_py()
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+# sort keys and the line store's columns they order by (amounts and quantities by value)
+LINE_SORTS = {
+    **{k: k for k in ("date", "document", "partner_id", "sku")},
+    **{"amount": "amount_micros", "amount_micros": "amount_micros", "quantity": "quantity_milli"},
+}
+
+
+def _line_order(table, sort: str) -> list:
+    """The sorted column, then the line's key (each column once)."""
+    key = sort.lstrip("-")
+    if key not in LINE_SORTS:
+        raise Refused(f"sort: choose from {', '.join(LINE_SORTS)}")
+    column = table[LINE_SORTS[key]]
+    first = column.desc() if sort.startswith("-") else column.asc()
+    return [first, *(k for k in ("source", "document", "line_no") if k != LINE_SORTS[key])]
 
 
 def _line(row: dict) -> LineOut:
