@@ -72,7 +72,7 @@ def standings(
             query,
             StandingRow,
             paging,
-            ("program_id", "partner_id", "period", "status"),
+            ("program_id", "partner_id", "period", "status", "amount", "payout"),
             lambda row: StandingOut.model_validate(json.loads(row.detail)),
             "standings",
         )

@@ -133,7 +133,7 @@ def claims(
             query,
             ClaimRow,
             paging,
-            ("id", "received_at", "status", "partner_id"),
+            ("id", "received_at", "status", "partner_id", "requested", "approved"),
             ClaimOut.model_validate,
             "claims",
         )
