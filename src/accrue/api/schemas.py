@@ -8,7 +8,15 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    computed_field,
+)
 
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
@@ -27,6 +35,21 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+def renamed(old: str, new: str):
+    """A field under its new name, read from either name (the records keep the old)."""
+    return Field(validation_alias=AliasChoices(new, old))
+
+
+def old_name(new: str, type_: object = str):
+    """A field's name before it was renamed `new`: the same value, for this release only."""
+    return computed_field(
+        property(lambda self: getattr(self, new)),
+        return_type=type_,
+        description=f"deprecated: renamed {new}",
+        json_schema_extra={"deprecated": True},
+    )
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -177,13 +200,36 @@ class ReceivedOut(Out):
     rejections: list[RejectionOut] = Field(description="the first 100; page the batch for all")
 
 
+# a cell as sent: judged like a file's (a bad value puts its row in quarantine, never the payload)
+Cell = Annotated[str, StringConstraints(max_length=1000)]
+DecimalCell = Annotated[Cell, Field(description="exact decimal text", examples=["1234.50"])]
+DateCell = Annotated[Cell, Field(description="YYYY-MM-DD", examples=["2026-02-10"])]
+
+
+class LineIn(BaseModel):
+    """A line with the columns of a lines file."""
+
+    source: Cell = Field(description="the system it comes from, e.g. erp")
+    document: Cell = Field(description="invoice or credit note number")
+    line_no: Annotated[int, Field(ge=0, le=MAX_ID)]
+    kind: Cell = Field(description="sale, return or credit")
+    partner_id: Cell
+    sku: Cell
+    date: DateCell
+    quantity: DecimalCell
+    amount: DecimalCell
+    currency: Cell = Field(description="ISO 4217, e.g. USD")
+
+
 class LinesIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="what the payload is called in batches and errors, e.g. erp-2026-11-24"
     )
-    lines: list[dict] = Field(
-        description="line objects with the columns of a lines file", max_length=100_000
-    )
+    lines: list[LineIn] = Field(max_length=100_000)
+
+    def document(self) -> dict:
+        """The payload as the line store takes it."""
+        return {"lines": [line.model_dump() for line in self.lines]}
 
 
 class LineOut(Out):
@@ -203,9 +249,9 @@ class LineOut(Out):
 
 
 class StandingOut(Out):
-    program: str
+    program_id: str = renamed("program", "program_id")
     program_version: str
-    partner: str
+    partner_id: str = renamed("partner", "partner_id")
     period: str
     currency: str
     kind: str
@@ -228,6 +274,8 @@ class StandingOut(Out):
     projected_tier: int | None
     projected_amount: Money | None
     note: str
+    program = old_name("program_id")
+    partner = old_name("partner_id")
 
 
 class AsOfIn(BaseModel):
@@ -279,8 +327,8 @@ class LiabilityOut(Out):
 class PostingOut(Out):
     journal: int
     kind: str
-    program: str
-    partner: str
+    program_id: str = renamed("program", "program_id")
+    partner_id: str = renamed("partner", "partner_id")
     period: str
     booked_period: str
     posted_on: date
@@ -289,8 +337,11 @@ class PostingOut(Out):
     debit: Money
     credit: Money
     memo: str
-    settlement: int | None
+    settlement_id: int | None = renamed("settlement", "settlement_id")
     reverses: int | None
+    program = old_name("program_id")
+    partner = old_name("partner_id")
+    settlement = old_name("settlement_id", int | None)
 
     @classmethod
     def of(cls, row: dict) -> PostingOut:
@@ -478,10 +529,27 @@ class ClaimDetailOut(ClaimOut):
     proofs: list[str] = Field(description="proof of performance files, by SHA-256")
 
 
+class ClaimLineIn(BaseModel):
+    """A claim line with the columns of a claims file."""
+
+    claim_number: Cell
+    partner_id: Cell
+    agreement_id: Cell
+    end_customer: Cell
+    sku: Cell
+    invoice: Cell
+    invoice_line: Cell
+    quantity: DecimalCell
+    sold_on: DateCell
+    claimed_on: DateCell | None = Field(None, description="default: today")
+
+
 class ClaimLinesIn(BaseModel):
-    lines: list[dict] = Field(
-        description="claim line objects with the columns of a claims file", max_length=10_000
-    )
+    lines: list[ClaimLineIn] = Field(max_length=10_000)
+
+    def document(self) -> dict:
+        """The payload as the claims reader takes it."""
+        return {"lines": [line.model_dump(exclude_none=True) for line in self.lines]}
 
 
 class FundOut(Out):

@@ -15,7 +15,7 @@ from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
 from accrue.analytics.unclaimed import unclaimed
 from accrue.api.lists import Listed, Page, paged
-from accrue.api.routes.catalog import YAML
+from accrue.api.routes.catalog import PROGRAM_BODY, ProgramText
 from accrue.api.security import Caller, Routes
 from accrue.domain.program import parse_program
 
@@ -125,10 +125,15 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
-@routes.write("/analytics/calibrate", "analytics:read", response_model=Page[CalibrationOut])
+@routes.write(
+    "/analytics/calibrate",
+    "analytics:read",
+    response_model=Page[CalibrationOut],
+    openapi_extra=PROGRAM_BODY,
+)
 def calibrate(
     context: Caller,
-    document: Annotated[str, YAML],
+    document: ProgramText,
     paging: Listed,
     baseline: Annotated[str, PERIOD],
     by: Annotated[str, BY] = "segment",

@@ -106,7 +106,7 @@ def submit_claims(file: UploadFile, context: Caller):
 def push_claims(payload: ClaimLinesIn, context: Caller):
     """Ship-and-debit claim lines as JSON, judged like a file."""
     problems: list[Problem] = []
-    rows = json_claim_rows({"lines": payload.lines}, "payload", problems)
+    rows = json_claim_rows(payload.document(), "payload", problems)
     found = claims_from_rows("payload", rows, problems, context.books.clock().date())
     if problems:
         raise InputError(problems)

@@ -50,7 +50,7 @@ def upload(file: UploadFile, context: Caller):
 @routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)
 def push(payload: LinesIn, context: Caller):
     """Lines as JSON, judged exactly like a file: replaying a payload changes nothing."""
-    return _received(context, import_payload(context.books, payload.name, {"lines": payload.lines}))
+    return _received(context, import_payload(context.books, payload.name, payload.document()))
 
 
 @routes.read("/batches", "batches:read", response_model=Page[BatchOut])
