@@ -10,26 +10,29 @@ a formula (`accrue.export.cells`).
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar, get_args
 
 from fastapi import Depends, Query
 from fastapi.dependencies.utils import get_typed_signature
 from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import BaseModel
 from sqlalchemy import Numeric, Select, cast, func, select
 from sqlalchemy.orm import Session
 
-from accrue.domain.errors import Refused
 from accrue.export.cells import csv_text, inert
 from accrue.store.tables import Money
 
 Item = TypeVar("Item", bound=BaseModel)
+EMPTY = inspect.Parameter.empty
 MAX_LIMIT = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BINARY = {"schema": {"type": "string", "format": "binary"}}  # what a generated client saves
@@ -56,7 +59,21 @@ class Format(StrEnum):
     XLSX = "xlsx"
 
 
-Sort = Annotated[str | None, Query(max_length=40, description="column, -column for descending")]
+class Sort(StrEnum):
+    """The orders a list takes: a column ascending, or descending with a leading `-`; named
+    for a generated client (`AMOUNT`, `AMOUNT_DESC`)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core, handler):
+        schema = handler.resolve_ref_schema(handler(core))
+        return {**schema, "x-enum-varnames": [member.name for member in cls]}
+
+
+def sort_keys(name: str, keys: Sequence[str]) -> type[Sort]:
+    """The Sort of the list called `name` (an operation id) by its columns `keys`."""
+    title = "".join(part.title() for part in name.split("_")) + "Sort"
+    members = [(k.upper(), k) for k in keys] + [(f"{k.upper()}_DESC", f"-{k}") for k in keys]
+    return Sort(title, members)
 
 
 class Page(BaseModel, Generic[Item]):
@@ -66,29 +83,49 @@ class Page(BaseModel, Generic[Item]):
     offset: int
 
 
+def item_fields(page: type[Page]) -> tuple[str, ...]:
+    """The fields of a page's items."""
+    [item] = get_args(page.model_fields["items"].annotation)
+    return tuple(item.model_fields)
+
+
+@dataclass(frozen=True)
 class Paging:
-    """The query parameters every list takes; `file` is the format of an export (None: a
-    page)."""
+    """What a list was asked for: `keys` are the columns it sorts by (the first by default);
+    `file` is the format of an export (None: a page)."""
 
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-        sort: Sort = None,
-        format: Annotated[Format, Query(include_in_schema=False, deprecated=True)] = Format.JSON,
-    ):
-        self.limit, self.offset, self.sort = limit, offset, sort
-        self.file = None if format is Format.JSON else FileFormat(format.value)
+    keys: tuple[str, ...]
+    sort: str | None = None
+    limit: int = 50
+    offset: int = 0
+    file: FileFormat | None = None
 
 
-class Exporting(Paging):
-    """The query parameters of a list's export: the file format and the order."""
+def paging_parameters(name: str, keys: Sequence[str], exported: bool) -> Callable[..., Paging]:
+    """The query parameters of the list `name` (sorted by `keys`), or of its export, as a
+    dependency that gives the handler its Paging."""
+    order = Annotated[sort_keys(name, keys) | None, Query(description="column, -column descends")]
+    parameters = {"sort": (order, None)}
+    if exported:
+        parameters["format"] = (Annotated[FileFormat, Query(description="csv or xlsx")], EMPTY)
+    else:
+        parameters["limit"] = (Annotated[int, Query(ge=1, le=MAX_LIMIT)], 50)
+        parameters["offset"] = (Annotated[int, Query(ge=0, le=10**9)], 0)
+        # the list itself answering with a file: for this release, then only its export
+        hidden = Query(include_in_schema=False, deprecated=True)
+        parameters["format"] = (Annotated[Format, hidden], Format.JSON)
 
-    def __init__(
-        self, format: Annotated[FileFormat, Query(description="csv or xlsx")], sort: Sort = None
-    ):
-        super().__init__(sort=sort)
-        self.file = format
+    def paging(sort: Sort | None, format: str, **page) -> Paging:
+        file = None if format == Format.JSON else FileFormat(format)
+        return Paging(tuple(keys), sort and sort.value, file=file, **page)
+
+    paging.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for n, (a, d) in parameters.items()
+        ]
+    )
+    return paging
 
 
 def where_given(query: Select, *conditions: tuple) -> Select:
@@ -99,11 +136,8 @@ def where_given(query: Select, *conditions: tuple) -> Select:
     return query
 
 
-def _ordering(model, paging: Paging, sortable: Sequence[str]):
-    name = (paging.sort or "").lstrip("-") or sortable[0]
-    if name not in sortable:
-        raise Refused(f"sort: choose from {', '.join(sortable)} (prefix - to descend)")
-    column = getattr(model, name)
+def _ordering(model, paging: Paging):
+    column = getattr(model, (paging.sort or "").lstrip("-") or paging.keys[0])
     if column.type is Money:  # exact decimal text in the records: ordered by its value
         column = cast(column, Numeric)
     return column.desc() if (paging.sort or "").startswith("-") else column.asc()
@@ -114,12 +148,11 @@ def listing(
     query: Select,
     model,
     paging: Paging,
-    sortable: Sequence[str],
     out: Callable[[object], BaseModel],
     name: str,
 ):
     """A page of `query`'s rows as `out` models, or the whole list as a file."""
-    ordered = query.order_by(_ordering(model, paging, sortable))
+    ordered = query.order_by(_ordering(model, paging))
     if paging.file:
         return export((out(r) for r in session.scalars(ordered)), name, paging.file)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
@@ -137,8 +170,6 @@ def paged(items: list[BaseModel], paging: Paging, name: str, model: type[BaseMod
     of an empty export."""
     if paging.sort:
         key = paging.sort.lstrip("-")
-        if items and key not in type(items[0]).model_fields:
-            raise Refused(f"sort: choose from {', '.join(type(items[0]).model_fields)}")
         items = sorted(
             items, key=lambda i: _by_value(getattr(i, key)), reverse=paging.sort.startswith("-")
         )
@@ -179,7 +210,7 @@ def export(
         sheet = book.create_sheet(name[:31])
         sheet.append(columns)
         for r in rows:
-            sheet.append([inert(_cell(v)) for v in r.values()])
+            sheet.append([_sheet_cell(v) for v in r.values()])
         buffer = io.BytesIO()
         book.save(buffer)
         content = buffer.getvalue()
@@ -188,26 +219,33 @@ def export(
     return Response(content, media_type=media, headers={"Content-Disposition": disposition})
 
 
+def _sheet_cell(value):
+    """A cell a worksheet can hold: inert, and any control character it cannot hold shown as
+    U+FFFD."""
+    value = inert(_cell(value))
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def _cell(value):
     """Nested values as text; money stays text (exact), never a float."""
     return value if isinstance(value, str | int | type(None)) else str(value)
 
 
-Listed = Annotated[Paging, Depends()]
-Exported = Annotated[Exporting, Depends()]
+Listed = Annotated[Paging, "a list's paging and order: its route declares them"]
 
 
-def exporting(handler: Callable) -> Callable:
-    """`handler` as its list's export: the same, taking an export's parameters for a page's."""
+def with_paging(handler: Callable, parameters: Callable[..., Paging]) -> Callable:
+    """`handler` given its Paging by `parameters` (a page's or an export's)."""
     signature = get_typed_signature(handler)
-    parameters = [
-        p.replace(annotation=Exported) if p.annotation == Listed else p
+    given = Annotated[Paging, Depends(parameters)]
+    typed = [
+        p.replace(annotation=given) if p.annotation == Listed else p
         for p in signature.parameters.values()
     ]
 
     @functools.wraps(handler)
-    def exported(*args, **kwargs):
+    def paged_handler(*args, **kwargs):
         return handler(*args, **kwargs)
 
-    exported.__signature__ = signature.replace(parameters=parameters)
-    return exported
+    paged_handler.__signature__ = signature.replace(parameters=typed)
+    return paged_handler

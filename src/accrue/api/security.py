@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 
 from accrue.api.errors import ERRORS, NotSignedIn
-from accrue.api.lists import EXPORTED, Page, exporting
+from accrue.api.lists import EXPORTED, Page, item_fields, paging_parameters, with_paging
 from accrue.domain.errors import NotFound
 from accrue.domain.permissions import Forbidden, allows
 from accrue.store.books import Books
@@ -105,11 +105,13 @@ class Routes(APIRouter):
         self.authorizer = authorizer
 
     def route_with(self, method: str, path: str, permission: str, **options):
-        """A route; a list (a `Page`) comes with its export, `<path>/export`, as another."""
+        """A route; a list (a `Page`) sorts by the columns `sort` names (default: its items'
+        fields), and comes with its export, `<path>/export`, as another."""
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
         responses = {**ERRORS, **options.pop("responses", {})}
         if permission != PUBLIC:  # checked even if the handler never asks who is calling
             options["dependencies"] = [Depends(self.authorizer), *options.get("dependencies", [])]
+        keys = options.pop("sort", None)
         route = self.api_route(
             path, methods=[method], openapi_extra=extra, responses=responses, **options
         )
@@ -117,19 +119,21 @@ class Routes(APIRouter):
         if not (isinstance(model, type) and issubclass(model, Page)):
             return route
 
-        def with_export(handler):
+        def listed(handler):
+            name = handler.__name__
+            sortable = keys or item_fields(model)
             self.api_route(
                 path + "/export",
                 methods=[method],
                 openapi_extra=extra,
                 responses={**responses, 200: EXPORTED},
-                name=f"{handler.__name__}_export",
+                name=f"{name}_export",
                 response_class=Response,
                 dependencies=options.get("dependencies"),
-            )(exporting(handler))
-            return route(handler)
+            )(with_paging(handler, paging_parameters(name, sortable, exported=True)))
+            return route(with_paging(handler, paging_parameters(name, sortable, exported=False)))
 
-        return with_export
+        return listed
 
     def read(self, path: str, permission: str, **options):
         return self.route_with("GET", path, permission, **options)

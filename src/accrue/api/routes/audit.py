@@ -15,7 +15,12 @@ from accrue.store.tables import AuditRow, OutboxRow
 routes = Routes(tags=["audit"])
 
 
-@routes.read("/audit", "audit:read", response_model=Page[AuditEntryOut])
+@routes.read(
+    "/audit",
+    "audit:read",
+    response_model=Page[AuditEntryOut],
+    sort=("seq", "at", "actor", "entity"),
+)
 def entries(
     context: Caller,
     paging: Listed,
@@ -33,7 +38,6 @@ def entries(
             query,
             AuditRow,
             paging,
-            ("seq", "at", "actor", "entity"),
             AuditEntryOut.model_validate,
             "audit",
         )
@@ -49,7 +53,12 @@ def verify(context: Caller, head: str | None = None):
     )
 
 
-@routes.read("/outbox", "outbox:read", response_model=Page[OutboxMessageOut])
+@routes.read(
+    "/outbox",
+    "outbox:read",
+    response_model=Page[OutboxMessageOut],
+    sort=("id", "status", "attempts", "next_attempt_at"),
+)
 def outbox(context: Caller, paging: Listed, status: str | None = None):
     """E-mails and webhooks queued by alerts, oldest first: `status=failed` for those that
     gave up after their last attempt, `status=pending` for those waiting for a retry."""
@@ -60,7 +69,6 @@ def outbox(context: Caller, paging: Listed, status: str | None = None):
             query,
             OutboxRow,
             paging,
-            ("id", "status", "attempts", "next_attempt_at"),
             OutboxMessageOut.model_validate,
             "outbox",
         )

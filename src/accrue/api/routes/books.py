@@ -48,7 +48,12 @@ def _today(context: Context, asked: date | None) -> date:
     return asked or context.books.clock().date()
 
 
-@routes.read("/standings", "standings:read", response_model=Page[StandingOut])
+@routes.read(
+    "/standings",
+    "standings:read",
+    response_model=Page[StandingOut],
+    sort=("program_id", "partner_id", "period", "status", "amount", "payout"),
+)
 def standings(
     context: Caller,
     paging: Listed,
@@ -72,7 +77,6 @@ def standings(
             query,
             StandingRow,
             paging,
-            ("program_id", "partner_id", "period", "status", "amount", "payout"),
             lambda row: StandingOut.model_validate(json.loads(row.detail)),
             "standings",
         )
@@ -132,7 +136,7 @@ def journals(
     return paged(rows, paging, "journals")
 
 
-@routes.read("/periods", "ledger:read", response_model=Page[PeriodOut])
+@routes.read("/periods", "ledger:read", response_model=Page[PeriodOut], sort=("closed_at", "label"))
 def periods(context: Caller, paging: Listed):
     """The closed periods."""
     with context.books.session() as session:
@@ -141,7 +145,6 @@ def periods(context: Caller, paging: Listed):
             select(ClosedPeriod),
             ClosedPeriod,
             paging,
-            ("closed_at", "label"),
             PeriodOut.model_validate,
             "periods",
         )
@@ -154,7 +157,12 @@ def close(label: str, context: Caller, asked: AsOfIn):
     return ClosedOut(**_texts(vars(closed)))
 
 
-@routes.read("/settlements", "settlements:read", response_model=Page[SettlementOut])
+@routes.read(
+    "/settlements",
+    "settlements:read",
+    response_model=Page[SettlementOut],
+    sort=("id", "program_id", "partner_id", "period", "payout"),
+)
 def settlements(
     context: Caller,
     paging: Listed,
@@ -174,7 +182,6 @@ def settlements(
             query,
             SettlementRow,
             paging,
-            ("id", "program_id", "partner_id", "period", "payout"),
             lambda row: _settlement(session, row),
             "settlements",
         )

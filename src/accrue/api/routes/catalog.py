@@ -187,7 +187,12 @@ def import_program_route(
     return ImportedProgramOut(program=_summary(imported.program), status=imported.status)
 
 
-@routes.read("/partners", "partners:read", response_model=Page[PartnerOut])
+@routes.read(
+    "/partners",
+    "partners:read",
+    response_model=Page[PartnerOut],
+    sort=("id", "name", "parent_id", "segment", "region"),
+)
 def partners(
     context: Caller,
     paging: Listed,
@@ -207,7 +212,6 @@ def partners(
             query,
             PartnerRow,
             paging,
-            ("id", "name", "parent_id", "segment", "region"),
             PartnerOut.model_validate,
             "partners",
         )
@@ -223,7 +227,12 @@ def partner(partner_id: str, context: Caller):
     return PartnerOut.model_validate(row)
 
 
-@routes.read("/products", "catalog:read", response_model=Page[ProductOut])
+@routes.read(
+    "/products",
+    "catalog:read",
+    response_model=Page[ProductOut],
+    sort=("sku", "name", "category", "product_line"),
+)
 def products(
     context: Caller,
     paging: Listed,
@@ -241,16 +250,15 @@ def products(
             query,
             ProductRow,
             paging,
-            ("sku", "name", "category", "product_line"),
             ProductOut.model_validate,
             "products",
         )
 
 
-@routes.read("/reps", "master:read", response_model=Page[RepOut])
+@routes.read("/reps", "master:read", response_model=Page[RepOut], sort=("id", "name"))
 def reps(context: Caller, paging: Listed):
     with context.books.session() as session:
-        return listing(session, select(RepRow), RepRow, paging, ("id", "name"), RepOut.of, "reps")
+        return listing(session, select(RepRow), RepRow, paging, RepOut.of, "reps")
 
 
 @routes.write("/master/{kind}", "master:write", response_model=BatchOut)

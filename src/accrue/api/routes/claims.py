@@ -63,7 +63,12 @@ def import_agreements(file: UploadFile, context: Caller):
         return store.import_agreements(context.books, sent.path, sent.name)
 
 
-@routes.read("/agreements", "agreements:read", response_model=Page[AgreementOut])
+@routes.read(
+    "/agreements",
+    "agreements:read",
+    response_model=Page[AgreementOut],
+    sort=("id", "version", "partner_id"),
+)
 def agreements(context: Caller, paging: Listed, partner_id: str | None = None):
     """Every version of every agreement the caller may see."""
     query = where_given(
@@ -76,7 +81,6 @@ def agreements(context: Caller, paging: Listed, partner_id: str | None = None):
             query,
             AgreementRow,
             paging,
-            ("id", "version", "partner_id"),
             _agreement,
             "agreements",
         )
@@ -113,7 +117,12 @@ def push_claims(payload: ClaimLinesIn, context: Caller):
     return _received(context, found)
 
 
-@routes.read("/claims", "claims:read", response_model=Page[ClaimOut])
+@routes.read(
+    "/claims",
+    "claims:read",
+    response_model=Page[ClaimOut],
+    sort=("id", "received_at", "status", "partner_id", "requested", "approved"),
+)
 def claims(
     context: Caller,
     paging: Listed,
@@ -133,7 +142,6 @@ def claims(
             query,
             ClaimRow,
             paging,
-            ("id", "received_at", "status", "partner_id", "requested", "approved"),
             ClaimOut.model_validate,
             "claims",
         )
@@ -262,7 +270,12 @@ def open_dispute(asked: DisputeIn, context: Caller):
     )
 
 
-@routes.read("/disputes", "disputes:read", response_model=Page[DisputeOut])
+@routes.read(
+    "/disputes",
+    "disputes:read",
+    response_model=Page[DisputeOut],
+    sort=("id", "status", "opened_at"),
+)
 def dispute_list(context: Caller, paging: Listed, status: str | None = None):
     query = where_given(
         context.visible(select(DisputeRow), DisputeRow.partner_id), (DisputeRow.status, status)
@@ -273,7 +286,6 @@ def dispute_list(context: Caller, paging: Listed, status: str | None = None):
             query,
             DisputeRow,
             paging,
-            ("id", "status", "opened_at"),
             DisputeOut.model_validate,
             "disputes",
         )

@@ -14,13 +14,18 @@ from accrue.api.lists import Listed, Page, export, listing, where_given
 from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received
-from accrue.domain.errors import NotFound, Refused
+from accrue.domain.errors import NotFound
 from accrue.domain.money import money_text
 from accrue.report import quantity_text
 from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
 
 routes = Routes(tags=["lines and batches"])
+# sort keys and the line store's columns they order by (amounts and quantities by value)
+LINE_SORTS = {
+    **{k: k for k in ("date", "document", "partner_id", "sku")},
+    **{"amount": "amount_micros", "quantity": "quantity_milli"},
+}
 SHOWN_REJECTIONS = 100
 
 
@@ -53,7 +58,12 @@ def push(payload: LinesIn, context: Caller):
     return _received(context, import_payload(context.books, payload.name, payload.document()))
 
 
-@routes.read("/batches", "batches:read", response_model=Page[BatchOut])
+@routes.read(
+    "/batches",
+    "batches:read",
+    response_model=Page[BatchOut],
+    sort=("id", "kind", "status", "received_at", "rejected"),
+)
 def batches(
     context: Caller,
     paging: Listed,
@@ -67,7 +77,6 @@ def batches(
             query,
             Batch,
             paging,
-            ("id", "kind", "status", "received_at", "rejected"),
             BatchOut.model_validate,
             "batches",
         )
@@ -82,7 +91,12 @@ def batch(batch_id: PathId, context: Caller):
     return row
 
 
-@routes.read("/batches/{batch_id}/rejections", "batches:read", response_model=Page[RejectionOut])
+@routes.read(
+    "/batches/{batch_id}/rejections",
+    "batches:read",
+    response_model=Page[RejectionOut],
+    sort=("row_no", "id", "field"),
+)
 def rejections(
     batch_id: PathId,
     context: Caller,
@@ -102,13 +116,12 @@ def rejections(
             query,
             RejectedRow,
             paging,
-            ("row_no", "id", "field"),
             RejectionOut.of,
             f"batch-{batch_id}-rejections",
         )
 
 
-@routes.read("/lines", "lines:read", response_model=Page[LineOut])
+@routes.read("/lines", "lines:read", response_model=Page[LineOut], sort=tuple(LINE_SORTS))
 def lines(
     context: Caller,
     paging: Listed,
@@ -140,21 +153,11 @@ def lines(
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
-# sort keys and the line store's columns they order by (amounts and quantities by value)
-LINE_SORTS = {
-    **{k: k for k in ("date", "document", "partner_id", "sku")},
-    **{"amount": "amount_micros", "amount_micros": "amount_micros", "quantity": "quantity_milli"},
-}
-
-
 def _line_order(table, sort: str) -> list:
     """The sorted column, then the line's key (each column once)."""
-    key = sort.lstrip("-")
-    if key not in LINE_SORTS:
-        raise Refused(f"sort: choose from {', '.join(LINE_SORTS)}")
-    column = table[LINE_SORTS[key]]
-    first = column.desc() if sort.startswith("-") else column.asc()
-    return [first, *(k for k in ("source", "document", "line_no") if k != LINE_SORTS[key])]
+    name = LINE_SORTS[sort.lstrip("-")]
+    first = table[name].desc() if sort.startswith("-") else table[name].asc()
+    return [first, *(k for k in ("source", "document", "line_no") if k != name)]
 
 
 def _line(row: dict) -> LineOut:

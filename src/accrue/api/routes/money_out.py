@@ -61,7 +61,12 @@ def submit(settlement_id: PathId, context: Caller):
     return _approval(context, submit_settlement(context.books, settlement_id).id)
 
 
-@routes.read("/approvals", "approvals:read", response_model=Page[ApprovalOut])
+@routes.read(
+    "/approvals",
+    "approvals:read",
+    response_model=Page[ApprovalOut],
+    sort=("id", "status", "subject", "submitted_at"),
+)
 def approvals(
     context: Caller,
     paging: Listed,
@@ -77,7 +82,6 @@ def approvals(
             query,
             ApprovalRow,
             paging,
-            ("id", "status", "subject", "submitted_at"),
             ApprovalOut.model_validate,
             "approvals",
         )
@@ -150,7 +154,12 @@ def create_payout_batch(context: Caller, asked: BatchIn):
     return _batch(context, batch.id)
 
 
-@routes.read("/payout-batches", "payouts:read", response_model=Page[PayoutBatchOut])
+@routes.read(
+    "/payout-batches",
+    "payouts:read",
+    response_model=Page[PayoutBatchOut],
+    sort=("id", "status", "created_at", "total"),
+)
 def payout_batches(context: Caller, paging: Listed, status: str | None = None):
     query = where_given(select(PayoutBatchRow), (PayoutBatchRow.status, status))
     with context.books.session() as session:
@@ -159,7 +168,6 @@ def payout_batches(context: Caller, paging: Listed, status: str | None = None):
             query,
             PayoutBatchRow,
             paging,
-            ("id", "status", "created_at", "total"),
             PayoutBatchOut.model_validate,
             "payout-batches",
         )

@@ -46,7 +46,9 @@ def me(context: Caller):
     )
 
 
-@routes.read("/users", "users:read", response_model=Page[UserOut])
+@routes.read(
+    "/users", "users:read", response_model=Page[UserOut], sort=("username", "role", "created_at")
+)
 def users(context: Caller, paging: Listed):
     with context.books.session() as session:
         return listing(
@@ -54,7 +56,6 @@ def users(context: Caller, paging: Listed):
             select(UserRow),
             UserRow,
             paging,
-            ("username", "role", "created_at"),
             UserOut.model_validate,
             "users",
         )
