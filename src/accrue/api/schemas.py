@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from fastapi import Path
@@ -18,8 +19,10 @@ from pydantic import (
     computed_field,
 )
 
+from accrue.domain.approvals import Status
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
+from accrue.store.master import KINDS
 
 Money = Annotated[str, Field(description="exact decimal text", examples=["1234.50"])]
 # Money sent in: read exactly as a Decimal, described as text so a generated client never
@@ -31,6 +34,42 @@ MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]
+
+
+# the closed sets of values the API answers with and filters by
+BatchKind = StrEnum("BatchKind", {k.upper(): k for k in ("lines", "agreements", *KINDS)})
+
+
+class BatchStatus(StrEnum):
+    LOADING = "loading"
+    COMMITTED = "committed"
+    REFUSED = "refused"
+    INTERRUPTED = "interrupted"  # the server stopped while loading it
+
+
+class ClaimKind(StrEnum):
+    SHIP_AND_DEBIT = "ship_and_debit"
+    FUND = "fund"
+
+
+ClaimStatus = StrEnum("ClaimStatus", {**{s.name: s.value for s in Status}, "ANSWERED": "answered"})
+PayoutBatchStatus = StrEnum(
+    "PayoutBatchStatus", {**{s.name: s.value for s in Status}, "PAID": "paid"}
+)
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    PROPOSED = "proposed"  # awaiting approval
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class Out(BaseModel):
@@ -165,9 +204,9 @@ class RepOut(Out):
 
 class BatchOut(Out):
     id: int
-    kind: str
+    kind: BatchKind
     source_name: str
-    status: str
+    status: BatchStatus
     received: int
     accepted: int
     duplicate: int
@@ -438,9 +477,9 @@ class BatchIn(BaseModel):
 
 class PayoutBatchOut(Out):
     id: int
-    method: str
+    method: PayoutMethod
     currency: str
-    status: str
+    status: PayoutBatchStatus
     total: Money
     reference: str
     created_by: str
@@ -509,7 +548,7 @@ class ClaimLineOut(Out):
 
 class ClaimOut(Out):
     id: int
-    kind: str = Field(description="ship_and_debit or fund")
+    kind: ClaimKind
     number: str
     partner_id: str
     program_id: str | None
@@ -518,7 +557,7 @@ class ClaimOut(Out):
     requested: Money
     approved: Money
     prevented: Money
-    status: str = Field(description="pending (approval), approved, rejected, or answered")
+    status: ClaimStatus = Field(description="pending (approval), approved, rejected, answered")
     description: str
     received_at: str
     actor: str
@@ -599,7 +638,7 @@ class DisputeOut(Out):
     period: str
     currency: str
     reason: str
-    status: str = Field(description="open, proposed (awaiting approval), resolved, dismissed")
+    status: DisputeStatus
     opened_by: str
     opened_at: str
     adjustment: Money | None
@@ -633,7 +672,7 @@ class OutboxMessageOut(Out):
     channel: Literal["email", "webhook"]
     event: str
     reference: str
-    status: Literal["pending", "sending", "delivered", "failed"]
+    status: OutboxStatus
     attempts: int
     created_at: str
     next_attempt_at: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing, where_given
-from accrue.api.schemas import AuditEntryOut, OutboxMessageOut, VerifiedOut
+from accrue.api.schemas import AuditEntryOut, OutboxMessageOut, OutboxStatus, VerifiedOut
 from accrue.api.security import Caller, Routes
 from accrue.domain.audit import Head
 from accrue.store.audit import verify_books
@@ -59,7 +59,7 @@ def verify(context: Caller, head: str | None = None):
     response_model=Page[OutboxMessageOut],
     sort=("id", "status", "attempts", "next_attempt_at"),
 )
-def outbox(context: Caller, paging: Listed, status: str | None = None):
+def outbox(context: Caller, paging: Listed, status: OutboxStatus | None = None):
     """E-mails and webhooks queued by alerts, oldest first: `status=failed` for those that
     gave up after their last attempt, `status=pending` for those waiting for a retry."""
     query = where_given(select(OutboxRow), (OutboxRow.status, status))

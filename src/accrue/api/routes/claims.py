@@ -16,11 +16,14 @@ from accrue.api.schemas import (
     AgreementProductOut,
     BatchOut,
     ClaimDetailOut,
+    ClaimKind,
     ClaimLineOut,
     ClaimLinesIn,
     ClaimOut,
+    ClaimStatus,
     DisputeIn,
     DisputeOut,
+    DisputeStatus,
     FundOut,
     LeakageOut,
     MoneyIn,
@@ -126,8 +129,8 @@ def push_claims(payload: ClaimLinesIn, context: Caller):
 def claims(
     context: Caller,
     paging: Listed,
-    kind: str | None = None,
-    status: str | None = None,
+    kind: ClaimKind | None = None,
+    status: ClaimStatus | None = None,
     partner_id: str | None = None,
 ):
     query = where_given(
@@ -276,7 +279,7 @@ def open_dispute(asked: DisputeIn, context: Caller):
     response_model=Page[DisputeOut],
     sort=("id", "status", "opened_at"),
 )
-def dispute_list(context: Caller, paging: Listed, status: str | None = None):
+def dispute_list(context: Caller, paging: Listed, status: DisputeStatus | None = None):
     query = where_given(
         context.visible(select(DisputeRow), DisputeRow.partner_id), (DisputeRow.status, status)
     )

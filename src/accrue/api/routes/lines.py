@@ -11,7 +11,16 @@ from fastapi import Query, UploadFile
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, export, listing, where_given
-from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
+from accrue.api.schemas import (
+    BatchKind,
+    BatchOut,
+    BatchStatus,
+    LineOut,
+    LinesIn,
+    PathId,
+    ReceivedOut,
+    RejectionOut,
+)
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received
 from accrue.domain.errors import NotFound
@@ -67,8 +76,8 @@ def push(payload: LinesIn, context: Caller):
 def batches(
     context: Caller,
     paging: Listed,
-    kind: str | None = None,
-    status: str | None = None,
+    kind: BatchKind | None = None,
+    status: BatchStatus | None = None,
 ):
     query = where_given(select(Batch), (Batch.kind, kind), (Batch.status, status))
     with context.books.session() as session:

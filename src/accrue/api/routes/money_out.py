@@ -21,6 +21,7 @@ from accrue.api.schemas import (
     PathId,
     PayoutBatchDetailOut,
     PayoutBatchOut,
+    PayoutBatchStatus,
     PayoutItemOut,
     SettlementOut,
 )
@@ -160,7 +161,7 @@ def create_payout_batch(context: Caller, asked: BatchIn):
     response_model=Page[PayoutBatchOut],
     sort=("id", "status", "created_at", "total"),
 )
-def payout_batches(context: Caller, paging: Listed, status: str | None = None):
+def payout_batches(context: Caller, paging: Listed, status: PayoutBatchStatus | None = None):
     query = where_given(select(PayoutBatchRow), (PayoutBatchRow.status, status))
     with context.books.session() as session:
         return listing(
