@@ -143,91 +143,93 @@ def test_the_money_path_through_the_generated_client_alone(client):
     _exports(client)
     _claims_and_their_answers(client)
     _fund_claim_and_its_proof(client)
-    assert client.ops.verify.sync(client=client.sign_in("aud")).ok, batch_id
+    assert client.ops.verify_audit_trail.sync(client=client.sign_in("aud")).ok, batch_id
 
 
 def _master_data_and_programs(c) -> None:
     admin, manager = c.sign_in("ada"), c.sign_in("pam")
     for kind, content in (("partners", partners_csv()), ("products", products_csv())):
-        body = c.m.BodyImportMasterRoute(file=c.file(content, f"{kind}.csv"))
-        batch = c.ops.import_master_route.sync(c.m.MasterKind(kind), client=admin, body=body)
+        body = c.m.BodyImportMaster(file=c.file(content, f"{kind}.csv"))
+        batch = c.ops.import_master.sync(c.m.MasterKind(kind), client=admin, body=body)
         assert batch.status == "committed" and batch.rejected == 0, batch
-    body = c.m.BodyImportMasterRoute(file=c.file(reps_csv(), "reps.csv"))
-    c.ops.import_master_route.sync(c.m.MasterKind.REPS, client=admin, body=body)
+    body = c.m.BodyImportMaster(file=c.file(reps_csv(), "reps.csv"))
+    c.ops.import_master.sync(c.m.MasterKind.REPS, client=admin, body=body)
     as_json = json.loads(json.dumps(yaml.safe_load(PROGRAM), default=str))
-    checked = c.ops.validate.sync(client=manager, body=c.m.ValidateJsonBody.from_dict(as_json))
+    as_body = c.m.ValidateProgramJsonBody.from_dict(as_json)
+    checked = c.ops.validate_program.sync(client=manager, body=as_body)
     assert checked.program.id == "volume-q"
     for text in (PROGRAM, FUND):
         yaml_file = c.file(text.encode(), "program.yaml", "application/yaml")
-        imported = c.ops.import_program_route.sync(client=manager, body=yaml_file)
+        imported = c.ops.import_program.sync(client=manager, body=yaml_file)
         assert imported.status == "new"
-    as_file = c.m.ImportProgramRouteFilesBody(file=c.file(FUND.encode(), "mdf.yaml"))
-    assert c.ops.import_program_route.sync(client=manager, body=as_file).status == "unchanged"
+    as_file = c.m.ImportProgramFilesBody(file=c.file(FUND.encode(), "mdf.yaml"))
+    assert c.ops.import_program.sync(client=manager, body=as_file).status == "unchanged"
 
 
 def _lines_in(c) -> None:
     finance = c.sign_in("fin")
     acme = lines_csv(line_rows("ACME", ["30000.00", "25000.00"]))
-    sent = c.ops.upload.sync(client=finance, body=c.m.BodyUpload(file=c.file(acme, "acme.csv")))
+    form = c.m.BodyUploadLines(file=c.file(acme, "acme.csv"))
+    sent = c.ops.upload_lines.sync(client=finance, body=form)
     assert sent.batch.accepted == 2
     lines = [c.m.LineIn(**row) for row in line_rows("BOLT", ["12000.00"])]
-    pushed = c.ops.push.sync(client=finance, body=c.m.LinesIn(name="erp-push-1", lines=lines))
+    pushed = c.ops.push_lines.sync(client=finance, body=c.m.LinesIn(name="erp-push-1", lines=lines))
     assert pushed.batch.accepted == 1
     assert c.ops.recalculate.sync(client=finance, body=c.m.RecalcIn()).changed > 0
 
 
 def _standings_and_close(c) -> list:
     finance = c.sign_in("fin")
-    page = c.ops.standings.sync(client=finance, period="2026-Q1", program_id="volume-q")
+    page = c.ops.list_standings.sync(client=finance, period="2026-Q1", program_id="volume-q")
     amounts = {s.partner_id: (s.tier_name, s.amount) for s in page.items}
     assert (amounts["ACME"], amounts["BOLT"]) == (("Gold", "2200.00"), ("Silver", "240.00"))
-    closed = c.ops.close.sync("2026-Q1", client=finance, body=c.m.AsOfIn())
+    closed = c.ops.close_period.sync("2026-Q1", client=finance, body=c.m.AsOfIn())
     assert closed.payable.additional_properties["USD"] == "2440.00"
-    settled = c.ops.settlements.sync(client=finance, period="2026-Q1", program_id="volume-q")
+    settled = c.ops.list_settlements.sync(client=finance, period="2026-Q1", program_id="volume-q")
     return [s for s in settled.items if Decimal(s.payout) > 0]
 
 
 def _approved_and_paid(c, settlements: list) -> int:
     finance, approver = c.sign_in("fin"), c.sign_in("abe")
     for settlement in settlements:
-        request = c.ops.submit.sync(settlement.id, client=finance)
-        own = c.ops.approve.sync_detailed(request.id, client=finance, body=c.m.DecideIn())
+        request = c.ops.submit_settlement.sync(settlement.id, client=finance)
+        own = c.ops.approve_request.sync_detailed(request.id, client=finance, body=c.m.DecideIn())
         assert own.status_code == 409, "the preparer approved their own settlement"
-        assert c.ops.approve.sync(request.id, client=approver, body=c.m.DecideIn()).status == (
-            "approved"
-        )
+        approved = c.ops.approve_request.sync(request.id, client=approver, body=c.m.DecideIn())
+        assert approved.status == "approved"
     asked = c.m.BatchIn(method=c.m.PayoutMethod.BANK_TRANSFER, currency="USD")
     batch = c.ops.create_payout_batch.sync(client=c.sign_in("fay"), body=asked)
-    pending = c.ops.approvals.sync(client=finance, subject=c.m.Subject.PAYOUT_BATCH)
+    pending = c.ops.list_approvals.sync(client=finance, subject=c.m.Subject.PAYOUT_BATCH)
     [request] = [r for r in pending.items if r.subject_id == batch.id]
-    c.ops.approve.sync(request.id, client=c.sign_in("amy"), body=c.m.DecideIn(reason="ok"))
-    [bank_file] = c.ops.payout_batch.sync(batch.id, client=finance).files
-    xml = c.ops.download.sync(batch.id, bank_file, client=finance).payload.read()
+    c.ops.approve_request.sync(request.id, client=c.sign_in("amy"), body=c.m.DecideIn(reason="ok"))
+    [bank_file] = c.ops.get_payout_batch.sync(batch.id, client=finance).files
+    xml = c.ops.download_payout_file.sync(batch.id, bank_file, client=finance).payload.read()
     assert xml.startswith(b"<?xml") and b"2440.00" in xml
-    paid = c.ops.paid.sync(batch.id, client=finance, body=c.m.PaidIn())
+    paid = c.ops.mark_paid.sync(batch.id, client=finance, body=c.m.PaidIn())
     assert paid.status == "paid"
-    journals = c.ops.download.sync(batch.id, f"payout-{batch.id}-journals.csv", client=finance)
+    journals_file = f"payout-{batch.id}-journals.csv"
+    journals = c.ops.download_payout_file.sync(batch.id, journals_file, client=finance)
     assert b",payout," in journals.payload.read()
     return batch.id
 
 
 def _ledger_and_trace(c, settlements: list) -> None:
     auditor = c.sign_in("aud")
-    balance = c.ops.trial_balance.sync(client=auditor).items
+    balance = c.ops.list_trial_balance.sync(client=auditor).items
     assert sum(Decimal(b.debit) for b in balance) == sum(Decimal(b.credit) for b in balance)
-    owed = c.ops.liability.sync(client=auditor, by="program_id,period").items
+    owed = c.ops.list_liability.sync(client=auditor, by="program_id,period").items
     paid = [r for r in owed if (r.program_id, r.period) == ("volume-q", "2026-Q1")]
     assert all(Decimal(r.outstanding) == 0 for r in paid)
-    traced = c.ops.why.sync(settlements[0].id, client=auditor)
+    traced = c.ops.trace_settlement.sync(settlements[0].id, client=auditor)
     assert traced.reproduced and traced.settlement.paid == traced.settlement.payout
 
 
 def _exports(c) -> None:
     finance = c.sign_in("fin")
     exports = [
-        (c.ops.standings_export, "-amount", b"program_id,program_version,partner_id"),
-        (c.ops.journals_export, "-journal", b"journal,kind,program_id,partner_id"),
-        (c.ops.settlements_export, "-payout", b"id,program_id,version,partner_id"),
+        (c.ops.export_standings, "-amount", b"program_id,program_version,partner_id"),
+        (c.ops.export_journals, "-journal", b"journal,kind,program_id,partner_id"),
+        (c.ops.export_settlements, "-payout", b"id,program_id,version,partner_id"),
     ]
     for export, sort, header in exports:
         csv_file = export.sync(client=finance, format_=c.m.FileFormat.CSV, sort=sort)
@@ -247,9 +249,9 @@ def _claims_and_their_answers(c) -> None:
     sent = c.file(lines_csv(claim_lines("BOLT", "C-2")), "claims.csv")
     [filed] = c.ops.submit_claims.sync(client=finance, body=c.m.BodySubmitClaims(file=sent))
     for answered in (claim, filed):
-        edi = c.ops.response.sync(answered.id, client=finance).payload.read()
+        edi = c.ops.download_claim_response.sync(answered.id, client=finance).payload.read()
         assert edi.startswith(b"ISA") and b"849" in edi
-        csv_answer = c.ops.response.sync(answered.id, client=finance, format_="csv")
+        csv_answer = c.ops.download_claim_response.sync(answered.id, client=finance, format_="csv")
         assert b"accepted" in csv_answer.payload.read()
 
 
@@ -260,7 +262,7 @@ def _fund_claim_and_its_proof(c) -> None:
     again = c.ops.fund_claim.sync_detailed(client=partner, body=_fund_form(c))
     assert again.status_code == 201 and again.parsed.id == claim.id
     [digest] = claim.proofs
-    assert c.ops.proof.sync(claim.id, digest, client=partner).payload.read() == PDF
+    assert c.ops.download_proof.sync(claim.id, digest, client=partner).payload.read() == PDF
 
 
 def _fund_form(c):

@@ -106,32 +106,39 @@ class Routes(APIRouter):
 
     def route_with(self, method: str, path: str, permission: str, **options):
         """A route; a list (a `Page`) sorts by the columns `sort` names (default: its items'
-        fields), and comes with its export, `<path>/export`, as another."""
+        fields), and comes with its export, `<path>/export`, as another: `list_<id>` (for a
+        GET) and `export_<id>`, `<id>` being `operation_id` or the handler's name."""
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
         responses = {**ERRORS, **options.pop("responses", {})}
         if permission != PUBLIC:  # checked even if the handler never asks who is calling
             options["dependencies"] = [Depends(self.authorizer), *options.get("dependencies", [])]
-        keys = options.pop("sort", None)
-        route = self.api_route(
-            path, methods=[method], openapi_extra=extra, responses=responses, **options
-        )
+        keys, name = options.pop("sort", None), options.pop("operation_id", None)
         model = options.get("response_model")
+        declared = {"methods": [method], "openapi_extra": extra}
         if not (isinstance(model, type) and issubclass(model, Page)):
-            return route
+            return self.api_route(
+                path, **declared, responses=responses, operation_id=name, **options
+            )
 
         def listed(handler):
-            name = handler.__name__
+            noun = name or handler.__name__
             sortable = keys or item_fields(model)
             self.api_route(
                 path + "/export",
-                methods=[method],
-                openapi_extra=extra,
+                **declared,
                 responses={**responses, 200: EXPORTED},
-                name=f"{name}_export",
+                operation_id=f"export_{noun}",
                 response_class=Response,
                 dependencies=options.get("dependencies"),
-            )(with_paging(handler, paging_parameters(name, sortable, exported=True)))
-            return route(with_paging(handler, paging_parameters(name, sortable, exported=False)))
+            )(with_paging(handler, paging_parameters(noun, sortable, exported=True)))
+            listing = self.api_route(
+                path,
+                **declared,
+                responses=responses,
+                operation_id=f"list_{noun}" if method == "GET" else noun,
+                **options,
+            )
+            return listing(with_paging(handler, paging_parameters(noun, sortable, exported=False)))
 
         return listed
 

@@ -130,6 +130,7 @@ def _text(value) -> str | None:
     "analytics:read",
     response_model=Page[CalibrationOut],
     openapi_extra=PROGRAM_BODY,
+    operation_id="calibrate_program",
 )
 def calibrate(
     context: Caller,
@@ -182,7 +183,12 @@ def simulate_drafts(context: Caller, asked: SimulateIn, paging: Listed):
     return paged(rows, paging, "simulation", SimulationOut)
 
 
-@routes.read("/analytics/forecast", "analytics:read", response_model=Page[ForecastOut])
+@routes.read(
+    "/analytics/forecast",
+    "analytics:read",
+    response_model=Page[ForecastOut],
+    operation_id="forecasts",
+)
 def forecast(context: Caller, paging: Listed, as_of: date | None = None):
     """Every open standing projected to its period's end, at the run rate and seasonally."""
     rows = [

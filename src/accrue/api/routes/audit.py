@@ -20,6 +20,7 @@ routes = Routes(tags=["audit"])
     "audit:read",
     response_model=Page[AuditEntryOut],
     sort=("seq", "at", "actor", "entity"),
+    operation_id="audit_entries",
 )
 def entries(
     context: Caller,
@@ -43,7 +44,9 @@ def entries(
         )
 
 
-@routes.read("/audit/verify", "audit:read", response_model=VerifiedOut)
+@routes.read(
+    "/audit/verify", "audit:read", response_model=VerifiedOut, operation_id="verify_audit_trail"
+)
 def verify(context: Caller, head: str | None = None):
     """Recompute the hash chain and every seal; `ok` is false with the breaks listed. `head`
     (`seq:hash`, exported earlier by `accrue audit head`): the trail must still hold it."""

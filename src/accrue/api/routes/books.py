@@ -150,7 +150,9 @@ def periods(context: Caller, paging: Listed):
         )
 
 
-@routes.write("/periods/{label}/close", "periods:close", response_model=ClosedOut)
+@routes.write(
+    "/periods/{label}/close", "periods:close", response_model=ClosedOut, operation_id="close_period"
+)
 def close(label: str, context: Caller, asked: AsOfIn):
     """Settle the period's standings, carry forward, charge back, and lock it."""
     closed = close_period(context.books, label, _today(context, asked.as_of))
@@ -200,13 +202,23 @@ def _visible_settlement(context: Context, session, settlement_id: PathId) -> Set
     return row
 
 
-@routes.read("/settlements/{settlement_id}", "settlements:read", response_model=SettlementOut)
+@routes.read(
+    "/settlements/{settlement_id}",
+    "settlements:read",
+    response_model=SettlementOut,
+    operation_id="get_settlement",
+)
 def settlement(settlement_id: PathId, context: Caller):
     with context.books.session() as session:
         return _settlement(session, _visible_settlement(context, session, settlement_id))
 
 
-@routes.read("/settlements/{settlement_id}/trace", "settlements:read", response_model=TraceOut)
+@routes.read(
+    "/settlements/{settlement_id}/trace",
+    "settlements:read",
+    response_model=TraceOut,
+    operation_id="trace_settlement",
+)
 def why(
     settlement_id: PathId,
     context: Caller,

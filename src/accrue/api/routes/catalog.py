@@ -129,7 +129,12 @@ def programs(context: Caller, paging: Listed):
     return paged([_program_out(row, p) for row, p in seen if p], paging, "programs")
 
 
-@routes.read("/programs/{program_id}", "programs:read", response_model=ProgramDetailOut)
+@routes.read(
+    "/programs/{program_id}",
+    "programs:read",
+    response_model=ProgramDetailOut,
+    operation_id="get_program",
+)
 def program(
     program_id: str,
     context: Caller,
@@ -149,7 +154,12 @@ def program(
     )
 
 
-@routes.read("/programs/{program_id}/explain", "programs:read", response_model=ExplainOut)
+@routes.read(
+    "/programs/{program_id}/explain",
+    "programs:read",
+    response_model=ExplainOut,
+    operation_id="explain_program",
+)
 def explain(program_id: str, context: Caller):
     """The program in plain language, with a worked example computed by the engine."""
     program = _versions(context, program_id)[-1][1]
@@ -164,6 +174,7 @@ def explain(program_id: str, context: Caller):
     "programs:write",
     response_model=ValidatedOut,
     openapi_extra=PROGRAM_BODY,
+    operation_id="validate_program",
 )
 def validate(context: Caller, document: ProgramText):
     """Check a program without importing it: 422 names every bad field."""
@@ -171,7 +182,11 @@ def validate(context: Caller, document: ProgramText):
 
 
 @routes.write(
-    "/programs", "programs:write", response_model=ImportedProgramOut, openapi_extra=PROGRAM_BODY
+    "/programs",
+    "programs:write",
+    response_model=ImportedProgramOut,
+    openapi_extra=PROGRAM_BODY,
+    operation_id="import_program",
 )
 def import_program_route(
     context: Caller,
@@ -217,7 +232,9 @@ def partners(
         )
 
 
-@routes.read("/partners/{partner_id}", "partners:read", response_model=PartnerOut)
+@routes.read(
+    "/partners/{partner_id}", "partners:read", response_model=PartnerOut, operation_id="get_partner"
+)
 def partner(partner_id: str, context: Caller):
     context.check_partner(partner_id)
     with context.books.session() as session:
@@ -261,7 +278,9 @@ def reps(context: Caller, paging: Listed):
         return listing(session, select(RepRow), RepRow, paging, RepOut.of, "reps")
 
 
-@routes.write("/master/{kind}", "master:write", response_model=BatchOut)
+@routes.write(
+    "/master/{kind}", "master:write", response_model=BatchOut, operation_id="import_master"
+)
 def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
     """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history,
     and a change recomputes everything and posts it at once."""

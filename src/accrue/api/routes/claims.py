@@ -173,7 +173,9 @@ def _line(row: ClaimLineRow) -> ClaimLineOut:
     return ClaimLineOut.model_validate(row).model_copy(update={"reason_text": reason})
 
 
-@routes.read("/claims/{claim_id}", "claims:read", response_model=ClaimDetailOut)
+@routes.read(
+    "/claims/{claim_id}", "claims:read", response_model=ClaimDetailOut, operation_id="get_claim"
+)
 def claim(claim_id: PathId, context: Caller):
     return _claim(context, claim_id)
 
@@ -183,6 +185,7 @@ def claim(claim_id: PathId, context: Caller):
     "claims:read",
     response_class=Response,
     responses={200: files(EDI, "text/csv")},
+    operation_id="download_claim_response",
 )
 def response(
     claim_id: PathId,
@@ -204,6 +207,7 @@ def response(
     "claims:read",
     response_class=Response,
     responses={200: files(*funds.PROOF_TYPES.values())},
+    operation_id="download_proof",
 )
 def proof(claim_id: PathId, digest: str, context: Caller):
     """A fund claim's proof of performance, as received."""
@@ -278,6 +282,7 @@ def open_dispute(asked: DisputeIn, context: Caller):
     "disputes:read",
     response_model=Page[DisputeOut],
     sort=("id", "status", "opened_at"),
+    operation_id="disputes",
 )
 def dispute_list(context: Caller, paging: Listed, status: DisputeStatus | None = None):
     query = where_given(
@@ -294,7 +299,9 @@ def dispute_list(context: Caller, paging: Listed, status: DisputeStatus | None =
         )
 
 
-@routes.read("/disputes/{dispute_id}", "disputes:read", response_model=DisputeOut)
+@routes.read(
+    "/disputes/{dispute_id}", "disputes:read", response_model=DisputeOut, operation_id="get_dispute"
+)
 def dispute(dispute_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(DisputeRow, dispute_id)
@@ -303,7 +310,12 @@ def dispute(dispute_id: PathId, context: Caller):
     return row
 
 
-@routes.write("/disputes/{dispute_id}/resolve", "disputes:resolve", response_model=DisputeOut)
+@routes.write(
+    "/disputes/{dispute_id}/resolve",
+    "disputes:resolve",
+    response_model=DisputeOut,
+    operation_id="resolve_dispute",
+)
 def resolve(dispute_id: PathId, asked: ResolveIn, context: Caller):
     """Dismiss with a reason, or propose an adjustment: it is posted once approved (by someone
     else), and settled with the period it is booked in."""

@@ -52,7 +52,13 @@ def _received(context: Caller, received: Received) -> ReceivedOut:
         )
 
 
-@routes.write("/batches", "lines:write", response_model=ReceivedOut, status_code=201)
+@routes.write(
+    "/batches",
+    "lines:write",
+    response_model=ReceivedOut,
+    status_code=201,
+    operation_id="upload_lines",
+)
 def upload(file: UploadFile, context: Caller):
     """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
     lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
@@ -61,7 +67,9 @@ def upload(file: UploadFile, context: Caller):
     return _received(context, taken)
 
 
-@routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)
+@routes.write(
+    "/lines", "lines:write", response_model=ReceivedOut, status_code=201, operation_id="push_lines"
+)
 def push(payload: LinesIn, context: Caller):
     """Lines as JSON, judged exactly like a file: replaying a payload changes nothing."""
     return _received(context, import_payload(context.books, payload.name, payload.document()))
@@ -91,7 +99,9 @@ def batches(
         )
 
 
-@routes.read("/batches/{batch_id}", "batches:read", response_model=BatchOut)
+@routes.read(
+    "/batches/{batch_id}", "batches:read", response_model=BatchOut, operation_id="get_batch"
+)
 def batch(batch_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(Batch, batch_id)

@@ -56,6 +56,7 @@ def _approval(context: Context, request_id: PathId) -> ApprovalDetailOut:
     "approvals:submit",
     response_model=ApprovalDetailOut,
     status_code=201,
+    operation_id="submit_settlement",
 )
 def submit(settlement_id: PathId, context: Caller):
     """Ask for a settlement's payout to be approved; the levels needed follow its amount."""
@@ -88,13 +89,21 @@ def approvals(
         )
 
 
-@routes.read("/approvals/{request_id}", "approvals:read", response_model=ApprovalDetailOut)
+@routes.read(
+    "/approvals/{request_id}",
+    "approvals:read",
+    response_model=ApprovalDetailOut,
+    operation_id="get_approval",
+)
 def approval(request_id: PathId, context: Caller):
     return _approval(context, request_id)
 
 
 @routes.write(
-    "/approvals/{request_id}/approve", "approvals:decide", response_model=ApprovalDetailOut
+    "/approvals/{request_id}/approve",
+    "approvals:decide",
+    response_model=ApprovalDetailOut,
+    operation_id="approve_request",
 )
 def approve(request_id: PathId, context: Caller, decision: DecideIn):
     """Approve the next level; never your own item, never twice the same request."""
@@ -103,7 +112,10 @@ def approve(request_id: PathId, context: Caller, decision: DecideIn):
 
 
 @routes.write(
-    "/approvals/{request_id}/reject", "approvals:decide", response_model=ApprovalDetailOut
+    "/approvals/{request_id}/reject",
+    "approvals:decide",
+    response_model=ApprovalDetailOut,
+    operation_id="reject_request",
 )
 def reject(request_id: PathId, context: Caller, decision: DecideIn):
     """Reject, with a reason; a rejected payout batch frees its settlements."""
@@ -111,7 +123,12 @@ def reject(request_id: PathId, context: Caller, decision: DecideIn):
     return _approval(context, request_id)
 
 
-@routes.read("/payouts/payable", "payouts:read", response_model=Page[SettlementOut])
+@routes.read(
+    "/payouts/payable",
+    "payouts:read",
+    response_model=Page[SettlementOut],
+    operation_id="payable_settlements",
+)
 def payable(
     context: Caller,
     paging: Listed,
@@ -174,7 +191,12 @@ def payout_batches(context: Caller, paging: Listed, status: PayoutBatchStatus | 
         )
 
 
-@routes.read("/payout-batches/{batch_id}", "payouts:read", response_model=PayoutBatchDetailOut)
+@routes.read(
+    "/payout-batches/{batch_id}",
+    "payouts:read",
+    response_model=PayoutBatchDetailOut,
+    operation_id="get_payout_batch",
+)
 def payout_batch(batch_id: PathId, context: Caller):
     return _batch(context, batch_id)
 
@@ -184,6 +206,7 @@ def payout_batch(batch_id: PathId, context: Caller):
     "payouts:read",
     response_class=Response,
     responses={200: files("application/xml", "text/csv")},
+    operation_id="download_payout_file",
 )
 def download(
     batch_id: PathId,
@@ -201,7 +224,10 @@ def download(
 
 
 @routes.write(
-    "/payout-batches/{batch_id}/paid", "payouts:write", response_model=PayoutBatchDetailOut
+    "/payout-batches/{batch_id}/paid",
+    "payouts:write",
+    response_model=PayoutBatchDetailOut,
+    operation_id="mark_paid",
 )
 def paid(batch_id: PathId, context: Caller, asked: PaidIn):
     """Mark an approved batch paid: one payout journal per settlement, once."""

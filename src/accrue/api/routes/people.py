@@ -33,7 +33,7 @@ def logout(request: Request, context: Caller):
     people.revoke(context.books, request.headers["authorization"].partition(" ")[2])
 
 
-@routes.read("/me", "self:read", response_model=MeOut)
+@routes.read("/me", "self:read", response_model=MeOut, operation_id="who_am_i")
 def me(context: Caller):
     user = context.user
     partners = user.scope.partners
