@@ -31,15 +31,22 @@ tiers:
   - {name: Gold, from: 50000, rate: 4%}
 """
 
-FUND = """
+
+def fund_program(expires_after: int = 4) -> str:
+    """The market development fund `mdf`: 2% of each partner's sales, kept for
+    `expires_after` quarters."""
+    return f"""
 id: mdf
 name: Market development fund
 kind: fund
-effective: {from: 2026-01-01, to: 2026-12-31}
+effective: {{from: 2026-01-01, to: 2026-12-31}}
 period: quarter
-expires_after: 4
-tiers: [{from: 0, rate: 2%}]
+expires_after: {expires_after}
+tiers: [{{from: 0, rate: 2%}}]
 """
+
+
+FUND = fund_program()
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
 
 # username → (role, partner, rep). ACME's user sees ACME and its branches; the rep is assigned
