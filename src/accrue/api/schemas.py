@@ -21,7 +21,9 @@ from pydantic import (
 
 from accrue.domain.approvals import Status
 from accrue.domain.ledger import PayoutMethod
+from accrue.domain.periods import PeriodKind
 from accrue.domain.permissions import Role
+from accrue.domain.program import Kind as ProgramKind
 from accrue.store.master import KINDS
 
 Money = Annotated[str, Field(description="exact decimal text", examples=["1234.50"])]
@@ -45,6 +47,14 @@ class BatchStatus(StrEnum):
     COMMITTED = "committed"
     REFUSED = "refused"
     INTERRUPTED = "interrupted"  # the server stopped while loading it
+
+
+class StandingStatus(StrEnum):
+    EARNING = "earning"
+    BELOW_FIRST_TIER = "below first tier"
+    PRO_RATA = "pro rata"
+    NO_BASELINE = "no baseline"
+    EXCLUDED = "excluded"  # by an exclusive group
 
 
 class ClaimKind(StrEnum):
@@ -147,8 +157,8 @@ class ProgramOut(Out):
     id: str
     version: int
     name: str
-    kind: str
-    period: str
+    kind: ProgramKind
+    period: PeriodKind
     currency: str
     takes_effect: date | None
     digest: str
@@ -293,8 +303,8 @@ class StandingOut(Out):
     partner_id: str = renamed("partner", "partner_id")
     period: str
     currency: str
-    kind: str
-    status: str
+    kind: ProgramKind
+    status: StandingStatus
     measure: str | None
     baseline: str | None
     tier: int

@@ -26,6 +26,7 @@ from accrue.api.schemas import (
     SettlementOut,
     ShareOut,
     StandingOut,
+    StandingStatus,
     TraceOut,
 )
 from accrue.api.security import Caller, Context, Routes
@@ -60,7 +61,7 @@ def standings(
     program_id: str | None = None,
     partner_id: str | None = None,
     period: str | None = None,
-    status: str | None = None,
+    status: StandingStatus | None = None,
 ):
     """Where every partner stands in every program and period: measure, tier, amount, the gap
     to the next tier and what reaching it would pay, and the projection to period end."""
