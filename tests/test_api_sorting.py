@@ -81,3 +81,10 @@ def test_an_unknown_sort_key_is_refused_by_name(api, path):
     response = api.get("fin", path, params={"sort": "-nonsense"})
     assert response.status_code == 422
     assert "sort" in response.text
+
+
+def test_the_list_itself_still_answers_with_a_file_for_this_release(api):
+    response = api.get("fin", "/api/settlements", params={"sort": "-payout", "format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows == _exported(api, "/api/settlements", "-payout")

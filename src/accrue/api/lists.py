@@ -53,10 +53,7 @@ class FileFormat(StrEnum):
     XLSX = "xlsx"
 
 
-class Format(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    XLSX = "xlsx"
+Format = StrEnum("Format", {"JSON": "json", **{f.name: f.value for f in FileFormat}})
 
 
 class Sort(StrEnum):
