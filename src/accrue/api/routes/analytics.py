@@ -1,5 +1,5 @@
 """Design analytics for staff: calibration and simulation of drafts, forecasts, lift and the
-money left unclaimed. Every list also comes as CSV or Excel (`format=`)."""
+money left unclaimed. Every list also comes as CSV or Excel (its `/export?format=`)."""
 
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def journals(
     first: Annotated[int | None, Query(ge=1, le=MAX_ID, description="from journal id")] = None,
     last: Annotated[int | None, Query(ge=1, le=MAX_ID, description="to journal id")] = None,
 ):
-    """Every posting, as exact text, in posting order (format=csv for the ERP)."""
+    """Every posting, as exact text, in posting order (journals/export?format=csv for the ERP)."""
     with context.books.session() as session:
         rows = [PostingOut.of(r) for r in ledger.journal_rows(session, first, last)]
     return paged(rows, paging, "journals")

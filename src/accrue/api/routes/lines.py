@@ -123,7 +123,7 @@ def rejections(
     unresolved: Annotated[bool, Query(description="only rows not yet corrected")] = False,
 ):
     """The rows refused, with row number, field, value and reason, and the row as received:
-    export them (format=csv), correct them and send them again."""
+    export them (rejections/export?format=csv), correct them and send them again."""
     query = select(RejectedRow).where(RejectedRow.batch_id == batch_id)
     if unresolved:
         query = query.where(RejectedRow.resolved_by.is_(None))
