@@ -31,6 +31,24 @@ tiers:
   - {name: Gold, from: 50000, rate: 4%}
 """
 
+
+def fund_program(expires_after: int = 4) -> str:
+    """The market development fund `mdf`: 2% of each partner's sales, kept for
+    `expires_after` quarters."""
+    return f"""
+id: mdf
+name: Market development fund
+kind: fund
+effective: {{from: 2026-01-01, to: 2026-12-31}}
+period: quarter
+expires_after: {expires_after}
+tiers: [{{from: 0, rate: 2%}}]
+"""
+
+
+FUND = fund_program()
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+
 # username → (role, partner, rep). ACME's user sees ACME and its branches; the rep is assigned
 # BOLT only; two of each approving role, so segregation of duties can be shown.
 USERS = {
@@ -134,12 +152,17 @@ class Api:
         return response.json() if "json" in response.headers.get("content-type", "") else response
 
 
-def open_api(settings, master: bool = True):
-    """Fresh books with every user; master data and the program imported when `master`."""
+def init_books(settings) -> None:
+    """Fresh books with a user of every role."""
     books = Books.init(settings, clock=lambda: NOW)
     for username, (role, partner, rep) in USERS.items():
         people.create_user(books, username, username.title(), role, PASSWORD, partner, rep)
     books.close()
+
+
+def open_api(settings, master: bool = True):
+    """Fresh books with every user; master data and the program imported when `master`."""
+    init_books(settings)
     client = TestClient(create_app(settings, clock=lambda: NOW))
     client.__enter__()
     api = Api(client, client.app.state.books)

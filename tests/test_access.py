@@ -179,13 +179,15 @@ def test_money_sorts_by_value_in_every_list_and_export(api):
 
     settled = api.get("fin", "/api/settlements", params={"sort": "-payout"})
     assert [s["payout"] for s in api.ok(settled)["items"]][:2] == by_value
-    exported = api.get("fin", "/api/settlements", params={"sort": "-payout", "format": "csv"})
+    exported = api.get(
+        "fin", "/api/settlements/export", params={"sort": "-payout", "format": "csv"}
+    )
     assert [r["payout"] for r in csv.DictReader(io.StringIO(exported.text))][:2] == by_value
 
     params = {"by": "partner_id", "sort": "-outstanding"}
     owed = api.ok(api.get("fin", "/api/ledger/liability", params=params))["items"]
     assert [r["outstanding"] for r in owed][:2] == by_value
-    exported = api.get("fin", "/api/ledger/liability", params={**params, "format": "csv"})
+    exported = api.get("fin", "/api/ledger/liability/export", params={**params, "format": "csv"})
     assert [r["outstanding"] for r in csv.DictReader(io.StringIO(exported.text))][:2] == by_value
 
 

@@ -220,12 +220,12 @@ def _exported_partners(response, fmt: str) -> set[str]:
 
 def test_exports_are_scoped_like_the_pages(api):
     for fmt in ("csv", "xlsx"):
-        response = api.get("acme1", "/api/lines", params={"format": fmt})
+        response = api.get("acme1", "/api/lines/export", params={"format": fmt})
         assert response.status_code == 200
         assert _exported_partners(response, fmt) == {"ACME-1"}
-        everyone = api.get("fin", "/api/lines", params={"format": fmt})
+        everyone = api.get("fin", "/api/lines/export", params={"format": fmt})
         assert {"ACME", "BOLT", "CORE"} <= _exported_partners(everyone, fmt)
-    text = api.get("fin", "/api/lines", params={"format": "csv"}).text
+    text = api.get("fin", "/api/lines/export", params={"format": "csv"}).text
     assert {"ACME", "BOLT", "CORE"} <= set(re.findall(r"\b(ACME|BOLT|CORE)\b", text))
 
 

@@ -36,7 +36,9 @@ def test_analytics_through_the_api(tmp_path):
         totals = {r["draft"]: r["cost"] for r in simulated if r["segment"] == "all"}
         # 2% of 30,000 + 2% of 12,000 + 4% of 50,000; at 3% Silver: 900 + 360 + 2,000
         assert totals == {"volume-q": "2840.00", "richer": "3260.00"}
-        csv = api.post("fin", "/api/analytics/simulate", params={"format": "csv"}, json=asked)
+        csv = api.post(
+            "fin", "/api/analytics/simulate/export", params={"format": "csv"}, json=asked
+        )
         assert csv.text.splitlines()[0].startswith("draft,segment,partners")
         forecast = api.ok(api.get("fin", "/api/analytics/forecast", params={"as_of": "2026-02-15"}))
         acme = next(f for f in forecast["items"] if f["partner_id"] == "ACME")
@@ -53,7 +55,7 @@ def test_analytics_through_the_api(tmp_path):
             )
         )
         assert lift["warnings"] and lift["matched"] + lift["unmatched"] == 3
-        text = api.get("aud", "/api/analytics/unclaimed", params={"format": "csv"})
+        text = api.get("aud", "/api/analytics/unclaimed/export", params={"format": "csv"})
         assert text.status_code == 200 and text.text.startswith("kind,program_id")
         assert api.get("acme", "/api/analytics/forecast").status_code == 403
     finally:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from apiclient import line_rows, open_api
+from apiclient import FUND, PDF, line_rows, open_api
 from conftest import BACKENDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,17 +17,6 @@ from accrue.domain.shipdebit import ClaimLine
 from accrue.ingest.claims import ClaimIn
 from accrue.ingest.edi import build_844, claims_from_844
 from accrue.ingest.x12 import X12Error
-
-FUND = """
-id: mdf
-name: Market development fund
-kind: fund
-effective: {from: 2026-01-01, to: 2026-12-31}
-period: quarter
-expires_after: 4
-tiers: [{from: 0, rate: 2%}]
-"""
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
 
 
 @pytest.fixture

@@ -62,6 +62,51 @@ def test_uploads_and_downloads_are_binary(document):
         assert all(c["schema"] == binary for c in content.values()), path
 
 
+def _operations(document):
+    return [
+        (f"{method.upper()} {path}", op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+    ]
+
+
+def test_every_list_answers_json_and_exports_files_as_an_operation_of_its_own(document):
+    ops = dict(_operations(document))
+    lists = {name: op for name, op in ops.items() if "limit" in _parameters(op)}
+    assert len(lists) >= 28
+    for name, op in lists.items():
+        assert list(op["responses"]["200"]["content"]) == ["application/json"], name
+        method, path = name.split(" ")
+        export = ops[f"{method} {path}/export"]
+        assert export["operationId"] == "export_" + op["operationId"].removeprefix("list_")
+        file_format = _parameters(export)["format"]
+        assert file_format["required"] and file_format["schema"]["$ref"].endswith("/FileFormat")
+        content = export["responses"]["200"]["content"]
+        assert next(iter(content)) == "application/octet-stream", name
+        assert {c["schema"]["format"] for c in content.values()} == {"binary"}, name
+
+
+def test_sort_keys_are_enums_named_for_a_client(document):
+    schemas = document["components"]["schemas"]
+    for name, op in _operations(document):
+        sort = _parameters(op).get("sort")
+        if sort is None:
+            continue
+        [enum, _] = sort["schema"]["anyOf"]
+        declared = schemas[enum["$ref"].rpartition("/")[2]]
+        assert len(declared["enum"]) == len(declared["x-enum-varnames"]) >= 2, name
+
+
+def test_programs_are_sent_as_yaml_json_or_a_file(document):
+    for path in ("/api/v1/programs", "/api/v1/programs/validate", "/api/v1/analytics/calibrate"):
+        content = document["paths"][path]["post"]["requestBody"]["content"]
+        assert set(content) == {"application/yaml", "application/json", "multipart/form-data"}
+
+
+def _parameters(op) -> dict:
+    return {p["name"]: p for p in op.get("parameters", [])}
+
+
 def test_money_goes_in_as_text_never_as_a_number(document):
     """A generated client types a number as float; money must be sent as exact text."""
     numbers = [

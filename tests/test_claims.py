@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from apiclient import fund_program
 from bookkeeping import add_program, lines_file, receive, sale, with_master, write_csv
 from conftest import BACKENDS
 from sqlalchemy import select
@@ -226,15 +227,7 @@ def test_quantity_above_what_was_sold_is_cut_to_the_sell_through(ship_and_debit,
     ]
 
 
-E14 = """
-id: mdf
-name: Market development fund
-kind: fund
-effective: {from: 2026-01-01, to: 2026-12-31}
-period: quarter
-expires_after: 2
-tiers: [{from: 0, rate: 2%}]
-"""
+E14 = fund_program(expires_after=2)
 
 
 @BACKENDS

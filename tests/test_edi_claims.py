@@ -186,6 +186,17 @@ def test_e13_through_844_files_849_answers_and_the_ledger(api):
     assert sum(Decimal(r["prevented"]) for r in leakage.values()) == Decimal("1620.00")
 
 
+def test_a_claim_sent_again_answers_as_before_and_other_content_under_its_number_is_409(api):
+    claim = _844("C-9", "2026-03-01", _line(1, "9001", "200", "2026-02-10"))
+    [first] = api.ok(_send(api, "c9.edi", claim), 201)
+    [again] = api.ok(_send(api, "c9-again.edi", claim), 201)
+    assert again == first
+    changed = _844("C-9", "2026-03-01", _line(1, "9001", "150", "2026-02-10"))
+    refused = _send(api, "c9-changed.edi", changed)
+    assert refused.status_code == 409, refused.text
+    assert "claim_number: 'C-9' of ACME" in refused.json()["error"]["message"]
+
+
 def _broken(body: list[Segment]) -> bytes:
     return build(
         "CF", "004010", [("844", body)], sender="ACME", receiver="ACCRUE", control=9, when=WHEN
@@ -237,9 +248,15 @@ def test_malformed_844s_are_refused_naming_segment_and_element(refusing, body, e
     assert api.ok(api.get("fin", "/api/claims"))["total"] == 0
 
 
-@pytest.mark.parametrize("quantity", ["1E400", "NaN", "-Infinity", "1e-40", 1e300])
+@pytest.mark.parametrize(
+    ("quantity", "named"),
+    [
+        *((text, ("payload", 1, "quantity")) for text in ("1E400", "NaN", "-Infinity", "1e-40")),
+        (1e300, (None, None, "lines.0.quantity")),  # a number, not text: refused by the schema
+    ],
+)
 def test_json_claim_lines_with_an_unbounded_quantity_are_refused_naming_the_field(
-    refusing, quantity
+    refusing, quantity, named
 ):
     line = {
         "claim_number": "C-J",
@@ -255,7 +272,7 @@ def test_json_claim_lines_with_an_unbounded_quantity_are_refused_naming_the_fiel
     response = refusing.post("acme", "/api/claims/lines", json={"lines": [line]})
     assert response.status_code == 422, response.text
     problems = response.json()["error"]["problems"]
-    assert {(p["file"], p["line"], p["field"]) for p in problems} == {("payload", 1, "quantity")}
+    assert {(p["file"], p["line"], p["field"]) for p in problems} == {named}
     assert refusing.ok(refusing.get("fin", "/api/claims"))["total"] == 0
 
 

@@ -45,8 +45,10 @@ Sign in with `POST /api/v1/auth/login` (or use an API token) and send `Authoriza
 <token>`. Each operation names the permission it needs (`x-permission`); partner users and
 sales reps see only their own partners. Paths without the version (`/api/lines`) still answer,
 as their `/api/v1` successor with a `Deprecation` header, for this release. Lists take
-`limit`, `offset`, `sort` and `format=csv|xlsx`. Money is exact decimal text. Errors look
-alike: `{"error": {"status", "message", "problems": [{"field", "message", "file", "line",
+`limit`, `offset`, `sort` and their filters; `<list>/export?format=csv|xlsx` returns all of it
+as a file. Money is exact decimal text. A request sent again changes nothing (a claim answers
+as the first time); a claim number sent again with other content is a 409 naming it. Errors
+look alike: `{"error": {"status", "message", "problems": [{"field", "message", "file", "line",
 "value"}]}}`.
 """
 

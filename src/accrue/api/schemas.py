@@ -5,13 +5,26 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    computed_field,
+)
 
+from accrue.domain.approvals import Status
 from accrue.domain.ledger import PayoutMethod
+from accrue.domain.periods import PeriodKind
 from accrue.domain.permissions import Role
+from accrue.domain.program import Kind as ProgramKind
+from accrue.store.master import KINDS
 
 Money = Annotated[str, Field(description="exact decimal text", examples=["1234.50"])]
 # Money sent in: read exactly as a Decimal, described as text so a generated client never
@@ -25,8 +38,67 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]
 
 
+# the closed sets of values the API answers with and filters by
+BatchKind = StrEnum("BatchKind", {k.upper(): k for k in ("lines", "agreements", *KINDS)})
+
+
+class BatchStatus(StrEnum):
+    LOADING = "loading"
+    COMMITTED = "committed"
+    REFUSED = "refused"
+    INTERRUPTED = "interrupted"  # the server stopped while loading it
+
+
+class StandingStatus(StrEnum):
+    EARNING = "earning"
+    BELOW_FIRST_TIER = "below first tier"
+    PRO_RATA = "pro rata"
+    NO_BASELINE = "no baseline"
+    EXCLUDED = "excluded"  # by an exclusive group
+
+
+class ClaimKind(StrEnum):
+    SHIP_AND_DEBIT = "ship_and_debit"
+    FUND = "fund"
+
+
+ClaimStatus = StrEnum("ClaimStatus", {**{s.name: s.value for s in Status}, "ANSWERED": "answered"})
+PayoutBatchStatus = StrEnum(
+    "PayoutBatchStatus", {**{s.name: s.value for s in Status}, "PAID": "paid"}
+)
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    PROPOSED = "proposed"  # awaiting approval
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+def renamed(old: str, new: str):
+    """A field under its new name, read from either name (the records keep the old)."""
+    return Field(validation_alias=AliasChoices(new, old))
+
+
+def old_name(new: str, type_: object = str):
+    """A field's name before it was renamed `new`: the same value, for this release only."""
+    return computed_field(
+        property(lambda self: getattr(self, new)),
+        return_type=type_,
+        description=f"deprecated: renamed {new}",
+        json_schema_extra={"deprecated": True},
+    )
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -85,8 +157,8 @@ class ProgramOut(Out):
     id: str
     version: int
     name: str
-    kind: str
-    period: str
+    kind: ProgramKind
+    period: PeriodKind
     currency: str
     takes_effect: date | None
     digest: str
@@ -142,9 +214,9 @@ class RepOut(Out):
 
 class BatchOut(Out):
     id: int
-    kind: str
+    kind: BatchKind
     source_name: str
-    status: str
+    status: BatchStatus
     received: int
     accepted: int
     duplicate: int
@@ -177,13 +249,36 @@ class ReceivedOut(Out):
     rejections: list[RejectionOut] = Field(description="the first 100; page the batch for all")
 
 
+# a cell as sent: judged like a file's (a bad value puts its row in quarantine, never the payload)
+Cell = Annotated[str, StringConstraints(max_length=1000)]
+DecimalCell = Annotated[Cell, Field(description="exact decimal text", examples=["1234.50"])]
+DateCell = Annotated[Cell, Field(description="YYYY-MM-DD", examples=["2026-02-10"])]
+
+
+class LineIn(BaseModel):
+    """A line with the columns of a lines file."""
+
+    source: Cell = Field(description="the system it comes from, e.g. erp")
+    document: Cell = Field(description="invoice or credit note number")
+    line_no: Annotated[int, Field(ge=0, le=MAX_ID)]
+    kind: Cell = Field(description="sale, return or credit")
+    partner_id: Cell
+    sku: Cell
+    date: DateCell
+    quantity: DecimalCell
+    amount: DecimalCell
+    currency: Cell = Field(description="ISO 4217, e.g. USD")
+
+
 class LinesIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="what the payload is called in batches and errors, e.g. erp-2026-11-24"
     )
-    lines: list[dict] = Field(
-        description="line objects with the columns of a lines file", max_length=100_000
-    )
+    lines: list[LineIn] = Field(max_length=100_000)
+
+    def document(self) -> dict:
+        """The payload as the line store takes it."""
+        return {"lines": [line.model_dump() for line in self.lines]}
 
 
 class LineOut(Out):
@@ -203,13 +298,13 @@ class LineOut(Out):
 
 
 class StandingOut(Out):
-    program: str
+    program_id: str = renamed("program", "program_id")
     program_version: str
-    partner: str
+    partner_id: str = renamed("partner", "partner_id")
     period: str
     currency: str
-    kind: str
-    status: str
+    kind: ProgramKind
+    status: StandingStatus
     measure: str | None
     baseline: str | None
     tier: int
@@ -228,6 +323,8 @@ class StandingOut(Out):
     projected_tier: int | None
     projected_amount: Money | None
     note: str
+    program = old_name("program_id")
+    partner = old_name("partner_id")
 
 
 class AsOfIn(BaseModel):
@@ -285,8 +382,8 @@ class LiabilityOut(Out):
 class PostingOut(Out):
     journal: int
     kind: str
-    program: str
-    partner: str
+    program_id: str = renamed("program", "program_id")
+    partner_id: str = renamed("partner", "partner_id")
     period: str
     booked_period: str
     posted_on: date
@@ -295,8 +392,11 @@ class PostingOut(Out):
     debit: Money
     credit: Money
     memo: str
-    settlement: int | None
+    settlement_id: int | None = renamed("settlement", "settlement_id")
     reverses: int | None
+    program = old_name("program_id")
+    partner = old_name("partner_id")
+    settlement = old_name("settlement_id", int | None)
 
     @classmethod
     def of(cls, row: dict) -> PostingOut:
@@ -393,9 +493,9 @@ class BatchIn(BaseModel):
 
 class PayoutBatchOut(Out):
     id: int
-    method: str
+    method: PayoutMethod
     currency: str
-    status: str
+    status: PayoutBatchStatus
     total: Money
     reference: str
     created_by: str
@@ -464,7 +564,7 @@ class ClaimLineOut(Out):
 
 class ClaimOut(Out):
     id: int
-    kind: str = Field(description="ship_and_debit or fund")
+    kind: ClaimKind
     number: str
     partner_id: str
     program_id: str | None
@@ -473,7 +573,7 @@ class ClaimOut(Out):
     requested: Money
     approved: Money
     prevented: Money
-    status: str = Field(description="pending (approval), approved, rejected, or answered")
+    status: ClaimStatus = Field(description="pending (approval), approved, rejected, answered")
     description: str
     received_at: str
     actor: str
@@ -484,10 +584,27 @@ class ClaimDetailOut(ClaimOut):
     proofs: list[str] = Field(description="proof of performance files, by SHA-256")
 
 
+class ClaimLineIn(BaseModel):
+    """A claim line with the columns of a claims file."""
+
+    claim_number: Cell
+    partner_id: Cell
+    agreement_id: Cell
+    end_customer: Cell
+    sku: Cell
+    invoice: Cell
+    invoice_line: Cell
+    quantity: DecimalCell
+    sold_on: DateCell
+    claimed_on: DateCell | None = Field(None, description="default: today")
+
+
 class ClaimLinesIn(BaseModel):
-    lines: list[dict] = Field(
-        description="claim line objects with the columns of a claims file", max_length=10_000
-    )
+    lines: list[ClaimLineIn] = Field(max_length=10_000)
+
+    def document(self) -> dict:
+        """The payload as the claims reader takes it."""
+        return {"lines": [line.model_dump(exclude_none=True) for line in self.lines]}
 
 
 class FundOut(Out):
@@ -537,7 +654,7 @@ class DisputeOut(Out):
     period: str
     currency: str
     reason: str
-    status: str = Field(description="open, proposed (awaiting approval), resolved, dismissed")
+    status: DisputeStatus
     opened_by: str
     opened_at: str
     adjustment: Money | None
@@ -571,7 +688,7 @@ class OutboxMessageOut(Out):
     channel: Literal["email", "webhook"]
     event: str
     reference: str
-    status: Literal["pending", "sending", "delivered", "failed"]
+    status: OutboxStatus
     attempts: int
     created_at: str
     next_attempt_at: str

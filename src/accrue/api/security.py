@@ -13,12 +13,13 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 
 from accrue.api.errors import ERRORS, NotSignedIn
-from accrue.api.lists import EXPORTED, Page
+from accrue.api.lists import EXPORTED, Page, item_fields, paging_parameters, with_paging
 from accrue.domain.errors import NotFound
 from accrue.domain.permissions import Forbidden, allows
 from accrue.store.books import Books
@@ -104,16 +105,42 @@ class Routes(APIRouter):
         self.authorizer = authorizer
 
     def route_with(self, method: str, path: str, permission: str, **options):
+        """A route; a list (a `Page`) sorts by the columns `sort` names (default: its items'
+        fields), and comes with its export, `<path>/export`, as another: `list_<id>` (for a
+        GET) and `export_<id>`, `<id>` being `operation_id` or the handler's name."""
         extra = {**options.pop("openapi_extra", {}), "x-permission": permission}
         responses = {**ERRORS, **options.pop("responses", {})}
-        model = options.get("response_model")
-        if isinstance(model, type) and issubclass(model, Page):
-            responses[200] = EXPORTED
         if permission != PUBLIC:  # checked even if the handler never asks who is calling
             options["dependencies"] = [Depends(self.authorizer), *options.get("dependencies", [])]
-        return self.api_route(
-            path, methods=[method], openapi_extra=extra, responses=responses, **options
-        )
+        keys, name = options.pop("sort", None), options.pop("operation_id", None)
+        model = options.get("response_model")
+        declared = {"methods": [method], "openapi_extra": extra}
+        if not (isinstance(model, type) and issubclass(model, Page)):
+            return self.api_route(
+                path, **declared, responses=responses, operation_id=name, **options
+            )
+
+        def listed(handler):
+            noun = name or handler.__name__
+            sortable = keys or item_fields(model)
+            self.api_route(
+                path + "/export",
+                **declared,
+                responses={**responses, 200: EXPORTED},
+                operation_id=f"export_{noun}",
+                response_class=Response,
+                dependencies=options.get("dependencies"),
+            )(with_paging(handler, paging_parameters(noun, sortable, exported=True)))
+            listing = self.api_route(
+                path,
+                **declared,
+                responses=responses,
+                operation_id=f"list_{noun}" if method == "GET" else noun,
+                **options,
+            )
+            return listing(with_paging(handler, paging_parameters(noun, sortable, exported=False)))
+
+        return listed
 
     def read(self, path: str, permission: str, **options):
         return self.route_with("GET", path, permission, **options)

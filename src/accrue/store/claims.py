@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
-from accrue.domain.errors import NotFound, Refused
+from accrue.domain.errors import Conflict, NotFound, Refused
 from accrue.domain.funds import INSUFFICIENT
 from accrue.domain.ledger import ship_and_debit_journal
 from accrue.domain.money import ZERO, round_money
@@ -212,7 +212,7 @@ def _known(session: Session, kind: str, partner: str, number: str, digest: str) 
         )
     )
     if row is not None and row.digest != digest:
-        raise ClaimError(
+        raise Conflict(
             f"claim_number: {number!r} of {partner} was already received (claim {row.id}) with "
             "other content; send a correction under a new claim number"
         )

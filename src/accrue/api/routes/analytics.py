@@ -1,5 +1,5 @@
 """Design analytics for staff: calibration and simulation of drafts, forecasts, lift and the
-money left unclaimed. Every list also comes as CSV or Excel (`format=`)."""
+money left unclaimed. Every list also comes as CSV or Excel (its `/export?format=`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
 from accrue.analytics.unclaimed import unclaimed
 from accrue.api.lists import Listed, Page, paged
-from accrue.api.routes.catalog import YAML
+from accrue.api.routes.catalog import PROGRAM_BODY, ProgramText
 from accrue.api.security import Caller, Routes
 from accrue.domain.program import parse_program
 
@@ -125,10 +125,16 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
-@routes.write("/analytics/calibrate", "analytics:read", response_model=Page[CalibrationOut])
+@routes.write(
+    "/analytics/calibrate",
+    "analytics:read",
+    response_model=Page[CalibrationOut],
+    openapi_extra=PROGRAM_BODY,
+    operation_id="calibrate_program",
+)
 def calibrate(
     context: Caller,
-    document: Annotated[str, YAML],
+    document: ProgramText,
     paging: Listed,
     baseline: Annotated[str, PERIOD],
     by: Annotated[str, BY] = "segment",
@@ -177,7 +183,12 @@ def simulate_drafts(context: Caller, asked: SimulateIn, paging: Listed):
     return paged(rows, paging, "simulation", SimulationOut)
 
 
-@routes.read("/analytics/forecast", "analytics:read", response_model=Page[ForecastOut])
+@routes.read(
+    "/analytics/forecast",
+    "analytics:read",
+    response_model=Page[ForecastOut],
+    operation_id="forecasts",
+)
 def forecast(context: Caller, paging: Listed, as_of: date | None = None):
     """Every open standing projected to its period's end, at the run rate and seasonally."""
     rows = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, listing, where_given
-from accrue.api.schemas import AuditEntryOut, OutboxMessageOut, VerifiedOut
+from accrue.api.schemas import AuditEntryOut, OutboxMessageOut, OutboxStatus, VerifiedOut
 from accrue.api.security import Caller, Routes
 from accrue.domain.audit import Head
 from accrue.store.audit import verify_books
@@ -15,7 +15,13 @@ from accrue.store.tables import AuditRow, OutboxRow
 routes = Routes(tags=["audit"])
 
 
-@routes.read("/audit", "audit:read", response_model=Page[AuditEntryOut])
+@routes.read(
+    "/audit",
+    "audit:read",
+    response_model=Page[AuditEntryOut],
+    sort=("seq", "at", "actor", "entity"),
+    operation_id="audit_entries",
+)
 def entries(
     context: Caller,
     paging: Listed,
@@ -33,13 +39,14 @@ def entries(
             query,
             AuditRow,
             paging,
-            ("seq", "at", "actor", "entity"),
             AuditEntryOut.model_validate,
             "audit",
         )
 
 
-@routes.read("/audit/verify", "audit:read", response_model=VerifiedOut)
+@routes.read(
+    "/audit/verify", "audit:read", response_model=VerifiedOut, operation_id="verify_audit_trail"
+)
 def verify(context: Caller, head: str | None = None):
     """Recompute the hash chain and every seal; `ok` is false with the breaks listed. `head`
     (`seq:hash`, exported earlier by `accrue audit head`): the trail must still hold it."""
@@ -49,8 +56,13 @@ def verify(context: Caller, head: str | None = None):
     )
 
 
-@routes.read("/outbox", "outbox:read", response_model=Page[OutboxMessageOut])
-def outbox(context: Caller, paging: Listed, status: str | None = None):
+@routes.read(
+    "/outbox",
+    "outbox:read",
+    response_model=Page[OutboxMessageOut],
+    sort=("id", "status", "attempts", "next_attempt_at"),
+)
+def outbox(context: Caller, paging: Listed, status: OutboxStatus | None = None):
     """E-mails and webhooks queued by alerts, oldest first: `status=failed` for those that
     gave up after their last attempt, `status=pending` for those waiting for a retry."""
     query = where_given(select(OutboxRow), (OutboxRow.status, status))
@@ -60,7 +72,6 @@ def outbox(context: Caller, paging: Listed, status: str | None = None):
             query,
             OutboxRow,
             paging,
-            ("id", "status", "attempts", "next_attempt_at"),
             OutboxMessageOut.model_validate,
             "outbox",
         )

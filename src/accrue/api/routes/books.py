@@ -26,6 +26,7 @@ from accrue.api.schemas import (
     SettlementOut,
     ShareOut,
     StandingOut,
+    StandingStatus,
     TraceOut,
 )
 from accrue.api.security import Caller, Context, Routes
@@ -48,14 +49,19 @@ def _today(context: Context, asked: date | None) -> date:
     return asked or context.books.clock().date()
 
 
-@routes.read("/standings", "standings:read", response_model=Page[StandingOut])
+@routes.read(
+    "/standings",
+    "standings:read",
+    response_model=Page[StandingOut],
+    sort=("program_id", "partner_id", "period", "status", "amount", "payout"),
+)
 def standings(
     context: Caller,
     paging: Listed,
     program_id: str | None = None,
     partner_id: str | None = None,
     period: str | None = None,
-    status: str | None = None,
+    status: StandingStatus | None = None,
 ):
     """Where every partner stands in every program and period: measure, tier, amount, the gap
     to the next tier and what reaching it would pay, and the projection to period end."""
@@ -72,7 +78,6 @@ def standings(
             query,
             StandingRow,
             paging,
-            ("program_id", "partner_id", "period", "status"),
             lambda row: StandingOut.model_validate(json.loads(row.detail)),
             "standings",
         )
@@ -126,13 +131,13 @@ def journals(
     first: Annotated[int | None, Query(ge=1, le=MAX_ID, description="from journal id")] = None,
     last: Annotated[int | None, Query(ge=1, le=MAX_ID, description="to journal id")] = None,
 ):
-    """Every posting, as exact text, in posting order (format=csv for the ERP)."""
+    """Every posting, as exact text, in posting order (journals/export?format=csv for the ERP)."""
     with context.books.session() as session:
         rows = [PostingOut.of(r) for r in ledger.journal_rows(session, first, last)]
     return paged(rows, paging, "journals")
 
 
-@routes.read("/periods", "ledger:read", response_model=Page[PeriodOut])
+@routes.read("/periods", "ledger:read", response_model=Page[PeriodOut], sort=("closed_at", "label"))
 def periods(context: Caller, paging: Listed):
     """The closed periods."""
     with context.books.session() as session:
@@ -141,20 +146,26 @@ def periods(context: Caller, paging: Listed):
             select(ClosedPeriod),
             ClosedPeriod,
             paging,
-            ("closed_at", "label"),
             PeriodOut.model_validate,
             "periods",
         )
 
 
-@routes.write("/periods/{label}/close", "periods:close", response_model=ClosedOut)
+@routes.write(
+    "/periods/{label}/close", "periods:close", response_model=ClosedOut, operation_id="close_period"
+)
 def close(label: str, context: Caller, asked: CloseIn):
     """Settle the period's standings, carry forward, charge back, and lock it."""
     closed = close_period(context.books, label, _today(context, asked.as_of), asked.force_reason)
     return ClosedOut(**_texts(vars(closed)))
 
 
-@routes.read("/settlements", "settlements:read", response_model=Page[SettlementOut])
+@routes.read(
+    "/settlements",
+    "settlements:read",
+    response_model=Page[SettlementOut],
+    sort=("id", "program_id", "partner_id", "period", "payout"),
+)
 def settlements(
     context: Caller,
     paging: Listed,
@@ -174,7 +185,6 @@ def settlements(
             query,
             SettlementRow,
             paging,
-            ("id", "program_id", "partner_id", "period", "payout"),
             lambda row: _settlement(session, row),
             "settlements",
         )
@@ -193,13 +203,23 @@ def _visible_settlement(context: Context, session, settlement_id: PathId) -> Set
     return row
 
 
-@routes.read("/settlements/{settlement_id}", "settlements:read", response_model=SettlementOut)
+@routes.read(
+    "/settlements/{settlement_id}",
+    "settlements:read",
+    response_model=SettlementOut,
+    operation_id="get_settlement",
+)
 def settlement(settlement_id: PathId, context: Caller):
     with context.books.session() as session:
         return _settlement(session, _visible_settlement(context, session, settlement_id))
 
 
-@routes.read("/settlements/{settlement_id}/trace", "settlements:read", response_model=TraceOut)
+@routes.read(
+    "/settlements/{settlement_id}/trace",
+    "settlements:read",
+    response_model=TraceOut,
+    operation_id="trace_settlement",
+)
 def why(
     settlement_id: PathId,
     context: Caller,

@@ -6,8 +6,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Body, Query, UploadFile
+from fastapi import Depends, Query, Request, UploadFile
 from sqlalchemy import select
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from accrue.api.lists import Listed, Page, listing, paged, where_given
 from accrue.api.routes.books import recalculated
@@ -24,7 +25,7 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received
-from accrue.domain.errors import NotFound
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import Program, parse_program
 from accrue.explain import summary, worked_example
 from accrue.store.master import KINDS, import_master
@@ -33,11 +34,49 @@ from accrue.store.tables import PartnerRow, ProductRow, ProgramVersionRow, RepRo
 
 routes = Routes(tags=["programs and master data"])
 
-YAML = Body(
-    media_type="application/yaml",
-    description="a program in the program language (YAML)",
-    examples=["id: volume-2026\nname: Volume 2026\n..."],
-)
+PROGRAM_BODY = {
+    "requestBody": {
+        # required, in truth (an empty program is refused by name); declared optional because
+        # openapi-python-client 0.29 types a body of several content types as optional anyway
+        "required": False,
+        "description": "a program in the program language: YAML, JSON, or a YAML or JSON file",
+        "content": {
+            "application/yaml": {
+                "schema": {"type": "string", "format": "binary"},
+                "example": "id: volume-2026\nname: Volume 2026\n...",
+            },
+            "application/json": {
+                "schema": {"type": "object", "description": "the program language, as JSON"}
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+async def _program_text(request: Request) -> str:
+    """The program sent: YAML or JSON text as the body, or a file in the form field `file`
+    (JSON is YAML, so one reader takes both)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        sent = (await request.form()).get("file")
+        if not isinstance(sent, StarletteUpload):
+            raise Refused("file: send the program as the form field file")
+        content = await sent.read()
+    else:
+        content = await request.body()
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Refused("the program: not UTF-8 text") from None
+
+
+ProgramText = Annotated[str, Depends(_program_text)]
 
 
 MasterKind = StrEnum("MasterKind", {kind: kind for kind in KINDS})
@@ -90,7 +129,12 @@ def programs(context: Caller, paging: Listed):
     return paged([_program_out(row, p) for row, p in seen if p], paging, "programs")
 
 
-@routes.read("/programs/{program_id}", "programs:read", response_model=ProgramDetailOut)
+@routes.read(
+    "/programs/{program_id}",
+    "programs:read",
+    response_model=ProgramDetailOut,
+    operation_id="get_program",
+)
 def program(
     program_id: str,
     context: Caller,
@@ -110,7 +154,12 @@ def program(
     )
 
 
-@routes.read("/programs/{program_id}/explain", "programs:read", response_model=ExplainOut)
+@routes.read(
+    "/programs/{program_id}/explain",
+    "programs:read",
+    response_model=ExplainOut,
+    operation_id="explain_program",
+)
 def explain(program_id: str, context: Caller):
     """The program in plain language, with a worked example computed by the engine."""
     program = _versions(context, program_id)[-1][1]
@@ -120,16 +169,28 @@ def explain(program_id: str, context: Caller):
     )
 
 
-@routes.write("/programs/validate", "programs:write", response_model=ValidatedOut)
-def validate(context: Caller, document: Annotated[str, YAML]):
+@routes.write(
+    "/programs/validate",
+    "programs:write",
+    response_model=ValidatedOut,
+    openapi_extra=PROGRAM_BODY,
+    operation_id="validate_program",
+)
+def validate(context: Caller, document: ProgramText):
     """Check a program without importing it: 422 names every bad field."""
     return ValidatedOut(program=_summary(parse_program(document, "program")))
 
 
-@routes.write("/programs", "programs:write", response_model=ImportedProgramOut)
+@routes.write(
+    "/programs",
+    "programs:write",
+    response_model=ImportedProgramOut,
+    openapi_extra=PROGRAM_BODY,
+    operation_id="import_program",
+)
 def import_program_route(
     context: Caller,
-    document: Annotated[str, YAML],
+    document: ProgramText,
     takes_effect: Annotated[
         date | None, Query(description="a changed program takes effect from (a period start)")
     ] = None,
@@ -141,7 +202,12 @@ def import_program_route(
     return ImportedProgramOut(program=_summary(imported.program), status=imported.status)
 
 
-@routes.read("/partners", "partners:read", response_model=Page[PartnerOut])
+@routes.read(
+    "/partners",
+    "partners:read",
+    response_model=Page[PartnerOut],
+    sort=("id", "name", "parent_id", "segment", "region"),
+)
 def partners(
     context: Caller,
     paging: Listed,
@@ -161,13 +227,14 @@ def partners(
             query,
             PartnerRow,
             paging,
-            ("id", "name", "parent_id", "segment", "region"),
             PartnerOut.model_validate,
             "partners",
         )
 
 
-@routes.read("/partners/{partner_id}", "partners:read", response_model=PartnerOut)
+@routes.read(
+    "/partners/{partner_id}", "partners:read", response_model=PartnerOut, operation_id="get_partner"
+)
 def partner(partner_id: str, context: Caller):
     context.check_partner(partner_id)
     with context.books.session() as session:
@@ -177,7 +244,12 @@ def partner(partner_id: str, context: Caller):
     return PartnerOut.model_validate(row)
 
 
-@routes.read("/products", "catalog:read", response_model=Page[ProductOut])
+@routes.read(
+    "/products",
+    "catalog:read",
+    response_model=Page[ProductOut],
+    sort=("sku", "name", "category", "product_line"),
+)
 def products(
     context: Caller,
     paging: Listed,
@@ -195,19 +267,20 @@ def products(
             query,
             ProductRow,
             paging,
-            ("sku", "name", "category", "product_line"),
             ProductOut.model_validate,
             "products",
         )
 
 
-@routes.read("/reps", "master:read", response_model=Page[RepOut])
+@routes.read("/reps", "master:read", response_model=Page[RepOut], sort=("id", "name"))
 def reps(context: Caller, paging: Listed):
     with context.books.session() as session:
-        return listing(session, select(RepRow), RepRow, paging, ("id", "name"), RepOut.of, "reps")
+        return listing(session, select(RepRow), RepRow, paging, RepOut.of, "reps")
 
 
-@routes.write("/master/{kind}", "master:write", response_model=BatchOut)
+@routes.write(
+    "/master/{kind}", "master:write", response_model=BatchOut, operation_id="import_master"
+)
 def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
     """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history,
     and a change recomputes everything and posts it at once."""

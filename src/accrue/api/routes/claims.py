@@ -16,11 +16,14 @@ from accrue.api.schemas import (
     AgreementProductOut,
     BatchOut,
     ClaimDetailOut,
+    ClaimKind,
     ClaimLineOut,
     ClaimLinesIn,
     ClaimOut,
+    ClaimStatus,
     DisputeIn,
     DisputeOut,
+    DisputeStatus,
     FundOut,
     LeakageOut,
     MoneyIn,
@@ -63,7 +66,12 @@ def import_agreements(file: UploadFile, context: Caller):
         return store.import_agreements(context.books, sent.path, sent.name)
 
 
-@routes.read("/agreements", "agreements:read", response_model=Page[AgreementOut])
+@routes.read(
+    "/agreements",
+    "agreements:read",
+    response_model=Page[AgreementOut],
+    sort=("id", "version", "partner_id"),
+)
 def agreements(context: Caller, paging: Listed, partner_id: str | None = None):
     """Every version of every agreement the caller may see."""
     query = where_given(
@@ -76,7 +84,6 @@ def agreements(context: Caller, paging: Listed, partner_id: str | None = None):
             query,
             AgreementRow,
             paging,
-            ("id", "version", "partner_id"),
             _agreement,
             "agreements",
         )
@@ -106,19 +113,24 @@ def submit_claims(file: UploadFile, context: Caller):
 def push_claims(payload: ClaimLinesIn, context: Caller):
     """Ship-and-debit claim lines as JSON, judged like a file."""
     problems: list[Problem] = []
-    rows = json_claim_rows({"lines": payload.lines}, "payload", problems)
+    rows = json_claim_rows(payload.document(), "payload", problems)
     found = claims_from_rows("payload", rows, problems, context.books.clock().date())
     if problems:
         raise InputError(problems)
     return _received(context, found)
 
 
-@routes.read("/claims", "claims:read", response_model=Page[ClaimOut])
+@routes.read(
+    "/claims",
+    "claims:read",
+    response_model=Page[ClaimOut],
+    sort=("id", "received_at", "status", "partner_id", "requested", "approved"),
+)
 def claims(
     context: Caller,
     paging: Listed,
-    kind: str | None = None,
-    status: str | None = None,
+    kind: ClaimKind | None = None,
+    status: ClaimStatus | None = None,
     partner_id: str | None = None,
 ):
     query = where_given(
@@ -133,7 +145,6 @@ def claims(
             query,
             ClaimRow,
             paging,
-            ("id", "received_at", "status", "partner_id"),
             ClaimOut.model_validate,
             "claims",
         )
@@ -162,7 +173,9 @@ def _line(row: ClaimLineRow) -> ClaimLineOut:
     return ClaimLineOut.model_validate(row).model_copy(update={"reason_text": reason})
 
 
-@routes.read("/claims/{claim_id}", "claims:read", response_model=ClaimDetailOut)
+@routes.read(
+    "/claims/{claim_id}", "claims:read", response_model=ClaimDetailOut, operation_id="get_claim"
+)
 def claim(claim_id: PathId, context: Caller):
     return _claim(context, claim_id)
 
@@ -172,6 +185,7 @@ def claim(claim_id: PathId, context: Caller):
     "claims:read",
     response_class=Response,
     responses={200: files(EDI, "text/csv")},
+    operation_id="download_claim_response",
 )
 def response(
     claim_id: PathId,
@@ -193,6 +207,7 @@ def response(
     "claims:read",
     response_class=Response,
     responses={200: files(*funds.PROOF_TYPES.values())},
+    operation_id="download_proof",
 )
 def proof(claim_id: PathId, digest: str, context: Caller):
     """A fund claim's proof of performance, as received."""
@@ -262,8 +277,14 @@ def open_dispute(asked: DisputeIn, context: Caller):
     )
 
 
-@routes.read("/disputes", "disputes:read", response_model=Page[DisputeOut])
-def dispute_list(context: Caller, paging: Listed, status: str | None = None):
+@routes.read(
+    "/disputes",
+    "disputes:read",
+    response_model=Page[DisputeOut],
+    sort=("id", "status", "opened_at"),
+    operation_id="disputes",
+)
+def dispute_list(context: Caller, paging: Listed, status: DisputeStatus | None = None):
     query = where_given(
         context.visible(select(DisputeRow), DisputeRow.partner_id), (DisputeRow.status, status)
     )
@@ -273,13 +294,14 @@ def dispute_list(context: Caller, paging: Listed, status: str | None = None):
             query,
             DisputeRow,
             paging,
-            ("id", "status", "opened_at"),
             DisputeOut.model_validate,
             "disputes",
         )
 
 
-@routes.read("/disputes/{dispute_id}", "disputes:read", response_model=DisputeOut)
+@routes.read(
+    "/disputes/{dispute_id}", "disputes:read", response_model=DisputeOut, operation_id="get_dispute"
+)
 def dispute(dispute_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(DisputeRow, dispute_id)
@@ -288,7 +310,12 @@ def dispute(dispute_id: PathId, context: Caller):
     return row
 
 
-@routes.write("/disputes/{dispute_id}/resolve", "disputes:resolve", response_model=DisputeOut)
+@routes.write(
+    "/disputes/{dispute_id}/resolve",
+    "disputes:resolve",
+    response_model=DisputeOut,
+    operation_id="resolve_dispute",
+)
 def resolve(dispute_id: PathId, asked: ResolveIn, context: Caller):
     """Dismiss with a reason, or propose an adjustment: it is posted once approved (by someone
     else), and settled with the period it is booked in."""

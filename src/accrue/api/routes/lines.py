@@ -10,17 +10,31 @@ from typing import Annotated
 from fastapi import Query, UploadFile
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, paged, where_given
-from accrue.api.schemas import BatchOut, LineOut, LinesIn, PathId, ReceivedOut, RejectionOut
+from accrue.api.lists import Listed, Page, export, listing, where_given
+from accrue.api.schemas import (
+    BatchKind,
+    BatchOut,
+    BatchStatus,
+    LineOut,
+    LinesIn,
+    PathId,
+    ReceivedOut,
+    RejectionOut,
+)
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received
-from accrue.domain.errors import NotFound, Refused
+from accrue.domain.errors import NotFound
 from accrue.domain.money import money_text
 from accrue.report import quantity_text
 from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
 
 routes = Routes(tags=["lines and batches"])
+# sort keys and the line store's columns they order by (amounts and quantities by value)
+LINE_SORTS = {
+    **{k: k for k in ("date", "document", "partner_id", "sku")},
+    **{"amount": "amount_micros", "quantity": "quantity_milli"},
+}
 SHOWN_REJECTIONS = 100
 
 
@@ -38,7 +52,13 @@ def _received(context: Caller, received: Received) -> ReceivedOut:
         )
 
 
-@routes.write("/batches", "lines:write", response_model=ReceivedOut, status_code=201)
+@routes.write(
+    "/batches",
+    "lines:write",
+    response_model=ReceivedOut,
+    status_code=201,
+    operation_id="upload_lines",
+)
 def upload(file: UploadFile, context: Caller):
     """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
     lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
@@ -47,18 +67,25 @@ def upload(file: UploadFile, context: Caller):
     return _received(context, taken)
 
 
-@routes.write("/lines", "lines:write", response_model=ReceivedOut, status_code=201)
+@routes.write(
+    "/lines", "lines:write", response_model=ReceivedOut, status_code=201, operation_id="push_lines"
+)
 def push(payload: LinesIn, context: Caller):
     """Lines as JSON, judged exactly like a file: replaying a payload changes nothing."""
-    return _received(context, import_payload(context.books, payload.name, {"lines": payload.lines}))
+    return _received(context, import_payload(context.books, payload.name, payload.document()))
 
 
-@routes.read("/batches", "batches:read", response_model=Page[BatchOut])
+@routes.read(
+    "/batches",
+    "batches:read",
+    response_model=Page[BatchOut],
+    sort=("id", "kind", "status", "received_at", "rejected"),
+)
 def batches(
     context: Caller,
     paging: Listed,
-    kind: str | None = None,
-    status: str | None = None,
+    kind: BatchKind | None = None,
+    status: BatchStatus | None = None,
 ):
     query = where_given(select(Batch), (Batch.kind, kind), (Batch.status, status))
     with context.books.session() as session:
@@ -67,13 +94,14 @@ def batches(
             query,
             Batch,
             paging,
-            ("id", "kind", "status", "received_at", "rejected"),
             BatchOut.model_validate,
             "batches",
         )
 
 
-@routes.read("/batches/{batch_id}", "batches:read", response_model=BatchOut)
+@routes.read(
+    "/batches/{batch_id}", "batches:read", response_model=BatchOut, operation_id="get_batch"
+)
 def batch(batch_id: PathId, context: Caller):
     with context.books.session() as session:
         row = session.get(Batch, batch_id)
@@ -82,7 +110,12 @@ def batch(batch_id: PathId, context: Caller):
     return row
 
 
-@routes.read("/batches/{batch_id}/rejections", "batches:read", response_model=Page[RejectionOut])
+@routes.read(
+    "/batches/{batch_id}/rejections",
+    "batches:read",
+    response_model=Page[RejectionOut],
+    sort=("row_no", "id", "field"),
+)
 def rejections(
     batch_id: PathId,
     context: Caller,
@@ -90,7 +123,7 @@ def rejections(
     unresolved: Annotated[bool, Query(description="only rows not yet corrected")] = False,
 ):
     """The rows refused, with row number, field, value and reason, and the row as received:
-    export them (format=csv), correct them and send them again."""
+    export them (rejections/export?format=csv), correct them and send them again."""
     query = select(RejectedRow).where(RejectedRow.batch_id == batch_id)
     if unresolved:
         query = query.where(RejectedRow.resolved_by.is_(None))
@@ -102,13 +135,12 @@ def rejections(
             query,
             RejectedRow,
             paging,
-            ("row_no", "id", "field"),
             RejectionOut.of,
             f"batch-{batch_id}-rejections",
         )
 
 
-@routes.read("/lines", "lines:read", response_model=Page[LineOut])
+@routes.read("/lines", "lines:read", response_model=Page[LineOut], sort=tuple(LINE_SORTS))
 def lines(
     context: Caller,
     paging: Listed,
@@ -131,19 +163,20 @@ def lines(
         table = table.filter(table.date >= date_from)
     if date_to is not None:
         table = table.filter(table.date <= date_to)
-    order = paging.sort or "-date"
-    key = order.lstrip("-")
-    if key not in ("date", "document", "partner_id", "sku", "amount_micros"):
-        raise Refused("sort: choose from date, document, partner_id, sku, amount_micros")
-    column = table[key].desc() if order.startswith("-") else table[key].asc()
-    table = table.order_by([column, "source", "document", "line_no"])
-    everything = paging.format.value != "json"
-    window = table if everything else table.limit(paging.limit, offset=paging.offset)
+    table = table.order_by(_line_order(table, paging.sort or "-date"))
+    window = table if paging.file else table.limit(paging.limit, offset=paging.offset)
     items = [_line(row) for row in window.to_pyarrow().to_pylist()]
-    if everything:
-        return paged(items, paging, "lines")
+    if paging.file:
+        return export(items, "lines", paging.file, LineOut)
     total = table.count().to_pyarrow().as_py()
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+def _line_order(table, sort: str) -> list:
+    """The sorted column, then the line's key (each column once)."""
+    name = LINE_SORTS[sort.lstrip("-")]
+    first = table[name].desc() if sort.startswith("-") else table[name].asc()
+    return [first, *(k for k in ("source", "document", "line_no") if k != name)]
 
 
 def _line(row: dict) -> LineOut:

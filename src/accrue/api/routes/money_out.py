@@ -21,6 +21,7 @@ from accrue.api.schemas import (
     PathId,
     PayoutBatchDetailOut,
     PayoutBatchOut,
+    PayoutBatchStatus,
     PayoutItemOut,
     SettlementOut,
 )
@@ -55,13 +56,19 @@ def _approval(context: Context, request_id: PathId) -> ApprovalDetailOut:
     "approvals:submit",
     response_model=ApprovalDetailOut,
     status_code=201,
+    operation_id="submit_settlement",
 )
 def submit(settlement_id: PathId, context: Caller):
     """Ask for a settlement's payout to be approved; the levels needed follow its amount."""
     return _approval(context, submit_settlement(context.books, settlement_id).id)
 
 
-@routes.read("/approvals", "approvals:read", response_model=Page[ApprovalOut])
+@routes.read(
+    "/approvals",
+    "approvals:read",
+    response_model=Page[ApprovalOut],
+    sort=("id", "status", "subject", "submitted_at"),
+)
 def approvals(
     context: Caller,
     paging: Listed,
@@ -77,19 +84,26 @@ def approvals(
             query,
             ApprovalRow,
             paging,
-            ("id", "status", "subject", "submitted_at"),
             ApprovalOut.model_validate,
             "approvals",
         )
 
 
-@routes.read("/approvals/{request_id}", "approvals:read", response_model=ApprovalDetailOut)
+@routes.read(
+    "/approvals/{request_id}",
+    "approvals:read",
+    response_model=ApprovalDetailOut,
+    operation_id="get_approval",
+)
 def approval(request_id: PathId, context: Caller):
     return _approval(context, request_id)
 
 
 @routes.write(
-    "/approvals/{request_id}/approve", "approvals:decide", response_model=ApprovalDetailOut
+    "/approvals/{request_id}/approve",
+    "approvals:decide",
+    response_model=ApprovalDetailOut,
+    operation_id="approve_request",
 )
 def approve(request_id: PathId, context: Caller, decision: DecideIn):
     """Approve the next level; never your own item, never twice the same request."""
@@ -98,7 +112,10 @@ def approve(request_id: PathId, context: Caller, decision: DecideIn):
 
 
 @routes.write(
-    "/approvals/{request_id}/reject", "approvals:decide", response_model=ApprovalDetailOut
+    "/approvals/{request_id}/reject",
+    "approvals:decide",
+    response_model=ApprovalDetailOut,
+    operation_id="reject_request",
 )
 def reject(request_id: PathId, context: Caller, decision: DecideIn):
     """Reject, with a reason; a rejected payout batch frees its settlements."""
@@ -106,7 +123,12 @@ def reject(request_id: PathId, context: Caller, decision: DecideIn):
     return _approval(context, request_id)
 
 
-@routes.read("/payouts/payable", "payouts:read", response_model=Page[SettlementOut])
+@routes.read(
+    "/payouts/payable",
+    "payouts:read",
+    response_model=Page[SettlementOut],
+    operation_id="payable_settlements",
+)
 def payable(
     context: Caller,
     paging: Listed,
@@ -150,8 +172,13 @@ def create_payout_batch(context: Caller, asked: BatchIn):
     return _batch(context, batch.id)
 
 
-@routes.read("/payout-batches", "payouts:read", response_model=Page[PayoutBatchOut])
-def payout_batches(context: Caller, paging: Listed, status: str | None = None):
+@routes.read(
+    "/payout-batches",
+    "payouts:read",
+    response_model=Page[PayoutBatchOut],
+    sort=("id", "status", "created_at", "total"),
+)
+def payout_batches(context: Caller, paging: Listed, status: PayoutBatchStatus | None = None):
     query = where_given(select(PayoutBatchRow), (PayoutBatchRow.status, status))
     with context.books.session() as session:
         return listing(
@@ -159,13 +186,17 @@ def payout_batches(context: Caller, paging: Listed, status: str | None = None):
             query,
             PayoutBatchRow,
             paging,
-            ("id", "status", "created_at", "total"),
             PayoutBatchOut.model_validate,
             "payout-batches",
         )
 
 
-@routes.read("/payout-batches/{batch_id}", "payouts:read", response_model=PayoutBatchDetailOut)
+@routes.read(
+    "/payout-batches/{batch_id}",
+    "payouts:read",
+    response_model=PayoutBatchDetailOut,
+    operation_id="get_payout_batch",
+)
 def payout_batch(batch_id: PathId, context: Caller):
     return _batch(context, batch_id)
 
@@ -175,6 +206,7 @@ def payout_batch(batch_id: PathId, context: Caller):
     "payouts:read",
     response_class=Response,
     responses={200: files("application/xml", "text/csv")},
+    operation_id="download_payout_file",
 )
 def download(
     batch_id: PathId,
@@ -192,7 +224,10 @@ def download(
 
 
 @routes.write(
-    "/payout-batches/{batch_id}/paid", "payouts:write", response_model=PayoutBatchDetailOut
+    "/payout-batches/{batch_id}/paid",
+    "payouts:write",
+    response_model=PayoutBatchDetailOut,
+    operation_id="mark_paid",
 )
 def paid(batch_id: PathId, context: Caller, asked: PaidIn):
     """Mark an approved batch paid: one payout journal per settlement, once."""

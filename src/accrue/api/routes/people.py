@@ -33,7 +33,7 @@ def logout(request: Request, context: Caller):
     people.revoke(context.books, request.headers["authorization"].partition(" ")[2])
 
 
-@routes.read("/me", "self:read", response_model=MeOut)
+@routes.read("/me", "self:read", response_model=MeOut, operation_id="who_am_i")
 def me(context: Caller):
     user = context.user
     partners = user.scope.partners
@@ -46,7 +46,9 @@ def me(context: Caller):
     )
 
 
-@routes.read("/users", "users:read", response_model=Page[UserOut])
+@routes.read(
+    "/users", "users:read", response_model=Page[UserOut], sort=("username", "role", "created_at")
+)
 def users(context: Caller, paging: Listed):
     with context.books.session() as session:
         return listing(
@@ -54,7 +56,6 @@ def users(context: Caller, paging: Listed):
             select(UserRow),
             UserRow,
             paging,
-            ("username", "role", "created_at"),
             UserOut.model_validate,
             "users",
         )
