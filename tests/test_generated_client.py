@@ -183,7 +183,7 @@ def _standings_and_close(c) -> list:
     page = c.ops.list_standings.sync(client=finance, period="2026-Q1", program_id="volume-q")
     amounts = {s.partner_id: (s.tier_name, s.amount) for s in page.items}
     assert (amounts["ACME"], amounts["BOLT"]) == (("Gold", "2200.00"), ("Silver", "240.00"))
-    closed = c.ops.close_period.sync("2026-Q1", client=finance, body=c.m.AsOfIn())
+    closed = c.ops.close_period.sync("2026-Q1", client=finance, body=c.m.CloseIn())
     assert closed.payable.additional_properties["USD"] == "2440.00"
     settled = c.ops.list_settlements.sync(client=finance, period="2026-Q1", program_id="volume-q")
     return [s for s in settled.items if Decimal(s.payout) > 0]

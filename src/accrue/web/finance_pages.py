@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from accrue.api.lists import XLSX, Format, export
+from accrue.api.lists import XLSX, FileFormat, export
 from accrue.api.security import line_store_turn
 from accrue.domain.approvals import ApprovalError, Subject
 from accrue.domain.errors import NotFound, Refused
@@ -168,7 +168,7 @@ EXPORTS = {
 def export_file(name: str, viewer: Viewer) -> Response:
     """The liability or the settlements to submit, as `liability.csv`, `to-submit.xlsx`..."""
     stem, _, suffix = name.partition(".")
-    if stem not in EXPORTS or suffix not in (Format.CSV.value, Format.XLSX.value):
+    if stem not in EXPORTS or suffix not in tuple(FileFormat):
         raise Missing(f"no export {name}")
     rows, model = EXPORTS[stem](view.finance(viewer))
-    return export(rows, stem, Format(suffix), model)
+    return export(rows, stem, FileFormat(suffix), model)
