@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 import accrue.api  # noqa: F401  (the portal's pages load with the app they belong to)
 from accrue.explain import summary
-from accrue.export.statements import render
+from accrue.export.statements import Names, render
 from accrue.store.alerts import _alert
 from accrue.store.statements import Statement
 from accrue.store.tables import StandingRow
@@ -67,7 +67,8 @@ def test_a_pdf_statement_shows_each_rows_money_in_its_currency():
         {"product_line": "Valves", "lines": 1, "units": "1", "amount": Decimal("12.5")}
         | {"currency": "KWD"}
     ]
-    pdf = render(Statement("ACME", "Acme", "2026-Q1", "2026-04-01", standings, [], lines, []))
+    statement = Statement("ACME", "Acme", "2026-Q1", "2026-04-01", standings, [], lines, [])
+    pdf = render(statement, Names({}, {}))
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for _, _, shown in CASES[:3]:
         assert shown in text
