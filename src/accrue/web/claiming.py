@@ -77,6 +77,15 @@ class ClaimLineForm(BaseModel):
     sold_on: str = Field(min_length=10, max_length=10)
 
 
+class FundClaimForm(BaseModel):
+    """Market development funds asked for: `fund` is program/partner, as the form offers it."""
+
+    fund: str = Field(min_length=3, max_length=140)
+    number: str = Field(min_length=1, max_length=64)
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    description: str = Field(min_length=3, max_length=2000)
+
+
 def balances(context: Context, today: date) -> list[Balance]:
     """The fund balances of the viewer's partners on `today`, by program and partner name."""
     partners = context.user.scope.partners
@@ -178,27 +187,19 @@ def fund_claim(
     request: Request,
     viewer: Viewer,
     _: Checked,
-    fund: Annotated[str, Form(min_length=3, max_length=140)],
-    number: Annotated[str, Form(min_length=1, max_length=64)],
-    amount: Annotated[Decimal, Form(gt=0, max_digits=18, decimal_places=2)],
-    description: Annotated[str, Form(min_length=3, max_length=2000)],
+    claim: Annotated[FundClaimForm, Form()],
     proof: UploadFile,
 ) -> RedirectResponse:
-    """Spend a market development fund (`fund` is program/partner), with its proof."""
-    program, _, partner = fund.partition("/")
+    """Spend a market development fund, with its proof of performance."""
+    program, _, partner = claim.fund.partition("/")
 
     def receive() -> list[ClaimRow]:
         viewer.check_partner(partner)
-        content = proof.file.read(funds.MAX_PROOF_BYTES + 1)
+        sent = funds.Proof(proof.filename or "proof", proof.file.read(funds.MAX_PROOF_BYTES + 1))
+        asked = claim.model_dump(exclude={"fund"})
         return [
             funds.receive_fund_claim(
-                viewer.books,
-                partner_id=partner,
-                program_id=program,
-                number=number,
-                amount=amount,
-                description=description,
-                proof=funds.Proof(proof.filename or "proof", content),
+                viewer.books, partner_id=partner, program_id=program, proof=sent, **asked
             )
         ]
 
