@@ -264,3 +264,8 @@ def test_a_partner_reads_the_rules_of_each_program_it_is_in_and_prints_them(api)
     assert "a typical year: measure USD 35,000.00 -> Base, earns USD 350.00" in words
     assert "page 1 of 1" in words
     assert acme.get("/rules/nowhere").status_code == 404
+
+
+def test_each_card_links_to_its_programs_rules(api):
+    page = signed_in(api, "acme").get("/partner").text
+    assert '<a href="/rules/growth-y">the rules</a>' in page
