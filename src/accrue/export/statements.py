@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accrue.domain.money import ZERO, readable_money
-from accrue.domain.program import Program
+from accrue.domain.program import Kind, Program
 from accrue.explain import in_unit
 from accrue.export.pdf import Document, latin
 from accrue.store.statements import Statement
@@ -31,6 +31,16 @@ class Names:
     def program(self, key: str) -> str:
         found = self.programs.get(key)
         return found.name if found else key
+
+    def in_points(self, key: str) -> bool:
+        found = self.programs.get(key)
+        return bool(found and found.kind is Kind.POINTS)
+
+    def earned(self, standing: dict) -> str:
+        """Points for a points program (never money), money in its currency for any other."""
+        if self.in_points(standing["program"]):
+            return f"{standing.get('points', 0):,} points"
+        return readable_money(standing["amount"], standing["currency"])
 
     def measure(self, key: str, value: str) -> str:
         """A standing's measure in its program's unit; a dash where there is none."""
@@ -74,7 +84,7 @@ def _sections(statement: Statement, names: Names) -> list[tuple[str, tuple, list
                     s["period"],
                     s["tier"],
                     names.measure(s["program"], s["measure"]),
-                    money(s["amount"], s["currency"]),
+                    names.earned(s),
                 ]
                 for s in statement.standings
             ],
@@ -125,9 +135,12 @@ def _sections(statement: Statement, names: Names) -> list[tuple[str, tuple, list
 
 
 def _totals(statement: Statement, names: Names) -> list[list[str]]:
-    """Per program and currency: earned in the period, settled (the payouts), paid, owed."""
+    """Per program and currency: earned in the period, settled (the payouts), paid, owed; points
+    programs owe no money and are left to the standings."""
     sums: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
     for s in statement.standings:
+        if names.in_points(s["program"]):
+            continue
         sums[(names.program(s["program"]), s["currency"])][0] += Decimal(s["amount"])
     for s in statement.settlements:
         entry = sums[(names.program(s["program"]), s["currency"])]
