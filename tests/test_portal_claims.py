@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from apiclient import agreements_csv, claim_lines, csv_bytes, line_rows, open_api
-from test_api_claims import FUND, PDF
+from test_api_claims import CLAIM, FUND, PDF
 from test_portal import _csrf, signed_in
 from test_portal_pages import _text
 
@@ -83,3 +83,13 @@ def test_a_fund_claim_with_its_proof_spends_up_to_the_balance(api):
     assert "not received:" in text and "not a PDF, PNG or JPEG" in text
     text = _send(acme, "/claims/fund", {**claim, "fund": "mdf/BOLT"}, {"proof": ("a.pdf", PDF)})
     assert "not received: no partner BOLT" in text
+
+
+def test_an_844_is_read_as_the_api_reads_it_and_a_broken_one_says_where(api):
+    acme = signed_in(api, "acme")
+    edi = CLAIM.replace("SPA-1*", "SPA-ACME*").replace("C-1~", "E-1~").replace("9001", "8001")
+    text = _send(acme, "/claims/file", {}, {"file": ("claim.edi", edi.encode())})
+    assert "claim E-1:" in text and "E-1 (ship and debit" in text
+    broken = edi.replace("QTY*39*5*", "QTY*39*five*")
+    text = _send(acme, "/claims/file", {}, {"file": ("broken.edi", broken.encode())})
+    assert "not received:" in text and "broken.edi" in text
