@@ -15,15 +15,26 @@ from accrue.api import create_app
 from accrue.settings import Settings
 
 HERE = Path(__file__).parent
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+# (user, page, file, viewport, whole page): each role's landing page as its first screen
 VIEWS = [
-    ("d01", "/partner", "partner"),
-    ("rita", "/rep", "rep"),
-    ("finance", "/finance", "finance"),
+    ("d01", "/partner", "partner", DESKTOP, False),
+    ("d01", "/partner", "partner-phone", PHONE, False),
+    ("d01", "/claims", "partner-claims", DESKTOP, False),
+    ("d01", "/rules/off-season", "partner-rules", DESKTOP, False),
+    ("rita", "/rep", "rep", DESKTOP, False),
+    ("finance", "/finance", "finance", DESKTOP, False),
+    ("manager", "/programs", "program-manager", DESKTOP, False),
+    ("approver", "/finance", "approver", DESKTOP, False),
+    ("auditor", "/admin/audit", "auditor", DESKTOP, False),
     (
         "manager",
         "/analytics?program=volume-retroactive&other=volume-incremental"
         "&baseline=2025-Q2&period=2026-Q2",
         "analytics",
+        {"width": 1280, "height": 900},
+        True,
     ),
 ]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -40,17 +51,15 @@ def main() -> None:
         time.sleep(0.05)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        for username, path, name in VIEWS:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for username, path, name, viewport, whole in VIEWS:
+            page = browser.new_page(viewport=viewport)
             page.goto(f"http://127.0.0.1:{port}/login")
             page.get_by_label("Username").fill(username)
             page.get_by_label("Password").fill("demo-rebates-2026")
             page.get_by_role("button", name="Sign in").click()
             page.goto(f"http://127.0.0.1:{port}{path}")
             page.wait_for_load_state("networkidle")
-            page.screenshot(
-                path=HERE / "screenshots" / f"{name}.png", full_page=name == "analytics"
-            )
+            page.screenshot(path=HERE / "screenshots" / f"{name}.png", full_page=whole)
             print(f"docs/screenshots/{name}.png")
         browser.close()
     server.should_exit = True

@@ -196,8 +196,17 @@ def test_explain_shows_tiers_and_an_engine_computed_example(tmp_path):
     result = runner.invoke(app, ["explain", str(_program(tmp_path, E1))])
     assert result.exit_code == 0, result.output
     assert "from 10,000 units: 4% of eligible purchases" in result.output
-    assert "exactly at tier 1: measure 10,000 → Tier 1, earns USD 4,000.00" in result.output
-    assert "just below tier 1: measure 9,000 → no tier, earns USD 0.00" in result.output
+    assert "reaching Tier 1: measure 10,000 units → Tier 1, earns USD 4,000.00" in result.output
+    assert "just below Tier 1: measure 9,000 units → no tier, earns USD 0.00" in result.output
+    assert "1,000 units more reaches Tier 1, which pays USD 4,000.00" in result.output
+    assert "a typical quarter: measure 15,000 units → Tier 1, earns USD 6,000.00" in result.output
+
+
+def test_explain_teaches_with_a_typical_purchase_and_the_multiplier(tmp_path):
+    page = runner.invoke(app, ["explain", "examples/programs/off-season.yaml"]).output
+    assert "products in the product line Valves" in page
+    assert "a typical year: measure USD 10,000.00 → Tier 1, earns USD 150.00" in page
+    assert "in Off-season (1.5×): measure USD 10,000.00 → Tier 1, earns USD 225.00" in page
 
 
 def _calc_error(tmp_path, data) -> str:

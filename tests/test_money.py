@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 import accrue.api  # noqa: F401  (the portal's pages load with the app they belong to)
 from accrue.explain import summary
-from accrue.export.statements import render
+from accrue.export.statements import Names, render
 from accrue.store.alerts import _alert
 from accrue.store.statements import Statement
 from accrue.store.tables import StandingRow
@@ -67,11 +67,34 @@ def test_a_pdf_statement_shows_each_rows_money_in_its_currency():
         {"product_line": "Valves", "lines": 1, "units": "1", "amount": Decimal("12.5")}
         | {"currency": "KWD"}
     ]
-    pdf = render(Statement("ACME", "Acme", "2026-Q1", "2026-04-01", standings, [], lines, []))
+    statement = Statement("ACME", "Acme", "2026-Q1", "2026-04-01", standings, [], lines, [])
+    pdf = render(statement, Names({}, {}))
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for _, _, shown in CASES[:3]:
         assert shown in text
     assert "Valves 1 1 KWD 12.500" in text
+
+
+def test_a_statement_to_file_names_programs_totals_them_and_dates_each_payment():
+    volume = program(
+        "id: volume-q\nname: Quarterly volume\neffective: {from: 2026-01-01}\n"
+        "period: quarter\nmeasure: units\ntiers: [{name: Silver, from: 100, rate: 2%}]\n"
+    )
+    standing = {"program": "volume-q", "partner": "ACME-1", "period": "2026-Q1"}
+    standing |= {"tier": "Silver", "measure": "150.000000", "amount": "600.00", "currency": "USD"}
+    settled = {"id": 7, "program": "volume-q", "partner": "ACME-1", "period": "2026-Q1"}
+    settled |= {"amount": "600", "adjustments": "0", "carried_in": "0", "payout": "600"}
+    settled |= {"paid": "600", "currency": "USD"}
+    paid = {"date": "2026-04-15", "program": "volume-q", "memo": "check 1001"}
+    paid |= {"amount": Decimal("600.00"), "currency": "USD"}
+    statement = Statement("ACME", "Acme", "2026", "2026-11-24", [standing], [settled], [], [paid])
+    pdf = render(statement, Names({"ACME-1": "Acme East"}, {"volume-q": volume}))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Quarterly volume (USD) USD 600.00 USD 600.00 USD 600.00 USD 0.00" in text
+    assert "Quarterly volume Acme East 2026-Q1 Silver 150 units USD 600.00" in text
+    assert "2026-04-15 Quarterly volume check 1001 USD 600.00" in text
+    assert "volume-q" not in text and "ACME-1" not in text and "150.000000" not in text
+    assert "page 1 of 1" in text
 
 
 def test_a_program_preview_shows_money_in_its_currency_and_a_unit_price_as_written():

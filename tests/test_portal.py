@@ -187,9 +187,13 @@ def test_a_partner_downloads_a_pdf_statement_and_cannot_fetch_anothers(api):
     pdf = browser.get("/statements/ACME/2026-Q4.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert "Rebate statement - Acme Distribution (ACME)" in text and "Period 2026-Q4" in text
-    assert "volume-q" in text and "600.00" in text  # 2% of 30,000 in Q4's standing
+    assert "Rebate statement - Acme Distribution" in text and "period 2026-Q4" in text
+    # 2% of 30,000 in Q4's standing, by program and partner name, the measure as money
+    standing = "Quarterly volume Acme Distribution 2026-Q4 Silver USD 30,000.00 USD 600.00"
+    assert standing in text and "volume-q" not in text
+    assert "Quarterly volume (USD) USD 600.00 USD 0.00 USD 0.00 USD 0.00" in text  # totals
     assert "Valves 1 1 USD 30,000.00" in text  # the line summary
+    assert "page 1 of 1" in text
     assert "BOLT" not in text and "CORE" not in text
     assert browser.get("/statements/BOLT/2026-Q4.pdf").status_code == 404
     assert browser.get("/statements/ACME/2026-Q9.pdf").status_code == 404

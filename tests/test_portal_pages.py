@@ -4,12 +4,14 @@ close through its confirmation, disputes, the rep's accounts and standing, progr
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
 
 import pytest
 from apiclient import open_api
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from test_api_claims import FUND as API_FUND
 from test_portal import _csrf, signed_in
 
@@ -245,3 +247,25 @@ def test_unknown_pages_and_bad_links_answer_as_pages_with_the_navigation(api):
     assert program.status_code == 404 and program.json()["error"]["status"] == 404
     invalid = api.get("fin", "/api/v1/standings", params={"limit": "many"})
     assert invalid.status_code == 422 and invalid.json()["error"]["status"] == 422
+
+
+def test_a_partner_reads_the_rules_of_each_program_it_is_in_and_prints_them(api):
+    acme = signed_in(api, "acme")
+    text = _text(acme.get("/rules").text)
+    assert "Yearly growth" in text and "Quarterly volume" in text and "Partner club" in text
+    page = _text(acme.get("/rules/growth-y").text)
+    # tiers at 10,000 (1%) and 60,000 (3%): a typical year halfway between them
+    assert "a typical year : measure USD 35,000.00 → Base, earns USD 350.00" in page
+    assert "USD 25,000.00 more reaches Top, which pays USD 1,800.00" in page
+    assert "just below Base : measure USD 9,000.00 → no tier" in page
+    pdf = acme.get("/rules/growth-y.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    words = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "a typical year: measure USD 35,000.00 -> Base, earns USD 350.00" in words
+    assert "page 1 of 1" in words
+    assert acme.get("/rules/nowhere").status_code == 404
+
+
+def test_each_card_links_to_its_programs_rules(api):
+    page = signed_in(api, "acme").get("/partner").text
+    assert '<a href="/rules/growth-y">the rules</a>' in page

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from accrue.domain.catalog import Product
@@ -12,11 +12,14 @@ from accrue.domain.money import readable_money, readable_price, round_money
 from accrue.domain.partners import Partner
 from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Measure, Method, Program, Thresholds, Tier
+from accrue.domain.standings import Standing
 from accrue.engine import DataSet, Engine
+from accrue.report import readable_gap
 
 UNIT_PRICE = Decimal(10)
 EXAMPLE_BASELINE = Decimal(1_000_000)
 EXAMPLE_TOTAL = Decimal(100_000)
+TYPICAL = {Measure.AMOUNT: Decimal(10_000), Measure.UNITS: Decimal(1_000)}  # with tier 1 at 0
 
 
 def _list(values, nothing="all") -> str:
@@ -31,13 +34,26 @@ def _threshold(program: Program, tier: Tier) -> str:
     value = tier.from_
     if program.thresholds is Thresholds.BASELINE:
         return f"{_pct(value)} of the baseline {program.measure.value}"
-    if program.measure is Measure.UNITS:
-        return f"{value:,f} units"
     if program.measure is Measure.MIX_SHARE:
         return f"a {_pct(value)} share in the mix products"
     if program.measure is Measure.BREADTH:
         return f"{value:f} of {len(program.breadth.values)} product groups"  # type: ignore[union-attr]
+    return in_unit(program, value)
+
+
+def in_unit(program: Program, value: Decimal) -> str:
+    """A measure as people read it: money with its currency, units, a share, product groups."""
+    if program.measure is Measure.UNITS:
+        return f"{value.normalize():,f} units"
+    if program.measure is Measure.MIX_SHARE:
+        return f"a {value * 100:,.1f}% share"
+    if program.measure is Measure.BREADTH:
+        return f"{value.normalize():f} product groups"
     return readable_money(value, program.currency)
+
+
+def tier_name(program: Program, number: int) -> str:
+    return program.tiers[number - 1].name or f"Tier {number}"
 
 
 def _benefit(program: Program, tier: Tier) -> str:
@@ -74,15 +90,16 @@ def summary(program: Program) -> list[str]:
         "",
         f"Who: {who}, measured at {level}.",
         f"What counts: {', '.join(k.value for k in rules.line_types)} lines dated "
-        f"{program.effective.from_} to {until}; products {_product_scope(rules)}.",
+        f"{program.effective.from_} to {until}; {_product_scope(rules)}.",
     ]
     if program.qualifying:
-        lines.append(f"Tier measured on products {_product_scope(program.qualifying)} instead.")
+        lines.append(f"Tier measured on {_product_scope(program.qualifying)} instead.")
     if rules.exclude.partners or rules.exclude.skus or rules.exclude.categories:
         ex = rules.exclude
         lines.append(
             f"Never counted: partners {_list(ex.partners, 'none')}; SKUs {_list(ex.skus, 'none')}; "
-            f"categories {_list(ex.categories, 'none')}; lines {_list(ex.product_lines, 'none')}."
+            f"categories {_list(ex.categories, 'none')}; "
+            f"product lines {_list(ex.product_lines, 'none')}."
         )
     lines.append(f"Measure: {program.measure.value}, per {program.period.value}.")
     method = (
@@ -100,14 +117,15 @@ def summary(program: Program) -> list[str]:
 
 
 def _product_scope(flt) -> str:
+    """all products; or products with SKU A, in the category B or in the product lines C, D."""
     if flt.is_empty:
-        return "all"
-    return "; ".join(
-        f"{label} {_list(values)}"
-        for label, values in (
-            ("SKUs", flt.skus),
-            ("categories", flt.categories),
-            ("lines", flt.product_lines),
+        return "all products"
+    return "products " + " or ".join(
+        f"{label if len(values) == 1 else plural} {_list(values)}"
+        for label, plural, values in (
+            ("with SKU", "with SKUs", flt.skus),
+            ("in the category", "in the categories", flt.categories),
+            ("in the product line", "in the product lines", flt.product_lines),
         )
         if values
     )
@@ -163,44 +181,103 @@ class Scenario:
     result: str
 
 
+@dataclass(frozen=True)
+class _Case:
+    label: str
+    target: Decimal  # the measure the example partner's purchases reach
+    day: date  # the day they are dated
+
+
 def worked_example(program: Program) -> list[Scenario]:
-    """One partner just below tier 1 and one exactly at each tier, run through the engine."""
-    period = Period.containing(program.period, program.effective.from_)
-    day = max(period.start, program.effective.from_)
-    targets = [("just below tier 1", Decimal("0.9") * program.tiers[0].from_)]
-    targets += [(f"exactly at tier {i}", t.from_) for i, t in enumerate(program.tiers, 1)]
+    """Computed by the engine over one period: a typical partner, the same purchases dated in
+    each multiplier window, then a partner just below the first tier and one reaching each
+    tier — each with what it earns and what the next tier would take and pay."""
+    day = _plain_day(program)
+    period = Period.containing(program.period, day)
+    cases = _cases(program, period, day)
     partners, lines, products = [], [], _example_products(program)
-    for n, (label, target) in enumerate(targets, 1):
+    for n, case in enumerate(cases, 1):
         partner = Partner(
             f"EX{n}",
-            label,
+            case.label,
             segment=_first(program.eligibility.segments),
             region=_first(program.eligibility.regions),
         )
         partners.append(partner)
-        lines.extend(_example_lines(program, partner.id, day, target, products))
+        lines.extend(_example_lines(program, partner.id, case.day, case.target, products))
     enrolled = program.model_copy(
         update={"eligibility": program.eligibility.model_copy(update={"partners": []})}
     )
     data = DataSet.from_lines(lines, partners=partners, products=list(products.values()))
     result = Engine(data).run([enrolled], as_of=period.end)
-    scenarios = []
-    for partner in partners:
-        s = result.get(program.id, partner.id, period.label)
-        paid = (
-            f"{s.points} points"
-            if program.kind.value == "points"
-            else readable_money(s.amount, program.currency)
-        )
-        tier = s.tier_name or "no tier"
-        scenarios.append(
-            Scenario(
-                partner.name,
-                partner.id,
-                f"measure {s.measure.normalize():,f} → {tier}, earns {paid}",
-            )
-        )
-    return scenarios
+    return [
+        Scenario(p.name, p.id, _outcome(program, result.get(program.id, p.id, period.label)))
+        for p in partners
+    ]
+
+
+def _plain_day(program: Program) -> date:
+    """The first day the program runs outside every multiplier window."""
+    day = program.effective.from_
+    for _ in range(366):
+        if not any(m.contains(day) for m in program.multipliers):
+            return day
+        day += timedelta(days=1)
+    return program.effective.from_
+
+
+def _cases(program: Program, period: Period, day: date) -> list[_Case]:
+    typical = _typical(program)
+    cases = [_Case(f"a typical {program.period.value}", typical, day)]
+    for m in program.multipliers:
+        inside = _day_in(program, period, m)
+        if inside is not None:
+            label = f"the same purchases dated {inside}, in {m.name} ({m.factor.normalize():f}×)"
+            cases.append(_Case(label, typical, inside))
+    first = program.tiers[0].from_
+    if first > 0:
+        cases.append(_Case(f"just below {tier_name(program, 1)}", Decimal("0.9") * first, day))
+    cases += [
+        _Case(f"reaching {tier_name(program, n)}", t.from_, day)
+        for n, t in enumerate(program.tiers, 1)
+        if t.from_ > 0
+    ]
+    return cases
+
+
+def _typical(program: Program) -> Decimal:
+    """Between the first two tiers, half again the only one, or a round figure when it is 0."""
+    tiers = [t.from_ for t in program.tiers]
+    if len(tiers) > 1:
+        return (tiers[0] + tiers[1]) / 2
+    return tiers[0] * Decimal("1.5") or TYPICAL.get(program.measure, Decimal(1))
+
+
+def _day_in(program: Program, period: Period, window) -> date | None:
+    """The first day of `period` (while the program runs) that `window` is the first to match."""
+    day = max(period.start, program.effective.from_)
+    while day <= period.end:
+        if next((m for m in program.multipliers if m.contains(day)), None) is window:
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def _outcome(program: Program, s: Standing) -> str:
+    paid = (
+        f"{s.points:,} points"
+        if program.kind.value == "points"
+        else readable_money(s.amount, s.currency)
+    )
+    measured = in_unit(program, s.measure or Decimal(0))
+    said = f"measure {measured} → {s.tier_name or 'no tier'}, earns {paid}"
+    if s.gap is None:
+        return said
+    to_go = readable_gap(s.gap.needed, s.gap.unit, s.currency)
+    said += f"; {to_go} more reaches {s.gap.tier_name or tier_name(program, s.gap.tier)}"
+    if s.gap.would_pay is not None and program.kind.value != "points":
+        said += f", which pays {readable_money(s.gap.would_pay, s.currency)}"
+    return said
 
 
 def _first(values):
@@ -271,6 +348,6 @@ def _example_lines(program, partner, day: date, target: Decimal, products) -> li
 
 def explain(program: Program) -> str:
     page = summary(program)
-    page += ["", f"Worked example (computed by the engine, first {program.period.value}):"]
+    page += ["", f"Worked example (computed by the engine over one {program.period.value}):"]
     page += [f"  - {s.label}: {s.result}" for s in worked_example(program)]
     return "\n".join(page)

@@ -74,6 +74,7 @@ def _standing(row: StandingRow) -> dict:
         "tier": detail.get("tier_name") or "-",
         "measure": detail.get("measure") or "",
         "amount": row.amount,
+        "points": row.points,
         "currency": row.currency,
     }
 

@@ -22,7 +22,6 @@ from accrue.engine.runner import Attribution
 from accrue.store.disputes import OPEN, About, DisputeError, open_dispute, resolve
 from accrue.store.tables import ClaimLineRow, ClaimRow, DisputeRow, SettlementRow, StandingRow
 from accrue.store.trace import trace
-from accrue.web import views
 from accrue.web.pages import back, page, pages
 from accrue.web.session import Checked, Viewer
 from accrue.web.views import names_of, program_names
@@ -176,17 +175,6 @@ def answer(
             request, "/finance/disputes", f"dispute {dispute_id}: {refused or 'bad amount'}"
         )
     return back(request, "/finance/disputes", f"dispute {dispute_id}: {done.status}")
-
-
-@pages.read("/claims", "claims:read", response_class=HTMLResponse)
-def claims(request: Request, viewer: Viewer):
-    """The partner's claims, line by line with the answers and reasons; its disputes; and a
-    form to dispute a settlement or a claim line."""
-    found, disputes = views.claims(viewer)
-    reasons = {r.value: r.text for r in Reason}
-    choices = disputable(viewer, viewer.books.clock().date())
-    shown = {"claims": found, "disputes": disputes, "reasons": reasons, "choices": choices}
-    return page(request, "claims.html", user=viewer.user, **shown)
 
 
 @pages.write("/claims/disputes", "disputes:open")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from accrue.api.security import Context
 from accrue.domain.approvals import Status, Subject
 from accrue.domain.periods import Period
+from accrue.domain.permissions import allows
 from accrue.store import ledger, payouts
 from accrue.store.tables import ApprovalRow, PayoutBatchRow, SettlementRow
 from accrue.web.views import names_of, program_names
@@ -79,15 +80,17 @@ class FinanceView:
     batches: list[tuple[PayoutBatchRow, list[str]]]  # with the files it offers
     payable: int  # approved settlements waiting for a batch
 
-    def awaiting(self, username: str) -> dict[str, int]:
-        """What waits for this person, by what they can do about it."""
-        others = [a for a in self.approvals if a.prepared_by != username]
-        return {
-            "settlements to submit for approval": len(self.due),
-            "requests to approve": len(others),
-            "approved settlements to batch": self.payable,
-            "released batches to mark paid": sum(b.status == "approved" for b, _ in self.batches),
-        }
+    def awaiting(self, user) -> dict[str, int]:
+        """What waits for this person, of what their role lets them act on."""
+        others = [a for a in self.approvals if a.prepared_by != user.username]
+        released = sum(b.status == "approved" for b, _ in self.batches)
+        waiting = (
+            ("approvals:submit", "settlements to submit for approval", len(self.due)),
+            ("approvals:decide", "requests to approve", len(others)),
+            ("payouts:write", "approved settlements to batch", self.payable),
+            ("payouts:write", "released batches to mark paid", released),
+        )
+        return {what: n for permission, what, n in waiting if allows(user.role, permission)}
 
 
 def finance(context: Context) -> FinanceView:

@@ -112,25 +112,28 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
                 .order_by(ProgramVersionRow.version)
             )
         }
+        fund_keys = [
+            (r.program_id, r.partner_id)
+            for r in current
+            if json.loads(r.detail).get("kind") == Kind.FUND.value
+        ]
+        funds = funds_of(context, session, fund_keys, today)
     history: dict[tuple[str, str], list] = defaultdict(list)
     # one program's periods are all of one kind, so their labels sort as their dates do
     for program, partner, period, amount in sorted(earned, key=lambda r: r[2]):
         history[(program, partner)].append([period, amount])
-        funds = _funds(context, session, current, today)
     found = [_card(row, names, titles, history, funds) for row in current]
     return sorted(found, key=lambda c: (*c.rank, c.partner, c.program))
 
 
-def _funds(context: Context, session, rows, today: date) -> dict[tuple[str, str], Fund]:
-    """(program, partner) → the fund's balance on `today` and its next expiry."""
+def funds_of(context: Context, session, keys, today: date) -> dict[tuple[str, str], Fund]:
+    """(program, partner) → the fund's balance on `today` and when its oldest funds run out."""
     found = {}
-    for row in rows:
-        if json.loads(row.detail).get("kind") != Kind.FUND.value:
-            continue
-        program = context.books.program(session, row.program_id)
-        usable = [t for t in tranches(session, program, row.partner_id) if t.usable_on(today)]
+    for program_id, partner_id in keys:
+        program = context.books.program(session, program_id)
+        usable = [t for t in tranches(session, program, partner_id) if t.usable_on(today)]
         expiries = [t.expires_on for t in usable if t.remaining > 0 and t.expires_on]
-        found[(row.program_id, row.partner_id)] = Fund(
+        found[(program_id, partner_id)] = Fund(
             available(usable, today), min(expiries, default=None)
         )
     return found

@@ -1,0 +1,197 @@
+"""Each role finishes its job in Debian's chromium, on a 390 px phone and a 1366 px laptop, and
+every number the page shows is the one the books hold (read back through the API): a partner
+claims ship and debit and funds; finance settles, has it approved, pays it, answers a dispute
+and closes a period through the guard; the rep finds the closest account and their place; the
+program manager reads program health and opens a program. One server for the module; each
+width works on its own claims, period and settlement, so the journeys do not lean on each other.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from apiclient import agreements_csv, claim_lines, csv_bytes, line_rows, open_api
+from test_api_claims import FUND, PDF
+from test_browser import _served, _sign_in, browser  # noqa: F401 (the browser fixture)
+from test_portal_pages import POINTS
+
+from accrue.domain.money import readable_money
+from accrue.ingest.claims import CLAIM_COLUMNS
+from accrue.settings import Settings
+
+WIDTHS = (390, 1366)
+# each width closes, settles and pays its own period: Q4 has not ended, so only with a reason
+CLOSES = {390: ("2026-Q3", None), 1366: ("2026-Q4", "the auditors want Q4 settled now")}
+per_width = pytest.mark.parametrize("width", WIDTHS)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    api = open_api(Settings(data_dir=tmp_path_factory.mktemp("journeys") / "books", actor="t"))
+    for program in (FUND, POINTS):
+        api.ok(api.yaml("pam", "/api/programs", program))
+    spa = agreements_csv(["ACME"]).replace(b"2026-06-30", b"2026-12-31")
+    api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", spa)}), 201)
+    rows = [
+        *line_rows("ACME", ["400000.00"], day="2026-02-10", prefix="Q1"),
+        *line_rows("ACME", ["30000.00"], day="2026-08-04", prefix="Q3"),
+        *line_rows("ACME", ["20000.00"], day="2026-11-02"),
+        *line_rows("BOLT", ["9000.00"], day="2026-11-03"),
+    ]
+    api.ok(api.post("fin", "/api/lines", json={"name": "history", "lines": rows}), 201)
+    for period in ("2026-Q1", "2026-Q2"):
+        api.ok(api.post("fin", f"/api/periods/{period}/close", json={}))
+    yield from _served(api)
+
+
+def _open(browser, base: str, username: str, width: int):  # noqa: F811
+    page = _sign_in(browser, base, username)
+    page.set_viewport_size({"width": width, "height": 800})
+    return page
+
+
+def _said(page) -> str:
+    return page.get_by_role("status").inner_text()
+
+
+def _items(api, who: str, path: str, **params) -> list[dict]:
+    return api.ok(api.get(who, path, params={"limit": 500, **params}))["items"]
+
+
+@per_width
+def test_a_partner_claims_ship_and_debit_and_funds_and_reads_the_answers(
+    site,
+    browser,  # noqa: F811
+    width,
+    tmp_path,
+):
+    base, api = site
+    page = _open(browser, base, "acme", width)
+    page.goto(f"{base}/claims")
+    lines = claim_lines("ACME", f"F-{width}", units=("100",), claimed_on="2026-03-01")
+    rows = [[{**line, "invoice": f"{width}"}[c] for c in CLAIM_COLUMNS] for line in lines]
+    (tmp_path / "claims.csv").write_bytes(csv_bytes(CLAIM_COLUMNS, rows))
+    page.get_by_label("An X12 844, CSV or Excel file").set_input_files(tmp_path / "claims.csv")
+    page.get_by_role("button", name="Send the file").click()
+    [claim] = [c for c in _items(api, "acme", "/api/claims") if c["number"] == f"F-{width}"]
+    approved = readable_money(claim["approved"], "USD")
+    assert f"claim F-{width}: {claim['approved']} of" in _said(page)
+    shown = page.locator("section.card").filter(has_text=f"F-{width}").inner_text()
+    assert f"Approved {approved}" in shown and "accepted" in shown  # 100 units at 80 - 62
+
+    (tmp_path / "show.pdf").write_bytes(PDF)
+    page.get_by_label("Your claim number").nth(1).fill(f"M-{width}")
+    page.get_by_label("Amount", exact=True).fill("1000.00")
+    page.get_by_label("What the funds paid for").fill("a trade show booth")
+    page.get_by_label("Proof of performance").set_input_files(tmp_path / "show.pdf")
+    page.get_by_role("button", name="Claim the funds").click()
+    assert f"claim M-{width}: 1000.00 of 1000.00 USD approved" in _said(page)
+    [fund] = _items(api, "acme", "/api/funds")
+    balance = page.locator("table.balances tbody tr").inner_text()
+    assert readable_money(fund["available"], "USD") in balance
+    assert readable_money(fund["accrued"], "USD") in balance  # 2% of 400,000 in Q1
+    _fits(page)
+
+
+@per_width
+def test_finance_settles_pays_answers_a_dispute_and_closes_through_the_guard(
+    site,
+    browser,  # noqa: F811
+    width,
+):
+    base, api = site
+    period, reason = CLOSES[width]
+    fin = _open(browser, base, "fin", width)
+    fin.goto(f"{base}/finance")
+    fin.get_by_label("Period").fill(period)
+    fin.get_by_role("button", name="Review the close").click()
+    if reason:  # the guard: not ended, so closed only with a reason, which the audit keeps
+        assert f"{period} has not ended" in fin.get_by_role("alert").inner_text()
+        fin.get_by_label("Reason to close before the end").fill(reason)
+    fin.get_by_role("button", name=f"Close {period}").click()
+    assert f"closed {period}" in _said(fin)
+
+    [settled] = _items(
+        api, "fin", "/api/settlements", partner_id="ACME", period=period, program_id="volume-q"
+    )
+    payout = readable_money(settled["payout"], "USD")
+    row = fin.get_by_role("row").filter(has_text="Acme Distribution").filter(has_text=period)
+    assert payout in row.inner_text()
+    row.get_by_role("button", name="Submit").click()
+    approver = _open(browser, base, "abe", width)
+    request = approver.get_by_role("row").filter(has_text=f"settlement {settled['id']}")
+    assert payout in request.inner_text()
+    request.get_by_role("button", name="Approve").click()
+    assert "approved" in _said(approver)
+
+    fin.goto(f"{base}/finance")
+    fin.get_by_label("Pay by").select_option("check")
+    fin.get_by_role("button", name="Create payout batch").click()
+    batch = re.search(r"payout batch (\d+)", _said(fin)).group(1)
+    approver.goto(f"{base}/finance")
+    approver.get_by_role("row").filter(has_text=f"payout batch {batch}").get_by_role(
+        "button", name="Approve"
+    ).click()
+    fin.goto(f"{base}/finance")
+    with fin.expect_download() as download:
+        fin.get_by_role("link", name=f"payout-{batch}-checks.csv").click()
+    paid = download.value.path().read_text()
+    assert f"ACME,Acme Distribution,{settled['payout']},USD" in paid
+    fin.get_by_role("button", name="Mark paid").click()
+    assert f"payout batch {batch} paid" in _said(fin)
+
+    why = f"the Gold tier is missing ({width})"
+    asked = {"about": "settlement", "key": str(settled["id"]), "reason": why}
+    dispute = api.ok(api.post("acme", "/api/disputes", json=asked), 201)
+    fin.goto(f"{base}/finance/disputes")
+    case = fin.locator("section.dispute").filter(has_text=why)
+    assert payout.split(" ")[1].replace(",", "") in case.inner_text()  # the evidence beside it
+    case.get_by_label("Answer").fill("Gold is reached at 50,000: the settlement is right")
+    case.get_by_role("button", name="Answer dispute").click()
+    [answered] = [d for d in _items(api, "fin", "/api/disputes") if d["id"] == dispute["id"]]
+    assert f"dispute {dispute['id']}: {answered['status']}" in _said(fin)
+    _fits(fin)
+
+
+@per_width
+def test_the_rep_finds_the_closest_account_and_their_place(site, browser, width):  # noqa: F811
+    base, api = site
+    page = _open(browser, base, "rita", width)
+    [standing] = _items(api, "rita", "/api/standings", program_id="volume-q", period="2026-Q4")
+    first = page.locator("table tbody tr").first.inner_text()
+    assert "Bolt Supply" in first and "Quarterly volume" in first
+    assert readable_money(standing["gap_needed"], "USD") in first  # 1,000 to Silver
+    points = sum(s["points"] for s in _items(api, "rita", "/api/standings", program_id="club"))
+    standing_text = page.get_by_role("region", name="Your standing").inner_text()
+    assert f"{points:,} points this year" in standing_text
+    assert "Place 1 of 1" in standing_text
+    _fits(page)
+
+
+@per_width
+def test_the_program_manager_reads_health_and_opens_a_program(site, browser, width):  # noqa: F811
+    base, api = site
+    page = _open(browser, base, "pam", width)
+    assert page.url.endswith("/programs")
+    running = _items(api, "pam", "/api/standings", program_id="volume-q", period="2026-Q4")
+    buying = [s for s in running if Decimal(s["measure"] or 0) > 0]
+    qualifying = [s for s in running if s["tier_name"]]
+    row = page.get_by_role("row").filter(has_text="Quarterly volume").inner_text()
+    assert f"({len(buying)} of " in row and f"\t{len(qualifying)}\t" in row
+    _fits(page)
+    page.get_by_role("link", name="Quarterly volume").click()
+    page.wait_for_url(re.compile(r"edit=volume-q"))
+    assert "id: volume-q" in page.locator("textarea").input_value()
+
+
+def _fits(page) -> None:
+    """Nothing scrolls sideways at this width (wide tables scroll inside their box)."""
+    scroll, width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= width, (page.url, scroll, width, page.evaluate(WIDER))
+
+
+WIDER = """[...document.querySelectorAll('body *')]
+  .filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > innerWidth)
+  .map(e => `${e.tagName}#${e.id}.${e.className}`).slice(0, 10)"""
