@@ -25,6 +25,9 @@ WIDTHS = (390, 1366)
 # each width closes, settles and pays its own period: Q4 has not ended, so only with a reason
 CLOSES = {390: ("2026-Q3", None), 1366: ("2026-Q4", "the auditors want Q4 settled now")}
 per_width = pytest.mark.parametrize("width", WIDTHS)
+# One worker runs the journeys in order over one site: periods close in order (Q3 at 390 px,
+# then Q4 at 1366 px), and claims and payments build on each other.
+pytestmark = pytest.mark.xdist_group("journeys")
 
 
 @pytest.fixture(scope="module")
