@@ -25,9 +25,6 @@ WIDTHS = (390, 1366)
 # each width closes, settles and pays its own period: Q4 has not ended, so only with a reason
 CLOSES = {390: ("2026-Q3", None), 1366: ("2026-Q4", "the auditors want Q4 settled now")}
 per_width = pytest.mark.parametrize("width", WIDTHS)
-# One worker runs the journeys in order over one site: periods close in order (Q3 at 390 px,
-# then Q4 at 1366 px), and claims and payments build on each other.
-pytestmark = pytest.mark.xdist_group("journeys")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +103,8 @@ def test_finance_settles_pays_answers_a_dispute_and_closes_through_the_guard(
 ):
     base, api = site
     period, reason = CLOSES[width]
+    if reason:  # periods close in order; Q3 closes here when this worker's site skipped 390 px
+        api.post("fin", "/api/periods/2026-Q3/close", json={})  # already closed: refused
     fin = _open(browser, base, "fin", width)
     fin.goto(f"{base}/finance")
     fin.get_by_label("Period").fill(period)
