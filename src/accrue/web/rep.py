@@ -12,10 +12,9 @@ from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accrue.api.security import Context
-from accrue.domain.periods import Period
 from accrue.domain.recognition import Level, level
 from accrue.export.cells import csv_text
 from accrue.store.tables import RepRow, StandingRow
@@ -44,15 +43,15 @@ def standing(context: Context, today: date) -> Standing:
     """Each rep's points this year through their assigned distributors, ranked."""
     with context.books.session() as session:
         reps = session.scalars(select(RepRow)).all()
-        rows = session.execute(
-            select(StandingRow.partner_id, StandingRow.period, StandingRow.points).where(
-                StandingRow.points != 0
-            )
-        ).all()
-    earned: dict[str, int] = defaultdict(int)
-    for partner, period, points in rows:
-        if Period.parse(period).year == today.year:
-            earned[partner] += points
+        this_year = StandingRow.period.startswith(str(today.year))  # labels begin with it
+        earned: dict[str, int] = defaultdict(
+            int,
+            session.execute(
+                select(StandingRow.partner_id, func.sum(StandingRow.points))
+                .where(this_year, StandingRow.points != 0)
+                .group_by(StandingRow.partner_id)
+            ).all(),
+        )
     totals = {r.id: sum(earned[p] for p in json.loads(r.partner_ids)) for r in reps}
     names = {r.id: r.name for r in reps}
     ranked = sorted(totals, key=lambda r: (-totals[r], names[r]))

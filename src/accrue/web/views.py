@@ -112,11 +112,11 @@ def cards(context: Context, today: date, partner: str | None = None) -> list[Car
                 .order_by(ProgramVersionRow.version)
             )
         }
+        funds = _funds(context, session, current, today)
     history: dict[tuple[str, str], list] = defaultdict(list)
     # one program's periods are all of one kind, so their labels sort as their dates do
     for program, partner, period, amount in sorted(earned, key=lambda r: r[2]):
         history[(program, partner)].append([period, amount])
-        funds = _funds(context, session, current, today)
     found = [_card(row, names, titles, history, funds) for row in current]
     return sorted(found, key=lambda c: (*c.rank, c.partner, c.program))
 
