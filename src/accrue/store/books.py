@@ -12,15 +12,17 @@ import copy
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import ibis
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -46,6 +48,11 @@ from accrue.store.tables import (
 )
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+REMEMBER = 1024  # answers `Books.remembered` keeps, the oldest forgotten first
+_REMEMBERED: OrderedDict = OrderedDict()
+_REMEMBERING = threading.Lock()
+_MISSING = object()
 WRITERS_LOCK = 4242  # PostgreSQL advisory locks: writing transactions queue on this one,
 LOADING_LOCK = 4243  # a loading batch is held under (this, batch id) by its process,
 RECALC_LOCK = 4244  # a recalculation holds its partner trees under (this, tree), or all of them
@@ -238,6 +245,21 @@ class Books:
             finally:
                 holder.execute(text("SELECT pg_advisory_unlock_all()"))
                 holder.commit()
+
+    def remembered(self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`, worked out once per version of the books (the newest audit entry:
+        every committed change appends one) and kept for whoever asks `key` next — pages that
+        many people reload read the books once per change, not once per view."""
+        with self.reading().session() as session:
+            version = session.scalar(select(func.max(AuditRow.seq)))
+        found = _REMEMBERED.get((self.settings.url, version, *key), _MISSING)
+        if found is _MISSING:
+            found = compute()
+            with _REMEMBERING:
+                _REMEMBERED[(self.settings.url, version, *key)] = found
+                while len(_REMEMBERED) > REMEMBER:
+                    _REMEMBERED.popitem(last=False)
+        return found
 
     def _seal(self, session: Session, written: set[str]) -> None:
         """The seals of the records this transaction wrote, with one `seal` entry in the trail

@@ -41,6 +41,17 @@ class Standing:
 
 def standing(context: Context, today: date) -> Standing:
     """Each rep's points this year through their assigned distributors, ranked."""
+    totals, names = context.books.remembered(("reps", today.year), lambda: _points(context, today))
+    ranked = sorted(totals, key=lambda r: (-totals[r], names[r]))
+    mine = context.user.rep_id
+    board = [(n, names[r], totals[r]) for n, r in enumerate(ranked[:BOARD], 1)]
+    if mine not in totals:
+        return Standing(None, None, len(ranked), board)
+    return Standing(level(totals[mine]), ranked.index(mine) + 1, len(ranked), board)
+
+
+def _points(context: Context, today: date) -> tuple[dict[str, int], dict[str, str]]:
+    """Each rep's points this year, and their names, by rep id."""
     with context.books.session() as session:
         reps = session.scalars(select(RepRow)).all()
         this_year = StandingRow.period.startswith(str(today.year))  # labels begin with it
@@ -53,13 +64,7 @@ def standing(context: Context, today: date) -> Standing:
             ).all(),
         )
     totals = {r.id: sum(earned[p] for p in json.loads(r.partner_ids)) for r in reps}
-    names = {r.id: r.name for r in reps}
-    ranked = sorted(totals, key=lambda r: (-totals[r], names[r]))
-    mine = context.user.rep_id
-    board = [(n, names[r], totals[r]) for n, r in enumerate(ranked[:BOARD], 1)]
-    if mine not in totals:
-        return Standing(None, None, len(ranked), board)
-    return Standing(level(totals[mine]), ranked.index(mine) + 1, len(ranked), board)
+    return totals, {r.id: r.name for r in reps}
 
 
 def accounts(found: list[Card], search: str, program: str, near: bool) -> list[Card]:
