@@ -253,7 +253,8 @@ def _authenticate(books: Books, token: str) -> Principal | None:
         user = session.get(UserRow, row.user_id)
         if not user.active:
             return None
-        return principal(books, session, user)
+        who = ("principal", user.username)  # the partner tree, read whole: once per change
+        return books.remembered(who, lambda: principal(books, session, user))
 
 
 def principal(books: Books, session: Session, user: UserRow) -> Principal:
