@@ -246,12 +246,13 @@ class Books:
                 holder.execute(text("SELECT pg_advisory_unlock_all()"))
                 holder.commit()
 
-    def remembered(self, key: tuple, compute: Callable[[], T]) -> T:
+    def remembered(self, key: tuple, compute: Callable[[], T], session: Session | None = None) -> T:
         """`compute()`, worked out once per version of the books (the newest audit entry:
         every committed change appends one) and kept for whoever asks `key` next — pages that
-        many people reload read the books once per change, not once per view."""
-        with self.reading().session() as session:
-            version = session.scalar(select(func.max(AuditRow.seq)))
+        many people reload read the books once per change, not once per view. The version is
+        read in `session` when given: a second connection while holding one could wait for
+        a pool that every holder waits for."""
+        version = self._version(session)
         found = _REMEMBERED.get((self.settings.url, version, *key), _MISSING)
         if found is _MISSING:
             found = compute()
@@ -260,6 +261,12 @@ class Books:
                 while len(_REMEMBERED) > REMEMBER:
                     _REMEMBERED.popitem(last=False)
         return found
+
+    def _version(self, session: Session | None = None) -> int | None:
+        if session is None:
+            with self.reading().session() as reading:
+                return self._version(reading)
+        return session.scalar(select(func.max(AuditRow.seq)))
 
     def _seal(self, session: Session, written: set[str]) -> None:
         """The seals of the records this transaction wrote, with one `seal` entry in the trail

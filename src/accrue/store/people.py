@@ -254,7 +254,7 @@ def _authenticate(books: Books, token: str) -> Principal | None:
         if not user.active:
             return None
         who = ("principal", user.username)  # the partner tree, read whole: once per change
-        return books.remembered(who, lambda: principal(books, session, user))
+        return books.remembered(who, lambda: principal(books, session, user), session)
 
 
 def principal(books: Books, session: Session, user: UserRow) -> Principal:
