@@ -80,7 +80,7 @@ def recalc(books: Books, as_of: date, full: bool = False) -> Recalculated:
             with books.reading().session() as session:
                 plan = _plan(books, session, full, as_of)
             with books.session() as session:
-                if _inputs(session) == plan.inputs:
+                if plan.roots == roots and _inputs(session) == plan.inputs:
                     return _apply(books, session, plan, as_of)
     with books.session() as session:
         return _apply(books, session, _plan(books, session, full, as_of), as_of)
