@@ -11,13 +11,17 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
+import psycopg
 import pytest
 from apiclient import PASSWORD, line_rows, open_api
 from sqlalchemy import func, select
 
+from accrue.store.books import WRITERS_LOCK, Books
+from accrue.store.ledger import trial_balance
 from accrue.store.tables import DecisionRow, JournalRow, PayoutItemRow
 
 ROUNDS = 4
@@ -29,11 +33,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _serve(settings) -> tuple[subprocess.Popen, str]:
+def _serve(settings, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "ACCRUE_DATA_DIR": str(settings.data_dir)}
     env["ACCRUE_DATABASE_URL"] = settings.database_url
     command = [sys.executable, "-m", "accrue", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     while process.poll() is None:  # ready when it answers, however loaded the machine
@@ -70,6 +75,9 @@ class Person:
 
     def post(self, path: str, **options):
         return lambda: self.client.post(path, **options)
+
+    def get(self, path: str, **options):
+        return lambda: self.client.get(path, **options)
 
 
 @pytest.mark.parametrize("books_settings", ["postgres"], indirect=True)
@@ -134,3 +142,74 @@ def test_simultaneous_decisions_release_money_once(books_settings):
             process.terminate()
             process.wait(timeout=30)
         books.close()
+
+
+READS = ("/api/ledger/trial-balance", "/api/ledger/liability", "/api/settlements", "/api/me")
+
+
+def _balanced(rows: list[dict]) -> bool:
+    return sum(Decimal(r["debit"]) for r in rows) == sum(Decimal(r["credit"]) for r in rows)
+
+
+@pytest.mark.parametrize("books_settings", ["postgres"], indirect=True)
+def test_two_workers_read_while_others_write_and_never_wait_for_them(books_settings):
+    api = open_api(books_settings)
+    books = api.books
+    api.client.__exit__(None, None, None)
+    process, url = _serve(books_settings, workers=2)
+    try:
+        fin, fay, aud = Person(url, "fin"), Person(url, "fay"), Person(url, "aud")
+
+        # imports and recalculations from two people at once, read all along by a third
+        def upload(person, partner, n):
+            rows = line_rows(partner, ["20000.00", "5000.00"], prefix=f"W{n}")
+            return person.post("/api/lines", json={"name": f"w{n}", "lines": rows})
+
+        writes = [upload(fin, "ACME", 1), upload(fay, "BOLT", 2), upload(fin, "CORE", 3)]
+        writes += [fin.post("/api/recalc", json={}), fay.post("/api/recalc", json={})]
+        reads = [aud.get("/api/ledger/trial-balance") for _ in range(6)]
+        answers = _together(*writes, *reads)
+        assert all(a.status_code in (200, 201) for a in answers), [a.text for a in answers]
+        assert all(_balanced(a.json()["items"]) for a in answers[len(writes) :])
+        fin.client.post("/api/recalc", json={}).raise_for_status()
+        with books.session() as session:
+            totals = trial_balance(session)
+        assert totals and sum(b.debit for b in totals) == sum(b.credit for b in totals)
+
+        # a writer holding the books for long: every read still answers at once, from both
+        # workers, while a write (a sign-in counts its attempt) waits its turn
+        with _writers_lock(books_settings):
+            waiting = threading.Thread(target=Person, args=(url, "amy"))
+            waiting.start()
+            started = time.monotonic()
+            read = _together(*(aud.get(path) for path in READS * 4))
+            assert all(r.status_code == 200 for r in read), [r.text for r in read]
+            assert time.monotonic() - started < 10
+            time.sleep(0.5)
+            assert waiting.is_alive()  # the write is still waiting for the lock
+        waiting.join(timeout=30)
+        assert not waiting.is_alive()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        books.close()
+
+
+@contextmanager
+def _writers_lock(settings):
+    """The lock every writing transaction takes, held from outside as a long write would."""
+    url = settings.database_url.replace("+psycopg", "")
+    with psycopg.connect(url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITERS_LOCK,))
+        yield
+        holder.execute("SELECT pg_advisory_unlock(%s)", (WRITERS_LOCK,))
+
+
+def test_several_workers_are_refused_on_the_embedded_store(books_settings):
+    Books.init(books_settings).close()
+    env = {**os.environ, "ACCRUE_DATA_DIR": str(books_settings.data_dir)}
+    command = [sys.executable, "-m", "accrue", "serve", "--workers", "2"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "embedded store belongs to one process" in done.stderr
+    assert "bug" not in done.stderr

@@ -65,6 +65,11 @@ def settings() -> Settings:
     return Settings(**_where)
 
 
+def settings_given() -> dict[str, object]:
+    """The settings given as options (the rest come from the environment)."""
+    return dict(_where)
+
+
 @contextmanager
 def opened() -> Iterator[Books]:
     from accrue.store.books import Books

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from accrue.cli.app import app, console, reports_errors
-from accrue.cli.books import opened, settings
+from accrue.cli.books import opened, settings, settings_given
 from accrue.domain.permissions import Role
 
 users = typer.Typer(help="Users of the API and portal, and their API tokens.")
@@ -60,16 +60,31 @@ def token(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="server processes (PostgreSQL only: see the user guide)")
+    ] = 1,
 ) -> None:
     """Serve the portal and the REST API (explorer at /docs) over these books."""
     import uvicorn
 
     from accrue.api import create_app
+    from accrue.domain.errors import Refused
 
-    with opened():  # says clearly when the books are not there, before the server starts
-        pass
+    with opened() as books:  # says clearly when the books are not there, before the server starts
+        postgres = books.postgres
+    if workers > 1 and not postgres:
+        raise Refused(
+            "--workers: the embedded store belongs to one process; serve several workers "
+            "over PostgreSQL (ACCRUE_DATABASE_URL)"
+        )
     console.print(
-        f"Accrue portal on http://{host}:{port}/ (API explorer: http://{host}:{port}/docs)",
+        f"Accrue portal on http://{host}:{port}/ (API explorer: http://{host}:{port}/docs)"
+        + (f", {workers} workers" if workers > 1 else ""),
         highlight=False,
     )
-    uvicorn.run(create_app(settings()), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings()), host=host, port=port, log_level="warning")
+        return
+    os.environ.update({f"ACCRUE_{k.upper()}": str(v) for k, v in settings_given().items()})
+    factory = "accrue.api.app:create_app"  # each worker process opens the books itself
+    uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level="warning")

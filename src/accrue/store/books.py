@@ -9,17 +9,20 @@ its batch commits and is undone at the next opening if that commit never happene
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import ibis
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -45,12 +48,23 @@ from accrue.store.tables import (
 )
 
 Clock = Callable[[], datetime]
-WRITERS_LOCK = 4242  # PostgreSQL advisory locks: every writing transaction queues on this one
-LOADING_LOCK = 4243  # and a loading batch is held under (this, batch id) by its process
+T = TypeVar("T")
+REMEMBER = 1024  # answers `Books.remembered` keeps, the oldest forgotten first
+_REMEMBERED: OrderedDict = OrderedDict()
+_REMEMBERING = threading.Lock()
+_MISSING = object()
+WRITERS_LOCK = 4242  # PostgreSQL advisory locks: writing transactions queue on this one,
+LOADING_LOCK = 4243  # a loading batch is held under (this, batch id) by its process,
+RECALC_LOCK = 4244  # a recalculation holds its partner trees under (this, tree), or all of them
+ALL_TREES = 0  # under (RECALC_LOCK, this): shared by one tree's recalculation, whole by all's
 
 
 class NotInitialised(RuntimeError):
     pass
+
+
+class WroteWhileReading(RuntimeError):
+    """A transaction opened for reading tried to write: a bug in its caller."""
 
 
 def utc_now() -> datetime:
@@ -64,6 +78,7 @@ class Books:
         self.outbox_waiting = threading.Event()  # set when a message is queued
         self.engine: Engine = database.connect(settings.url)
         self.postgres = self.engine.dialect.name == "postgresql"
+        self.reads_only = False
         seals.note_writes(self.engine)
 
     # opening ---------------------------------------------------------------------------------
@@ -136,6 +151,13 @@ class Books:
         other.settings = self.settings.model_copy(update={"actor": actor})
         return other
 
+    def reading(self) -> Books:
+        """The same books whose transactions only read: on PostgreSQL a snapshot (REPEATABLE
+        READ, READ ONLY) that never waits for a writer or a recalculation."""
+        other = copy.copy(self)
+        other.reads_only = True
+        return other
+
     def _abandoned(self, session: Session, batch_id: int) -> bool:
         """No live process holds the batch (see `loading`); the embedded line store's file
         lock already keeps any second process out."""
@@ -181,18 +203,70 @@ class Books:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction; on PostgreSQL writers also queue on an advisory lock. The records
-        it writes are sealed before it commits."""
+        """One transaction; on PostgreSQL writers also queue on an advisory lock, readers (see
+        `reading`) read a snapshot without it. The records it writes are sealed before it
+        commits; a reading one that writes is refused."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             if self.postgres:
-                session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": WRITERS_LOCK})
+                session.execute(text(_READ_SNAPSHOT if self.reads_only else _QUEUE_FOR_WRITERS))
             noted = session.connection().info
             noted["written"] = written = set()
             try:
                 yield session
+                if self.reads_only and written:
+                    raise WroteWhileReading(f"a reading transaction wrote {sorted(written)}")
                 self._seal(session, written)
             finally:
                 noted.pop("written", None)
+
+    @contextmanager
+    def recalculating(self, roots: set[str] | None) -> Iterator[None]:
+        """On PostgreSQL, hold these partner trees (None: all of them) for a recalculation,
+        until it is done: recalculations of other trees go on at the same time, one of the
+        same trees waits. Nothing else waits for it."""
+        if not self.postgres:
+            yield
+            return
+        keys = (
+            [("pg_advisory_lock", ALL_TREES)]
+            if roots is None
+            else [
+                ("pg_advisory_lock_shared", ALL_TREES),
+                *(("pg_advisory_lock", _tree_key(root)) for root in sorted(roots)),
+            ]
+        )
+        with self.engine.connect() as holder:
+            for function, key in keys:
+                holder.execute(
+                    text(f"SELECT {function}(:lock, :key)"), {"lock": RECALC_LOCK, "key": key}
+                )
+            try:
+                yield
+            finally:
+                holder.execute(text("SELECT pg_advisory_unlock_all()"))
+                holder.commit()
+
+    def remembered(self, key: tuple, compute: Callable[[], T], session: Session | None = None) -> T:
+        """`compute()`, worked out once per version of the books (the newest audit entry:
+        every committed change appends one) and kept for whoever asks `key` next — pages that
+        many people reload read the books once per change, not once per view. The version is
+        read in `session` when given: a second connection while holding one could wait for
+        a pool that every holder waits for."""
+        version = self._version(session)
+        found = _REMEMBERED.get((self.settings.url, version, *key), _MISSING)
+        if found is _MISSING:
+            found = compute()
+            with _REMEMBERING:
+                _REMEMBERED[(self.settings.url, version, *key)] = found
+                while len(_REMEMBERED) > REMEMBER:
+                    _REMEMBERED.popitem(last=False)
+        return found
+
+    def _version(self, session: Session | None = None) -> int | None:
+        if session is None:
+            with self.reading().session() as reading:
+                return self._version(reading)
+        return session.scalar(select(func.max(AuditRow.seq)))
 
     def _seal(self, session: Session, written: set[str]) -> None:
         """The seals of the records this transaction wrote, with one `seal` entry in the trail
@@ -309,6 +383,15 @@ class Books:
         if row is None:
             raise NotFound(f"no program {program_id}")
         return Program.model_validate_json(row.document)
+
+
+_READ_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+_QUEUE_FOR_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
+
+
+def _tree_key(root: str) -> int:
+    """A partner tree's advisory lock key: 31 bits of its id's digest, never ALL_TREES."""
+    return int.from_bytes(hashlib.sha256(root.encode()).digest()[:4]) % (2**31 - 1) + 1
 
 
 def _rows(session: Session, model, *order):

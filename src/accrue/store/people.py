@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -30,6 +32,9 @@ from accrue.store.tables import RepRow, TokenRow, UserRow
 # argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane): a login costs tens of
 # milliseconds of one core, not hundreds of both, so sign-ins do not stall the portal.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Password checks run here, on at most half the cores: fifty people signing in at once wait for
+# each other, not every page the signed-in are reading.
+HASHING = ThreadPoolExecutor(max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="hashing")
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
@@ -172,6 +177,11 @@ def _decoy() -> str:
 
 
 def _verify(password_hash: str, password: str) -> bool:
+    """Checked on the hashing threads (see HASHING), outside any transaction."""
+    return HASHING.submit(_matches, password_hash, password).result()
+
+
+def _matches(password_hash: str, password: str) -> bool:
     try:
         return HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -236,14 +246,15 @@ def authenticate(books: Books, token: str, portal: bool = False) -> Principal | 
 
 def _authenticate(books: Books, token: str) -> Principal | None:
     now = books.now()
-    with books.session() as session:
+    with books.reading().session() as session:
         row = session.scalar(select(TokenRow).where(TokenRow.token_hash == _digest(token)))
         if row is None or row.revoked or (row.expires_at and row.expires_at < now):
             return None
         user = session.get(UserRow, row.user_id)
         if not user.active:
             return None
-        return principal(books, session, user)
+        who = ("principal", user.username)  # the partner tree, read whole: once per change
+        return books.remembered(who, lambda: principal(books, session, user), session)
 
 
 def principal(books: Books, session: Session, user: UserRow) -> Principal:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -29,7 +29,14 @@ from accrue.engine import Engine
 from accrue.report import standing_row
 from accrue.store.books import Books
 from accrue.store.ledger import booked, journals_digest, post
-from accrue.store.tables import ClosedPeriod, PendingRecalc, StandingRow
+from accrue.store.tables import (
+    Batch,
+    ClosedPeriod,
+    MasterChange,
+    PendingRecalc,
+    ProgramVersionRow,
+    StandingRow,
+)
 
 
 @dataclass(frozen=True)
@@ -48,27 +55,80 @@ class Recalculated:
         )
 
 
+ATTEMPTS = 3  # computations outside the writers' lock before one is made inside it
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a recalculation computed, and from which inputs (see `_inputs`)."""
+
+    inputs: tuple
+    roots: set[str] | None  # None: every partner tree
+    programs: list[Program]
+    computed: dict
+    digest: str
+
+
 def recalc(books: Books, as_of: date, full: bool = False) -> Recalculated:
+    """The engine runs on a snapshot, outside the writers' lock, with the partner trees it
+    recomputes held against other recalculations of them; what it computed is stored only if
+    its inputs did not change meanwhile, else it runs again (the last time inside the lock)."""
+    for _ in range(ATTEMPTS - 1):
+        with books.reading().session() as session:
+            roots = _roots(session, full)
+        with books.recalculating(roots):
+            with books.reading().session() as session:
+                plan = _plan(books, session, full, as_of)
+            with books.session() as session:
+                if plan.roots == roots and _inputs(session) == plan.inputs:
+                    return _apply(books, session, plan, as_of)
     with books.session() as session:
-        pending = set(session.scalars(select(PendingRecalc.root_id)))
-        programs = books.programs(session)
-        if not (full or pending) or not programs:
-            session.execute(delete(PendingRecalc))
-            return Recalculated("none", 0, 0, 0, 0)
-        roots = None if full or "*" in pending else pending
-        computed, digest = _compute(books, session, programs, roots, as_of)
-        stored = _stored(session, programs, roots)
-        changes = _store(books, session, computed, stored)
-        first, last, count = _post(books, session, programs, computed, stored, as_of)
-        session.execute(delete(PendingRecalc))
-        scope = "all" if roots is None else ", ".join(sorted(roots))
-        after = {
-            "as_of": as_of.isoformat(),
-            "scope": scope,
-            **changes,
-            "journals": [first, last, journals_digest(session, first, last)] if count else [],
-        }
-        books.audit(session, "recalc", "standings", scope, after=after, inputs_digest=digest)
+        return _apply(books, session, _plan(books, session, full, as_of), as_of)
+
+
+def _roots(session: Session, full: bool) -> set[str] | None:
+    """The partner trees to recompute (None: all of them)."""
+    pending = set(session.scalars(select(PendingRecalc.root_id)))
+    return None if full or "*" in pending else pending
+
+
+def _inputs(session: Session) -> tuple:
+    """What a recalculation depends on, in brief: anything that changes lines, master data or
+    programs commits a batch, a master data change or a program version, and marks trees."""
+    counted = (
+        select(func.count()).select_from(Batch).where(Batch.status == "committed"),
+        select(func.count()).select_from(MasterChange),
+        select(func.count()).select_from(ProgramVersionRow),
+    )
+    pending = tuple(session.scalars(select(PendingRecalc.root_id).order_by(PendingRecalc.root_id)))
+    return (*(session.scalar(count) for count in counted), pending)
+
+
+def _plan(books: Books, session: Session, full: bool, as_of: date) -> _Plan:
+    inputs, roots, programs = _inputs(session), _roots(session, full), books.programs(session)
+    if not (full or inputs[-1]) or not programs:
+        return _Plan(inputs, roots, programs, {}, "")
+    computed, digest = _compute(books, session, programs, roots, as_of)
+    return _Plan(inputs, roots, programs, computed, digest)
+
+
+def _apply(books: Books, session: Session, plan: _Plan, as_of: date) -> Recalculated:
+    """Store what `plan` computed, post its deltas, and clear the marks."""
+    session.execute(delete(PendingRecalc))
+    if not plan.digest:  # nothing to recompute
+        return Recalculated("none", 0, 0, 0, 0)
+    programs, roots, computed = plan.programs, plan.roots, plan.computed
+    stored = _stored(session, programs, roots)
+    changes = _store(books, session, computed, stored)
+    first, last, count = _post(books, session, programs, computed, stored, as_of)
+    scope = "all" if roots is None else ", ".join(sorted(roots))
+    after = {
+        "as_of": as_of.isoformat(),
+        "scope": scope,
+        **changes,
+        "journals": [first, last, journals_digest(session, first, last)] if count else [],
+    }
+    books.audit(session, "recalc", "standings", scope, after=after, inputs_digest=plan.digest)
     return Recalculated(
         scope, len(computed), len(changes["changed"]), len(changes["removed"]), count
     )

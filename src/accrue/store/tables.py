@@ -207,6 +207,8 @@ class PostingRow(Base):
     partner_id: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(16))  # standing period concerned
     booked_period: Mapped[str] = mapped_column(String(16))
+    # a partner's fund or rebate balance is read per page view: found without a scan
+    __table_args__ = (Index(None, "partner_id", "program_id"),)
 
 
 class AuditRow(Base):

@@ -94,7 +94,13 @@ class FinanceView:
 
 
 def finance(context: Context) -> FinanceView:
+    """What the finance page shows the viewer, worked out once per change of the books."""
     today = context.books.clock().date()
+    key = ("finance", context.user.username, today)
+    return context.books.remembered(key, lambda: _finance(context, today))
+
+
+def _finance(context: Context, today: date) -> FinanceView:
     with context.books.session() as session:
         programs = program_names(context.books, session)
         owed = liability(context, session, today, programs)

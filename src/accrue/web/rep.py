@@ -12,10 +12,9 @@ from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accrue.api.security import Context
-from accrue.domain.periods import Period
 from accrue.domain.recognition import Level, level
 from accrue.export.cells import csv_text
 from accrue.store.tables import RepRow, StandingRow
@@ -42,25 +41,30 @@ class Standing:
 
 def standing(context: Context, today: date) -> Standing:
     """Each rep's points this year through their assigned distributors, ranked."""
-    with context.books.session() as session:
-        reps = session.scalars(select(RepRow)).all()
-        rows = session.execute(
-            select(StandingRow.partner_id, StandingRow.period, StandingRow.points).where(
-                StandingRow.points != 0
-            )
-        ).all()
-    earned: dict[str, int] = defaultdict(int)
-    for partner, period, points in rows:
-        if Period.parse(period).year == today.year:
-            earned[partner] += points
-    totals = {r.id: sum(earned[p] for p in json.loads(r.partner_ids)) for r in reps}
-    names = {r.id: r.name for r in reps}
+    totals, names = context.books.remembered(("reps", today.year), lambda: _points(context, today))
     ranked = sorted(totals, key=lambda r: (-totals[r], names[r]))
     mine = context.user.rep_id
     board = [(n, names[r], totals[r]) for n, r in enumerate(ranked[:BOARD], 1)]
     if mine not in totals:
         return Standing(None, None, len(ranked), board)
     return Standing(level(totals[mine]), ranked.index(mine) + 1, len(ranked), board)
+
+
+def _points(context: Context, today: date) -> tuple[dict[str, int], dict[str, str]]:
+    """Each rep's points this year, and their names, by rep id."""
+    with context.books.session() as session:
+        reps = session.scalars(select(RepRow)).all()
+        this_year = StandingRow.period.startswith(str(today.year))  # labels begin with it
+        earned: dict[str, int] = defaultdict(
+            int,
+            session.execute(
+                select(StandingRow.partner_id, func.sum(StandingRow.points))
+                .where(this_year, StandingRow.points != 0)
+                .group_by(StandingRow.partner_id)
+            ).all(),
+        )
+    totals = {r.id: sum(earned[p] for p in json.loads(r.partner_ids)) for r in reps}
+    return totals, {r.id: r.name for r in reps}
 
 
 def accounts(found: list[Card], search: str, program: str, near: bool) -> list[Card]:

@@ -11,7 +11,7 @@ from fastapi import Depends, Form, Request
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from accrue.api.security import Context, permission_of, records_only
+from accrue.api.security import Context, callers_books, permission_of, records_only
 from accrue.domain.permissions import allows
 from accrue.store.books import Books
 from accrue.store.people import SESSION_FOR, authenticate
@@ -80,7 +80,7 @@ def page_authorize(request: Request, books: Annotated[Books, Depends(records_onl
     permission = permission_of(request.scope["route"])
     if not allows(user.role, permission):
         raise NotForYou(f"{user.role.value.replace('_', ' ')} users may not see this page")
-    return Context(user, books.acting_as(user.username))
+    return Context(user, callers_books(request, books, user))
 
 
 Viewer = Annotated[Context, Depends(page_authorize)]

@@ -83,6 +83,11 @@ class Fund:
 def cards(context: Context, today: date, partner: str | None = None) -> list[Card]:
     """The standings in the periods running today, with their history, of the viewer's
     partners — or, for staff who see everyone, of the partner they chose (and its branches)."""
+    key = ("cards", context.user.username, today, partner)
+    return context.books.remembered(key, lambda: _cards(context, today, partner))
+
+
+def _cards(context: Context, today: date, partner: str | None) -> list[Card]:
     with context.books.session() as session:
         family = chosen(context, session, partner)
         if family is not None and not family:
