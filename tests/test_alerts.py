@@ -149,10 +149,7 @@ def test_alerts_reach_the_portal_the_inbox_and_the_webhook_once(world):
         assert json.loads(payload)["event"] == "tier.near"
     page = signed_in(api, "amelia").get("/partner").text
     assert "USD 4,000.00 away from Gold" in page and "Bolt" not in page
-    assert (
-        "Bolt Supply is USD 500.00 away from Silver"
-        in signed_in(api, "rita").get("/rep").text
-    )
+    assert "Bolt Supply is USD 500.00 away from Silver" in signed_in(api, "rita").get("/rep").text
     delivered = api.ok(api.get("ada", "/api/v1/outbox?status=delivered"))
     assert delivered["total"] == 4 and {m["channel"] for m in delivered["items"]} == {
         "email",
