@@ -14,6 +14,7 @@ from functools import cached_property
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import _
 
 from accrue.domain.catalog import Product
@@ -92,7 +93,9 @@ class DataSet:
     lines_hash: tuple[int, int] | None = None  # (count, hash sum) when hashed on the way in
     tree: PartnerTree = field(init=False)
     fx: FxTable = field(init=False)
-    _daily_rates: dict[str, pa.Table] = field(init=False, default_factory=dict, repr=False)
+    _daily_rates: dict[str, tuple[pa.Table, int]] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     def __post_init__(self):
         self.tree = PartnerTree(self.partners)
@@ -127,12 +130,16 @@ class DataSet:
             return AMOUNT_SCALE
         return next((p for p in range(AMOUNT_SCALE) if row[0][f"p{p}"] is not False), AMOUNT_SCALE)
 
-    def daily_rates(self, target: str) -> pa.Table:
+    def daily_rates(self, target: str) -> tuple[pa.Table, int]:
         """Rates into `target` of every other currency of the lines, one row per currency and
-        day (as of that day) in micro-rates: a small table that turns rule 10's 'rate of the
-        line's date' into an equi-join any engine runs."""
+        day (as of that day): a small table that turns rule 10's 'rate of the line's date'
+        into an equi-join any engine runs. The rates (column `rate_{target}`) are integers ×
+        10**places, in the fewest decimal places that hold them all."""
         if target not in self._daily_rates:
-            self._daily_rates[target] = self._expanded_rates(target)
+            micros = self._expanded_rates(target)
+            places = _fewest_places(micros["rate_micros"].to_pylist())
+            reduced = pc.divide(micros["rate_micros"], 10 ** (RATE_DECIMALS - places))
+            self._daily_rates[target] = (micros.set_column(2, f"rate_{target}", reduced), places)
         return self._daily_rates[target]
 
     def _expanded_rates(self, target: str) -> pa.Table:
@@ -158,3 +165,11 @@ class DataSet:
         con = backend or ibis.duckdb.connect()
         table = con.create_table(ibis.util.gen_name("lines"), lines_to_arrow(lines), temp=True)
         return cls(lines=table, **master)
+
+
+def _fewest_places(micros: list[int]) -> int:
+    """The fewest decimal places that hold every micro-rate."""
+    for places in range(RATE_DECIMALS):
+        if all(rate % 10 ** (RATE_DECIMALS - places) == 0 for rate in micros):
+            return places
+    return RATE_DECIMALS

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from accrue.domain.eligibility import counts_on, partner_rollup, product_roles, window_index
 from accrue.domain.errors import NotFound
-from accrue.domain.fx import RATE_DECIMALS, MissingRate
+from accrue.domain.fx import MissingRate
 from accrue.domain.money import exact
 from accrue.domain.program import Program
 from accrue.engine.dataset import AMOUNT_SCALE, QUANTITY_SCALE, DataSet
@@ -217,19 +217,8 @@ class Conversion:
 def conversion(target: str, data: DataSet) -> Conversion:
     if not [c for c in data.currencies if c != target]:
         return Conversion(None)
-    daily = data.daily_rates(target)
-    places = _fewest_places(daily["rate_micros"].to_pylist())
-    reduced = pc.divide(daily["rate_micros"], 10 ** (RATE_DECIMALS - places))
-    rates = daily.set_column(2, f"rate_{target}", reduced)
+    rates, places = data.daily_rates(target)
     return Conversion(rates, data.amount_places, places)
-
-
-def _fewest_places(micros: list[int]) -> int:
-    """The fewest decimal places that hold every micro-rate."""
-    for places in range(RATE_DECIMALS):
-        if all(rate % 10 ** (RATE_DECIMALS - places) == 0 for rate in micros):
-            return places
-    return RATE_DECIMALS
 
 
 def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:

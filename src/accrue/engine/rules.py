@@ -6,9 +6,11 @@ tiers paying a rate, an amount per unit, a fixed sum and points, multiplier wind
 pro-rata floor, the per-partner cap, period, year-to-date and program-to-date evaluation
 (rule 8), in the program's currency (lines in others converted exactly: plan.Conversion).
 Budgets, stacking (exclusive groups) and carry-forward apply afterwards to every standing
-alike. A program using anything else (growth, mix, breadth, baseline thresholds, guarantees)
-is evaluated by the Decimal rules of the domain, which are also the oracle these are tested
-against (tests/test_rules.py), as is a program whose sums are too wide for the products here:
+alike. Thresholds may be shares of last year's measure (money measures), and retroactive
+tiers may pay on growth over it. A program using anything else (mix, breadth, guarantees,
+unit measures against a baseline, growth paid by incremental tiers) is evaluated by the
+Decimal rules of the domain, which are also the oracle these are tested against
+(tests/test_rules.py), as is a program whose sums are too wide for the products here:
 the backend refuses a product beyond 38 digits (DuckDB and PostgreSQL always, Spark in ANSI
 mode) and the runner falls back.
 
@@ -72,6 +74,15 @@ class Constants:
     @property
     def tiers(self) -> int:
         return len(self.thresholds)
+
+    @property
+    def sums(self) -> tuple[str, ...]:
+        """The sums a standing is evaluated on (the earning amount only for growth)."""
+        return ("measure", "base", "units", "earning") if self.growth else SUMS
+
+    @property
+    def awards_points(self) -> bool:
+        return self.points_step is not None or any(self.tier_points)
 
 
 def constants(program: Program, amount_exponent: int, units_divisor: int) -> Constants | None:
@@ -183,7 +194,7 @@ def standings_table(
         *checks,
         *_sums(program, k, cells),
     )
-    table = _cumulated(program, joined)
+    table = _cumulated(program, k, joined)
     if k.needs_baseline:
         table = _with_baseline(program, k, cells, partners, periods, table)
     table = fence(table)
@@ -197,8 +208,9 @@ def standings_table(
         table = table.mutate(status=_has_baseline(table).ifelse(table.status, "no baseline"))
     increment = table.earned - _before(program, table.earned)
     capped = increment if k.cap is None else ibis.least(increment, k.cap)
-    internal = [f"{name}_{part}" for name in (*ROUNDED, *POINTED) for part in ("num", "den")]
-    internal += [f"period_{name}" for name in SUMS]
+    fractions = (*ROUNDED, *POINTED) if k.awards_points else ROUNDED
+    internal = [f"{name}_{part}" for name in fractions for part in ("num", "den")]
+    internal += [f"period_{name}" for name in k.sums]
     return table.mutate(
         increment=increment,
         amount=capped,
@@ -206,7 +218,7 @@ def standings_table(
     ).drop(*internal)
 
 
-SUMS = ("measure", "base", "units", "earning")
+SUMS = ("measure", "base", "units")
 KEYS = ["rollup_id", "year", "index"]
 
 
@@ -217,18 +229,13 @@ def _with_baseline(program, k, cells, partners, periods, table) -> ir.Table:
     earlier = grid.left_join(cells, KEYS).select(
         grid.rollup_id, grid.year, grid.index, *_sums(program, k, cells)
     )
-    earlier = _cumulated(program, earlier)
-    last_year = earlier.select(
-        "rollup_id",
-        "index",
-        year=earlier.year + 1,
-        baseline=earlier.measure,
-        baseline_earning=earlier.earning,
-    )
+    earlier = _cumulated(program, k, earlier)
+    carried = {"baseline": earlier.measure}
+    if k.growth:
+        carried["baseline_earning"] = earlier.earning
+    last_year = earlier.select("rollup_id", "index", year=earlier.year + 1, **carried)
     joined = table.left_join(last_year, KEYS).select(
-        table,
-        baseline=last_year.baseline.fill_null(0),
-        baseline_earning=last_year.baseline_earning.fill_null(0),
+        table, **{name: last_year[name].fill_null(0) for name in carried}
     )
     if not k.growth:
         return joined
@@ -253,14 +260,14 @@ def _scope(program: Program, cumulative: bool = False):
     return ibis.window(group_by=keys, order_by=["year", "index"])
 
 
-def _cumulated(program: Program, table: ir.Table) -> ir.Table:
+def _cumulated(program: Program, k: Constants, table: ir.Table) -> ir.Table:
     """The sums a period is evaluated on: its own, or its scope's so far; `period_*` keep
     the period's own, which the projection scales."""
-    own = {f"period_{name}": table[name] for name in SUMS}
+    own = {f"period_{name}": table[name] for name in k.sums}
     if program.evaluation is Evaluation.PERIOD:
         return table.mutate(**own)
     scope = _scope(program, cumulative=True)
-    return table.mutate(**own, **{name: table[name].sum().over(scope) for name in SUMS})
+    return table.mutate(**own, **{name: table[name].sum().over(scope) for name in k.sums})
 
 
 def _before(program: Program, earned: ir.Value) -> ir.Value:
@@ -291,12 +298,15 @@ def _sums(program: Program, k: Constants, cells: ir.Table) -> list[ir.Value]:
             value = value + window * wide(factor - k.factor_scale)
         return value
 
-    return [
+    sums = [
         wide(cells[f"qualifying_{quantity}"].fill_null(0)).name("measure"),
         weighted("amount").name("base"),
         weighted("units").name("units"),
-        (wide(cells.earning_amount.fill_null(0)) * wide(k.factor_scale)).name("earning"),
     ]
+    if k.growth:
+        earning = wide(cells.earning_amount.fill_null(0)) * wide(k.factor_scale)
+        sums.append(earning.name("earning"))
+    return sums
 
 
 def _threshold(k: Constants, table: ir.Table, i: int) -> ir.Value:
@@ -326,7 +336,7 @@ def _with_points(k: Constants, table: ir.Table) -> ir.Table:
     """Points now, at the run rate and at the next tier (rule E16): `each` a whole
     `per_amount` of the rate base (floored), plus the points of every tier reached."""
     whole: dict[str, ir.Value] = dict.fromkeys(POINTED, wide(0))
-    if k.points_step is None and not any(k.tier_points):
+    if not k.awards_points:
         return table.mutate(**whole)
     if k.points_step is not None:
         steps = {f"{n}_step": wide(table[f"{n}_den"]) * wide(k.points_step) for n in POINTED}
@@ -339,7 +349,12 @@ def _with_points(k: Constants, table: ir.Table) -> ir.Table:
     if k.needs_baseline:  # no baseline, no points either
         points = {n: _has_baseline(table).ifelse(v, wide(0)) for n, v in points.items()}
     temporary = [f"{n}_{part}" for n in POINTED for part in ("step", "whole", "whole_rest")]
-    return table.mutate(**points).drop(*(c for c in temporary if c in table.columns))
+    return table.mutate(**points).drop(*(temporary if k.points_step is not None else ()))
+
+
+def _points_of(k: Constants, name: str, base: ir.Value, per: ir.Value) -> dict[str, ir.Value]:
+    """The rate base points are awarded on (base / per), for programs that award any."""
+    return {f"{name}_num": base, f"{name}_den": per} if k.awards_points else {}
 
 
 def _money(k: Constants, tier: int, base: ir.Value, units: ir.Value) -> ir.Value:
@@ -420,8 +435,7 @@ def _earned(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.Val
         "status": status,
         "earned_num": num * wide(10**k.minor),
         "earned_den": den,
-        "points_num": table.base,
-        "points_den": wide(1),
+        **_points_of(k, "points", table.base, wide(1)),
     }
 
 
@@ -479,8 +493,12 @@ def _would_pay(program: Program, k: Constants, table: ir.Table) -> dict[str, ir.
         * wide(10**k.minor),
         "would_pay_den": grows.ifelse(den_scaled, den_more),
         "reached_tier": tier,
-        "would_pay_points_num": grows.ifelse(scaled.base * wide(scaled.ratio[0]), more.base),
-        "would_pay_points_den": grows.ifelse(wide(scaled.ratio[1]), wide(1)),
+        **_points_of(
+            k,
+            "would_pay_points",
+            grows.ifelse(scaled.base * wide(scaled.ratio[0]), more.base),
+            grows.ifelse(wide(scaled.ratio[1]), wide(1)),
+        ),
     }
 
 
@@ -509,8 +527,7 @@ def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir
         "projected_amount_den": den,
         "projected_measure_num": projected.measure * wide(places),
         "projected_measure_den": elapsed * wide(k.measure_scale),
-        "projected_points_num": projected.base,
-        "projected_points_den": elapsed,
+        **_points_of(k, "projected_points", projected.base, elapsed),
     }
 
 
