@@ -210,7 +210,8 @@ def standings_table(
     capped = increment if k.cap is None else ibis.least(increment, k.cap)
     fractions = (*ROUNDED, *POINTED) if k.awards_points else ROUNDED
     internal = [f"{name}_{part}" for name in fractions for part in ("num", "den")]
-    internal += [f"period_{name}" for name in k.sums]
+    if program.evaluation is not Evaluation.PERIOD:
+        internal += [f"period_{name}" for name in k.sums]
     return table.mutate(
         increment=increment,
         amount=capped,
@@ -234,8 +235,9 @@ def _with_baseline(program, k, cells, partners, periods, table) -> ir.Table:
     if k.growth:
         carried["baseline_earning"] = earlier.earning
     last_year = earlier.select("rollup_id", "index", year=earlier.year + 1, **carried)
-    joined = table.left_join(last_year, KEYS).select(
-        table, **{name: last_year[name].fill_null(0) for name in carried}
+    current = table.view()  # the same cells on both sides: Ibis must not merge the joins
+    joined = current.left_join(last_year, KEYS).select(
+        current, **{name: last_year[name].fill_null(0) for name in carried}
     )
     if not k.growth:
         return joined
@@ -262,10 +264,11 @@ def _scope(program: Program, cumulative: bool = False):
 
 def _cumulated(program: Program, k: Constants, table: ir.Table) -> ir.Table:
     """The sums a period is evaluated on: its own, or its scope's so far; `period_*` keep
-    the period's own, which the projection scales."""
-    own = {f"period_{name}": table[name] for name in k.sums}
+    the period's own, which the projection scales (for period evaluation, the sums
+    themselves)."""
     if program.evaluation is Evaluation.PERIOD:
-        return table.mutate(**own)
+        return table
+    own = {f"period_{name}": table[name] for name in k.sums}
     scope = _scope(program, cumulative=True)
     return table.mutate(**own, **{name: table[name].sum().over(scope) for name in k.sums})
 
@@ -509,6 +512,8 @@ def _projection(program: Program, k: Constants, table: ir.Table) -> dict[str, ir
     days, elapsed = wide(table.days), wide(table.elapsed.fill_null(1))
 
     def at_run_rate(name: str) -> ir.Value:  # × elapsed: earlier periods + this one × rate
+        if program.evaluation is Evaluation.PERIOD:
+            return table[name] * days
         return table[name] * elapsed + table[f"period_{name}"] * (days - elapsed)
 
     base = at_run_rate("base")
