@@ -549,7 +549,9 @@ PLAIN_COLUMNS = (
 
 
 def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
-    """The plan's integer columns as the domain's standings, converted column by column."""
+    """The plan's integer columns as the domain's standings: each column converted at once,
+    then one object a row, with what a program repeats (periods, tier names, the fixed parts
+    of a gap) made once."""
 
     def money(name: str) -> list[Decimal | None]:
         return _keep_nulls(table[name], decimals(table[name], -k.minor))
@@ -558,21 +560,24 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
         return _keep_nulls(table[name], decimals_divided(table[name], k.measure_scale))
 
     shown = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
+    points = program.kind is Kind.POINTS
     columns = {
         "measure": quantity("measure"),
         "needed": quantity("needed"),
         "earned": money("earned"),
         "increment": money("increment"),
         "amount": money("amount"),
-        "would_pay": money("would_pay"),
-        "projected_amount": money("projected_amount"),
+        "would_pay": decimals(table["would_pay_points"], 0) if points else money("would_pay"),
+        "projected": decimals(table["projected_points"], 0)
+        if points
+        else money("projected_amount"),
         "projected_measure": decimals_divided(table["projected_measure"], shown),
         "baseline": quantity("baseline") if k.needs_baseline else [None] * table.num_rows,
         **{name: table[name].to_pylist() for name in PLAIN_COLUMNS},
-        **{name: _whole(table[name]) for name in ("points_awarded", *POINTED)},
+        "points_awarded": _whole(table["points_awarded"]),
     }
-    rows = (dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True))
-    return [_standing(program, row) for row in rows]
+    make = _Maker(program)
+    return [make(row) for row in zip(*columns.values(), strict=True)]
 
 
 def _whole(column: pa.ChunkedArray) -> list[int | None]:
@@ -581,62 +586,64 @@ def _whole(column: pa.ChunkedArray) -> list[int | None]:
 
 def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
     """The decoders read a null as 0; a null (no gap above the top tier) stays None."""
+    if not column.null_count:
+        return values
     nulls = column.is_null().to_pylist()
     return [None if null else value for value, null in zip(values, nulls, strict=True)]
 
 
-def _standing(program: Program, row: dict) -> Standing:
-    """A points program pays no money: what it shows is points."""
-    tier, increment, capped = row["tier"], row["increment"], row["amount"]
-    points = program.kind is Kind.POINTS
-    amount = ZERO if points else capped
-    projected = Decimal(row["projected_points"]) if points else row["projected_amount"]
-    return Standing(
-        program_id=program.id,
-        version=program.version,
-        partner_id=row["rollup_id"],
-        period=Period(row["year"], program.period, row["index"]),
-        currency=program.currency,
-        kind=program.kind,
-        measure=row["measure"],
-        baseline=row["baseline"],
-        tier=tier,
-        tier_name=program.tiers[tier - 1].name or f"Tier {tier}" if tier else None,
-        status=row["status"],
-        earned=row["earned"],
-        increment=increment,
-        cap_excess=increment - capped,
-        amount=amount,
-        carried_in=ZERO,
-        payout=amount,
-        carried_out=ZERO,
-        points=row["points_awarded"],
-        gap=_gap_of(program, row),
-        projection=None
-        if row["elapsed"] is None
-        else Projection(row["projected_measure"], row["projected_tier"], projected),
-    )
+class _Maker:
+    """One program's standings from decoded columns, in the order `decoded` lists them."""
 
+    def __init__(self, program: Program):
+        self.program = program
+        self.points = program.kind is Kind.POINTS
+        self.periods: dict[tuple[int, int], Period] = {}
+        self.names = [None] + [t.name or f"Tier {i}" for i, t in enumerate(program.tiers, 1)]
+        units = program.measure is Measure.UNITS
+        self.unit = "units" if units else program.currency
+        self.detail = "more units" if units else "more purchases"
+        self.relative = program.thresholds is Thresholds.BASELINE
 
-def _gap_of(program: Program, row: dict) -> Gap | None:
-    if row["needed"] is None:
-        return None
-    tier = program.tiers[row["tier"]]
-    units = program.measure is Measure.UNITS
-    relative = program.thresholds is Thresholds.BASELINE
-    threshold = tier.from_ * row["baseline"] if relative else tier.from_
-    return Gap(
-        row["tier"] + 1,
-        tier.name,
-        threshold,
-        row["needed"],
-        "units" if units else program.currency,
-        "more units" if units else "more purchases",
-        _would_pay_of(program, row) if row["pays"] else None,
-    )
+    def __call__(self, row: tuple) -> Standing:
+        """A points program pays no money: what it shows is points."""
+        (measure, needed, earned, increment, capped, would_pay, projected, projected_measure,
+         baseline, rollup_id, year, index, tier, status, pays, elapsed, projected_tier,
+         points_awarded) = row  # fmt: skip
+        program = self.program
+        period = self.periods.get((year, index))
+        if period is None:
+            period = self.periods[year, index] = Period(year, program.period, index)
+        amount = ZERO if self.points else capped
+        return Standing(
+            program_id=program.id,
+            version=program.version,
+            partner_id=rollup_id,
+            period=period,
+            currency=program.currency,
+            kind=program.kind,
+            measure=measure,
+            baseline=baseline,
+            tier=tier,
+            tier_name=self.names[tier],
+            status=status,
+            earned=earned,
+            increment=increment,
+            cap_excess=increment - capped,
+            amount=amount,
+            carried_in=ZERO,
+            payout=amount,
+            carried_out=ZERO,
+            points=points_awarded,
+            gap=None
+            if needed is None
+            else self._gap(tier, needed, baseline, would_pay if pays else None),
+            projection=None
+            if elapsed is None
+            else Projection(projected_measure, projected_tier, projected),
+        )
 
-
-def _would_pay_of(program: Program, row: dict) -> Decimal:
-    if program.kind is Kind.POINTS:
-        return Decimal(row["would_pay_points"])
-    return row["would_pay"]
+    def _gap(self, tier: int, needed: Decimal, baseline, would_pay) -> Gap:
+        upper = self.program.tiers[tier]
+        threshold = upper.from_ * baseline if self.relative else upper.from_
+        return Gap(tier + 1, upper.name, threshold, needed, self.unit, self.detail, would_pay)
