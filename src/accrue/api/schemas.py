@@ -19,6 +19,7 @@ from pydantic import (
     computed_field,
 )
 
+from accrue.domain import notices
 from accrue.domain.approvals import Status
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.periods import PeriodKind
@@ -701,3 +702,39 @@ class VerifiedOut(Out):
     entries: int
     head: str
     problems: list[str]
+
+
+class NotificationOut(Out):
+    """One of the caller's own notifications (never another person's)."""
+
+    id: int
+    kind: notices.Kind
+    partner_id: str | None
+    subject: str
+    text: str
+    link: str
+    created_at: str
+    read_at: str | None
+    by_email: bool
+
+
+class ChannelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    portal: bool
+    email: bool
+
+
+class PreferenceOut(ChannelsIn):
+    kind: notices.Kind
+    label: str
+
+
+class ReadIn(BaseModel):
+    """Which notifications to mark read: these ids, or all when `ids` is left out."""
+
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Id] | None = Field(default=None, max_length=1000)
+
+
+class ReadOut(BaseModel):
+    marked: int

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.orm import Session
 
 from accrue.domain import notices
@@ -199,7 +199,7 @@ def statements_ready(session: Session, books: Books, period: str, partner_ids: s
     that their own company's statement for it is ready: one notice per company, however many
     of its branches were settled."""
     recipients = audience(session, books)
-    names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples())
+    names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
     companies: dict[str, list[UserRow]] = {}
     for partner_id in sorted(partner_ids):
         for user in recipients(partner_id):
@@ -285,28 +285,27 @@ def choose(books: Books, username: str, chosen: dict[Kind, Channels]) -> dict[Ki
     return channels_of(books, username)
 
 
-def inbox(books: Books, username: str, unread_only: bool = False) -> list[NotificationRow]:
-    """A person's notifications shown in the portal, newest first."""
+def shown_to(session: Session, username: str, unread_only: bool = False) -> Select:
+    """The query of a person's notifications shown in the portal (theirs only)."""
+    query = select(NotificationRow).where(
+        NotificationRow.user_id == user_id(session, username),
+        NotificationRow.in_portal.is_(True),
+    )
+    return query.where(NotificationRow.read_at.is_(None)) if unread_only else query
+
+
+def inbox(books: Books, username: str, limit: int = 200) -> list[NotificationRow]:
+    """A person's newest notifications shown in the portal."""
     with books.session() as session:
-        query = select(NotificationRow).where(
-            NotificationRow.user_id == user_id(session, username),
-            NotificationRow.in_portal.is_(True),
-        )
-        if unread_only:
-            query = query.where(NotificationRow.read_at.is_(None))
-        return list(session.scalars(query.order_by(NotificationRow.id.desc())))
+        query = shown_to(session, username).order_by(NotificationRow.id.desc()).limit(limit)
+        return list(session.scalars(query))
 
 
 def unread(books: Books, username: str) -> int:
     """How many of this person's portal notifications are unread: the bell's number."""
     with books.session() as session:
-        return session.scalar(
-            select(func.count()).where(
-                NotificationRow.user_id == user_id(session, username),
-                NotificationRow.in_portal.is_(True),
-                NotificationRow.read_at.is_(None),
-            )
-        )
+        mine = shown_to(session, username, unread_only=True).subquery()
+        return session.scalar(select(func.count()).select_from(mine))
 
 
 def mark_read(books: Books, username: str, ids: list[int] | None = None) -> int:
