@@ -43,6 +43,7 @@ from accrue.web import (  # noqa: F401
     rep,
     rules,
 )
+from accrue.web import notices as notice_pages  # noqa: F401
 from accrue.web.pages import mount_portal
 
 API = "/api/v1"  # the version in every path; `/api/...` answers as `/api/v1/...` for a release

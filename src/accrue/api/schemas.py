@@ -709,6 +709,7 @@ class NotificationOut(Out):
 
     id: int
     kind: notices.Kind
+    key: str = Field(description="what it is about; a person is told about one key once")
     partner_id: str | None
     subject: str
     text: str
