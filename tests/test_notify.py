@@ -83,7 +83,7 @@ def _approve_waiting(api, username: str) -> None:
 def test_each_change_tells_the_people_it_concerns_once_by_the_channels_they_chose(world):
     api, inbox, hooks = world
     # bolt wants claim answers in the portal only
-    chosen = {"claim.answered": {"portal": True, "email": False}}
+    chosen = [{"kind": "claim.answered", "portal": True, "email": False}]
     mine = api.client.put("/api/v1/notifications/preferences", headers=api.as_("bolt"), json=chosen)
     prefs = {p["kind"]: (p["portal"], p["email"]) for p in api.ok(mine)}
     assert prefs["claim.answered"] == (True, False) and prefs["dispute.answered"] == (True, True)

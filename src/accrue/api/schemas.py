@@ -719,14 +719,16 @@ class NotificationOut(Out):
     by_email: bool
 
 
-class ChannelsIn(BaseModel):
+class PreferenceIn(BaseModel):
+    """Whether one kind of notification shows in the portal and comes by e-mail."""
+
     model_config = ConfigDict(extra="forbid")
+    kind: notices.Kind
     portal: bool
     email: bool
 
 
-class PreferenceOut(ChannelsIn):
-    kind: notices.Kind
+class PreferenceOut(PreferenceIn):
     label: str
 
 

@@ -3,8 +3,12 @@ answers about the person calling, so nobody reads or marks another person's."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Body
+
 from accrue.api.lists import Listed, Page, listing
-from accrue.api.schemas import ChannelsIn, NotificationOut, PreferenceOut, ReadIn, ReadOut
+from accrue.api.schemas import NotificationOut, PreferenceIn, PreferenceOut, ReadIn, ReadOut
 from accrue.api.security import Caller, Routes
 from accrue.domain.notices import Channels, Kind
 from accrue.store import notify
@@ -53,9 +57,9 @@ def preferences(context: Caller):
     response_model=list[PreferenceOut],
     operation_id="choose_notification_channels",
 )
-def choose(context: Caller, chosen: dict[Kind, ChannelsIn]):
+def choose(context: Caller, chosen: Annotated[list[PreferenceIn], Body(max_length=100)]):
     """Choose the channels of the kinds given (the others stay as they are)."""
-    wanted = {kind: Channels(c.portal, c.email) for kind, c in chosen.items()}
+    wanted = {c.kind: Channels(c.portal, c.email) for c in chosen}
     return _out(notify.choose(context.books, context.user.username, wanted))
 
 
