@@ -11,16 +11,14 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from apiclient import FUND, PASSWORD, agreements_csv, claim_lines, line_rows, open_api
 from sqlalchemy import select
-from test_alerts import Clock, Hooks, Inbox, _port
+from test_alerts import Clock, Hooks, receiving
 from test_portal import _csrf, signed_in
 
 from accrue.domain import notices
-from accrue.domain.notices import Channels, Kind
+from accrue.domain.notices import Channels, NoticeKind
 from accrue.domain.permissions import Role
-from accrue.settings import Settings
 from accrue.store import notify, people
 from accrue.store.books import Books
 from accrue.store.outbox import deliver_due, signature
@@ -35,18 +33,8 @@ def _address(username: str) -> str:
 def world(tmp_path):
     """The API with every role, each user with an address; a real mail server and webhook
     receiver the server's delivery worker sends to."""
-    inbox, smtp_port, hooks = Inbox(), _port(), Hooks()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    settings = Settings(
-        data_dir=tmp_path / "books",
-        actor="t",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        webhook_url=hooks.url,
-        webhook_secret="s3cret",
-        portal_url="https://rebates.example.test/",
-    )
+    hooks = Hooks()
+    inbox, smtp, settings = receiving(tmp_path, hooks, portal_url="https://rebates.example.test/")
     api = open_api(settings)
     with api.books.session() as session:
         for user in session.scalars(select(UserRow)):
@@ -67,7 +55,7 @@ def _usernames(api) -> dict[int, str]:
         return dict(session.execute(select(UserRow.id, UserRow.username)).tuples().all())
 
 
-def _who(api, kind: Kind) -> Counter:
+def _who(api, kind: NoticeKind) -> Counter:
     """How many notices of `kind` each person was given."""
     names = _usernames(api)
     return Counter(names[n.user_id] for n in _told(api) if n.kind == kind)
@@ -93,36 +81,36 @@ def test_each_change_tells_the_people_it_concerns_once_by_the_channels_they_chos
     api.ok(api.post("fin", "/api/lines", json={"name": "q1", "lines": lines}), 201)
     api.ok(api.post("fin", "/api/recalc", json={}))
     api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
-    statements = _who(api, Kind.STATEMENT_READY)
+    statements = _who(api, NoticeKind.STATEMENT_READY)
     assert statements == {"acme": 1, "bolt": 1}  # not acme1: ACME-1 was not settled
 
     settled = api.ok(api.get("fin", "/api/settlements", params={"partner_id": "ACME"}))
     acme_settlement = settled["items"][0]["id"]
     api.ok(api.post("fin", f"/api/settlements/{acme_settlement}/submit"), 201)
     # every approver but the one who prepared it; finance holds approvals:decide too
-    assert _who(api, Kind.APPROVAL_WAITING) == {"ada": 1, "abe": 1, "amy": 1, "fay": 1}
+    assert _who(api, NoticeKind.APPROVAL_WAITING) == {"ada": 1, "abe": 1, "amy": 1, "fay": 1}
     _approve_waiting(api, "abe")
     batch = api.ok(
         api.post("fin", "/api/payout-batches", json={"method": "check", "currency": "USD"}), 201
     )
     _approve_waiting(api, "amy")
     api.ok(api.post("fin", f"/api/payout-batches/{batch['id']}/paid", json={}))
-    assert _who(api, Kind.PAYMENT_SENT) == {"acme": 1}
+    assert _who(api, NoticeKind.PAYMENT_SENT) == {"acme": 1}
 
     api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", agreements_csv())}), 201)
     [claim] = api.ok(
         api.post("bolt", "/api/claims/lines", json={"lines": claim_lines("BOLT")}), 201
     )
     _approve_waiting(api, "abe")
-    assert _who(api, Kind.CLAIM_ANSWERED) == {"bolt": 1}
+    assert _who(api, NoticeKind.CLAIM_ANSWERED) == {"bolt": 1}
 
     bolt_settlement = api.ok(api.get("bolt", "/api/settlements"))["items"][0]["id"]
     about = {"about": "settlement", "key": str(bolt_settlement), "reason": "an invoice is missing"}
     dispute = api.ok(api.post("bolt", "/api/disputes", json=about), 201)
-    assert _who(api, Kind.DISPUTE_OPENED) == {"ada": 1, "pam": 1, "fin": 1, "fay": 1}
+    assert _who(api, NoticeKind.DISPUTE_OPENED) == {"ada": 1, "pam": 1, "fin": 1, "fay": 1}
     resolve = {"resolution": "that invoice is dated April: it counts in Q2"}
     api.ok(api.post("fin", f"/api/disputes/{dispute['id']}/resolve", json=resolve))
-    assert _who(api, Kind.DISPUTE_ANSWERED) == {"bolt": 1}
+    assert _who(api, NoticeKind.DISPUTE_ANSWERED) == {"bolt": 1}
 
     # e-mail: exactly one per notification someone gets by e-mail, to their own address
     told = _told(api)
@@ -131,7 +119,7 @@ def test_each_change_tells_the_people_it_concerns_once_by_the_channels_they_chos
     received = inbox.wait_for(len(mailed))
     assert sorted((to, m["Subject"]) for [to], m, _ in received) == mailed
     assert not any(to == [_address("bolt")] and "Claim" in m["Subject"] for to, m, _ in received)
-    assert all(n.by_email is False for n in told if n.kind == Kind.STATEMENT_READY)
+    assert all(n.by_email is False for n in told if n.kind == NoticeKind.STATEMENT_READY)
     [(_, paid, _)] = [r for r in received if r[1]["Subject"].startswith("Payment sent")]
     assert paid["Subject"] == "Payment sent: USD 2,240.00 for Quarterly volume 2026-Q1"
     text = paid.get_content()
@@ -200,7 +188,7 @@ def test_a_person_reads_and_marks_only_their_own_notifications(world):
 
     # the preferences form: what is ticked is kept, per kind and channel
     form = browser.get("/notifications/preferences").text
-    assert form.count('type="checkbox"') == 2 * len(Kind)
+    assert form.count('type="checkbox"') == 2 * len(NoticeKind)
     ticked = {
         "csrf": _csrf(form),
         "portal": ["payment.sent", "fund.expiring"],
@@ -209,29 +197,21 @@ def test_a_person_reads_and_marks_only_their_own_notifications(world):
     assert browser.post("/notifications/preferences", data=ticked).status_code == 303
     prefs = api.ok(api.get("bolt", "/api/notifications/preferences"))
     assert {p["kind"]: (p["portal"], p["email"]) for p in prefs} == {
-        kind.value: (kind.value in ticked["portal"], kind.value in ticked["email"]) for kind in Kind
+        kind.value: (kind.value in ticked["portal"], kind.value in ticked["email"])
+        for kind in NoticeKind
     }
     assert api.ok(api.get("acme", "/api/notifications/preferences"))[0]["portal"] is True
 
 
 def test_a_webhook_receiver_that_fails_then_recovers_gets_each_notice_once(tmp_path):
-    inbox, port, hooks, clock = Inbox(), _port(), Hooks(failures=2), Clock()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    settings = Settings(
-        data_dir=tmp_path / "books",
-        actor="t",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        webhook_url=hooks.url,
-        webhook_secret="s3cret",
-    )
+    hooks, clock = Hooks(failures=2), Clock()
+    inbox, smtp, settings = receiving(tmp_path, hooks)
     books = Books.init(settings, clock=clock)
     for username in ("abe", "amy"):
         people.create_user(
             books, username, username.title(), Role.APPROVER, PASSWORD, email=_address(username)
         )
-    notify.choose(books, "amy", {Kind.APPROVAL_WAITING: Channels(portal=True, email=False)})
+    notify.choose(books, "amy", {NoticeKind.APPROVAL_WAITING: Channels(portal=True, email=False)})
     notice = notices.approval_waiting(7, "settlement", 12, 2240, "USD", "fin", 1, 1)
     with books.session() as session:
         everyone = list(session.scalars(select(UserRow)))

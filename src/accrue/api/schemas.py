@@ -708,7 +708,7 @@ class NotificationOut(Out):
     """One of the caller's own notifications (never another person's)."""
 
     id: int
-    kind: notices.Kind
+    kind: notices.NoticeKind
     key: str = Field(description="what it is about; a person is told about one key once")
     partner_id: str | None
     subject: str
@@ -723,7 +723,7 @@ class PreferenceIn(BaseModel):
     """Whether one kind of notification shows in the portal and comes by e-mail."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: notices.Kind
+    kind: notices.NoticeKind
     portal: bool
     email: bool
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from accrue.domain.notices import Kind, Notice
+from accrue.domain.notices import Notice, NoticeKind
 
 DEFAULT_SHARE = Decimal("0.10")
 
@@ -44,4 +44,6 @@ class Alert:
         """The alert as a notification: once per program, partner, period and tier."""
         key = f"tier:{self.program_id}/{self.partner_id}/{self.period}/{self.tier}"
         facts = {**self.__dict__, "text": self.text}
-        return Notice(Kind.TIER_NEAR, key, self.partner_id, self.subject, self.text, "/", facts)
+        return Notice(
+            NoticeKind.TIER_NEAR, key, self.partner_id, self.subject, self.text, "/", facts
+        )

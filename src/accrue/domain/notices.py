@@ -17,7 +17,7 @@ from enum import StrEnum
 from accrue.domain.money import readable_money
 
 
-class Kind(StrEnum):
+class NoticeKind(StrEnum):
     APPROVAL_WAITING = "approval.waiting"
     DISPUTE_OPENED = "dispute.opened"
     DISPUTE_ANSWERED = "dispute.answered"
@@ -33,14 +33,14 @@ class Kind(StrEnum):
 
 
 LABELS = {
-    Kind.APPROVAL_WAITING: "An approval waits for me",
-    Kind.DISPUTE_OPENED: "A dispute is opened",
-    Kind.DISPUTE_ANSWERED: "A dispute is answered",
-    Kind.CLAIM_ANSWERED: "A claim is answered",
-    Kind.PAYMENT_SENT: "A payment is sent",
-    Kind.STATEMENT_READY: "A statement is ready",
-    Kind.FUND_EXPIRING: "Funds are about to expire",
-    Kind.TIER_NEAR: "Close to the next tier",
+    NoticeKind.APPROVAL_WAITING: "An approval waits for me",
+    NoticeKind.DISPUTE_OPENED: "A dispute is opened",
+    NoticeKind.DISPUTE_ANSWERED: "A dispute is answered",
+    NoticeKind.CLAIM_ANSWERED: "A claim is answered",
+    NoticeKind.PAYMENT_SENT: "A payment is sent",
+    NoticeKind.STATEMENT_READY: "A statement is ready",
+    NoticeKind.FUND_EXPIRING: "Funds are about to expire",
+    NoticeKind.TIER_NEAR: "Close to the next tier",
 }
 
 
@@ -52,12 +52,12 @@ class Channels:
 
 # Everything shows in the portal; e-mail for what asks someone to act or moves money, not for
 # the routine (a statement each period is in the portal, and its e-mail is one click away).
-DEFAULTS = {kind: Channels(portal=True, email=True) for kind in Kind} | {
-    Kind.STATEMENT_READY: Channels(portal=True, email=False)
+DEFAULTS = {kind: Channels(portal=True, email=True) for kind in NoticeKind} | {
+    NoticeKind.STATEMENT_READY: Channels(portal=True, email=False)
 }
 
 
-def channels(kind: Kind, chosen: dict[str, Channels]) -> Channels:
+def channels(kind: NoticeKind, chosen: dict[str, Channels]) -> Channels:
     """What a person chose for `kind`, or the default."""
     return chosen.get(kind.value, DEFAULTS[kind])
 
@@ -66,7 +66,7 @@ def channels(kind: Kind, chosen: dict[str, Channels]) -> Channels:
 class Notice:
     """One thing to tell: `key` names what it is about, so a person is told about it once."""
 
-    kind: Kind
+    kind: NoticeKind
     key: str
     partner_id: str | None  # the partner it concerns, if one
     subject: str
@@ -97,7 +97,7 @@ def approval_waiting(
     what = f"{SUBJECTS[subject]} {subject_id}"
     money = readable_money(amount, currency)
     return Notice(
-        Kind.APPROVAL_WAITING,
+        NoticeKind.APPROVAL_WAITING,
         f"approval:{request_id}:{level}",
         None,
         f"Approval {level} of {of} waits: {what}, {money}",
@@ -112,7 +112,7 @@ def dispute_opened(
     dispute_id: int, partner_id: str, partner_name: str, about: str, opened_by: str, reason: str
 ) -> Notice:
     return Notice(
-        Kind.DISPUTE_OPENED,
+        NoticeKind.DISPUTE_OPENED,
         f"dispute:{dispute_id}:opened",
         partner_id,
         f"Dispute {dispute_id} opened by {partner_name}",
@@ -140,7 +140,7 @@ def dispute_answered(
     else:
         outcome = "dismissed"
     return Notice(
-        Kind.DISPUTE_ANSWERED,
+        NoticeKind.DISPUTE_ANSWERED,
         f"dispute:{dispute_id}:answered",
         partner_id,
         f"Your dispute {dispute_id} was answered",
@@ -170,7 +170,7 @@ def claim_answered(
     else:
         outcome = f"answered with nothing to pay ({readable_money(prevented, currency)} refused)"
     return Notice(
-        Kind.CLAIM_ANSWERED,
+        NoticeKind.CLAIM_ANSWERED,
         f"claim:{claim_id}:{status}",
         partner_id,
         f"Claim {number} {outcome.split(' (')[0]}",
@@ -194,7 +194,7 @@ def payment_sent(
 ) -> Notice:
     money = readable_money(amount, currency)
     return Notice(
-        Kind.PAYMENT_SENT,
+        NoticeKind.PAYMENT_SENT,
         f"payment:{settlement_id}:{reference}",
         partner_id,
         f"Payment sent: {money} for {program_name} {period}",
@@ -214,7 +214,7 @@ def payment_sent(
 
 def statement_ready(partner_id: str, partner_name: str, period: str) -> Notice:
     return Notice(
-        Kind.STATEMENT_READY,
+        NoticeKind.STATEMENT_READY,
         f"statement:{partner_id}:{period}",
         partner_id,
         f"Your statement for {period} is ready",
@@ -238,7 +238,7 @@ def fund_expiring(
     """Funds accrued in `period` that nobody used, `days` (a threshold) before their last day."""
     money = readable_money(amount, currency)
     return Notice(
-        Kind.FUND_EXPIRING,
+        NoticeKind.FUND_EXPIRING,
         f"fund:{fund_id}:{partner_id}:{period}:{days}",
         partner_id,
         f"{money} of {fund_name} expires on {last_day.isoformat()}",

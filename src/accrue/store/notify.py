@@ -21,7 +21,7 @@ from accrue.domain import notices
 from accrue.domain.approvals import Decision, may_decide
 from accrue.domain.errors import Refused
 from accrue.domain.funds import Tranche
-from accrue.domain.notices import Channels, Kind, Notice
+from accrue.domain.notices import Channels, Notice, NoticeKind
 from accrue.domain.permissions import Role, allows
 from accrue.store.books import Books
 from accrue.store.outbox import EMAIL, WEBHOOK, enqueue
@@ -265,15 +265,17 @@ def user_id(session: Session, username: str) -> int:
     return found
 
 
-def channels_of(books: Books, username: str) -> dict[Kind, Channels]:
+def channels_of(books: Books, username: str) -> dict[NoticeKind, Channels]:
     """Every kind with the channels this person gets it by (their choice or the default)."""
     with books.session() as session:
         chosen = preferences(session, [user_id(session, username)])
     mine = next(iter(chosen.values()), {})
-    return {kind: notices.channels(kind, mine) for kind in Kind}
+    return {kind: notices.channels(kind, mine) for kind in NoticeKind}
 
 
-def choose(books: Books, username: str, chosen: dict[Kind, Channels]) -> dict[Kind, Channels]:
+def choose(
+    books: Books, username: str, chosen: dict[NoticeKind, Channels]
+) -> dict[NoticeKind, Channels]:
     """Keep this person's channels for the kinds given (the others stay as they were)."""
     with books.session() as session:
         person = user_id(session, username)

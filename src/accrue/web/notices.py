@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 
-from accrue.domain.notices import Channels, Kind
+from accrue.domain.notices import Channels, NoticeKind
 from accrue.store import notify
 from accrue.web.pages import back, page, pages
 from accrue.web.session import Checked, Viewer
 
-KINDS = [kind.value for kind in Kind]
+KINDS = [kind.value for kind in NoticeKind]
 
 
 @pages.read("/notifications", "self:read", response_class=HTMLResponse)
@@ -52,6 +52,6 @@ def choose(
     email: Annotated[list[str], Form(max_length=len(KINDS))] = [],  # noqa: B006
 ):
     """The kinds ticked for each channel; a kind left unticked is not sent that way."""
-    wanted = {kind: Channels(kind.value in portal, kind.value in email) for kind in Kind}
+    wanted = {kind: Channels(kind.value in portal, kind.value in email) for kind in NoticeKind}
     notify.choose(viewer.books, viewer.user.username, wanted)
     return back(request, "/notifications/preferences", "your choices are saved")

@@ -10,7 +10,7 @@ from fastapi import Body
 from accrue.api.lists import Listed, Page, listing
 from accrue.api.schemas import NotificationOut, PreferenceIn, PreferenceOut, ReadIn, ReadOut
 from accrue.api.security import Caller, Routes
-from accrue.domain.notices import Channels, Kind
+from accrue.domain.notices import Channels, NoticeKind
 from accrue.store import notify
 from accrue.store.tables import NotificationRow
 
@@ -63,7 +63,7 @@ def choose(context: Caller, chosen: Annotated[list[PreferenceIn], Body(max_lengt
     return _out(notify.choose(context.books, context.user.username, wanted))
 
 
-def _out(channels: dict[Kind, Channels]) -> list[PreferenceOut]:
+def _out(channels: dict[NoticeKind, Channels]) -> list[PreferenceOut]:
     return [
         PreferenceOut(kind=kind, label=kind.label, portal=c.portal, email=c.email)
         for kind, c in channels.items()
