@@ -393,7 +393,7 @@ def post_claim(books: Books, session: Session, claim: ClaimRow) -> list[int]:
 def settle_claim(books: Books, session: Session, claim_id: int, status: Status) -> None:
     """A decided approval: post the claim, or reject it (its units and invoice lines, and for a
     fund claim its funds, are free again)."""
-    claim = session.get(ClaimRow, claim_id)
+    claim = session.get(ClaimRow, claim_id, with_for_update=True)
     claim.status = status.value
     if status is Status.APPROVED:
         post_claim(books, session, claim)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from accrue.domain import notices
 from accrue.domain.approvals import Status, Subject
-from accrue.domain.errors import NotFound, Refused
+from accrue.domain.errors import Conflict, NotFound, Refused
 from accrue.domain.ledger import (
     SHIP_AND_DEBIT_EXPENSE,
     SHIP_AND_DEBIT_RECEIVABLE,
@@ -41,6 +41,11 @@ class About(StrEnum):
 
 class DisputeError(Refused):
     """A dispute that cannot be opened or resolved; the message says why."""
+
+
+class DisputeAnswered(DisputeError, Conflict):
+    """A dispute someone else has already answered (409): two people resolving it at once
+    answer it once."""
 
 
 OPEN, PROPOSED, RESOLVED, DISMISSED = "open", "proposed", "resolved", "dismissed"
@@ -130,11 +135,13 @@ def resolve(
     if len(resolution.strip()) < 3:
         raise DisputeError("resolution: say why")
     with books.session() as session:
-        row = session.get(DisputeRow, dispute_id)
+        # the dispute's row is held until this answer commits: whoever comes second reads the
+        # answer, on PostgreSQL without counting on the writers' lock
+        row = session.get(DisputeRow, dispute_id, with_for_update=True)
         if row is None:
             raise NotFound(f"no dispute {dispute_id}")
         if row.status != OPEN:
-            raise DisputeError(f"dispute {dispute_id} is {row.status}, not open")
+            raise DisputeAnswered(f"dispute {dispute_id} is {row.status}, not open")
         row.resolution, row.resolved_by = resolution.strip(), books.settings.actor
         if not adjustment:
             row.status, row.resolved_at = DISMISSED, books.now()
