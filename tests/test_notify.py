@@ -9,6 +9,7 @@ import hmac
 import json
 from collections import Counter
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from apiclient import FUND, PASSWORD, agreements_csv, claim_lines, line_rows, open_api
@@ -17,6 +18,7 @@ from test_alerts import Clock, Hooks, receiving
 from test_portal import _csrf, signed_in
 
 from accrue.domain import notices
+from accrue.domain.money import ZERO
 from accrue.domain.notices import Channels, NoticeKind
 from accrue.domain.permissions import Role
 from accrue.store import notify, people
@@ -283,3 +285,21 @@ def test_fund_warning_thresholds_that_are_not_days_are_refused_naming_the_settin
     assert notices.parse_thresholds("7, 30") == [30, 7]
     with pytest.raises(ValueError, match="fund_expiry_warnings 'soon'"):
         notices.parse_thresholds("soon")
+
+
+def test_each_notice_says_what_the_amount_and_the_next_step():
+    claim = notices.claim_answered(
+        4, "C-9", "BOLT", "approved", Decimal("3600"), Decimal("360"), "USD"
+    )
+    assert claim.subject == "Claim C-9 approved for USD 3,600.00"
+    assert claim.text.startswith("Your claim C-9 was approved for USD 3,600.00 (USD 360.00 ")
+    assert "dispute a line there" in claim.text and claim.link == "/claims"
+    nothing = notices.claim_answered(5, "C-10", "BOLT", "answered", ZERO, Decimal("90"), "USD")
+    assert nothing.subject == "Claim C-10 answered with nothing to pay"
+    adjusted = notices.dispute_answered(
+        3, "ACME", "settlement 12", "an invoice was missed", Decimal("-125.5"), "USD"
+    )
+    assert "adjustment of USD -125.50, posted to your account" in adjusted.text
+    assert "“an invoice was missed”" in adjusted.text and "open a new dispute" in adjusted.text
+    opened = notices.dispute_opened(3, "ACME", "Acme Distribution", "standing x", "acme", "low")
+    assert opened.subject == "Dispute 3 opened by Acme Distribution" and opened.partner_id == "ACME"

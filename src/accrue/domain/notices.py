@@ -161,20 +161,20 @@ def claim_answered(
     currency: str,
 ) -> Notice:
     """A claim's final answer: approved (and posted), rejected, or nothing to pay."""
+    refused = f" ({readable_money(prevented, currency)} refused)" if prevented else ""
     if status == "approved":
-        outcome = f"approved for {readable_money(approved, currency)}"
-        if prevented:
-            outcome += f" ({readable_money(prevented, currency)} refused)"
+        headline = f"approved for {readable_money(approved, currency)}"
     elif status == "rejected":
-        outcome = "rejected by an approver"
+        headline, refused = "rejected by an approver", ""
     else:
-        outcome = f"answered with nothing to pay ({readable_money(prevented, currency)} refused)"
+        headline = "answered with nothing to pay"
     return Notice(
         NoticeKind.CLAIM_ANSWERED,
         f"claim:{claim_id}:{status}",
         partner_id,
-        f"Claim {number} {outcome.split(' (')[0]}",
-        f"Your claim {number} was {outcome}. The answer line by line, with each reason, is on "
+        f"Claim {number} {headline}",
+        f"Your claim {number} was {headline}{refused}. The answer line by line, with each "
+        "reason, is on "
         "the claims page; dispute a line there if you disagree.",
         "/claims",
         {"claim": claim_id, "number": number, "partner_id": partner_id, "status": status},

@@ -59,11 +59,14 @@ def tell(
     for user in fresh:
         wanted = notices.channels(notice.kind, chosen.get(user.id, {}))
         _record(session, books, notice, user, wanted)
-    if books.settings.webhook_url and (new or fresh):
+    posted = bool(books.settings.webhook_url) and (new or bool(fresh))
+    if posted:
         body = json.dumps({"event": notice.kind.value, **notice.facts}, sort_keys=True)
         url = books.settings.webhook_url
         enqueue(session, books, WEBHOOK, notice.kind, _reference(notice), url, "", body)
-    if fresh or books.settings.webhook_url:
+    if (fresh or posted) and not session.info.get("wakes_outbox"):
+        # the delivery worker is woken once the transaction commits, not before
+        session.info["wakes_outbox"] = True
         event.listen(session, "after_commit", lambda _: books.outbox_waiting.set(), once=True)
     return len(fresh)
 
