@@ -44,6 +44,5 @@ class Alert:
         """The alert as a notification: once per program, partner, period and tier."""
         key = f"tier:{self.program_id}/{self.partner_id}/{self.period}/{self.tier}"
         facts = {**self.__dict__, "text": self.text}
-        return Notice(
-            NoticeKind.TIER_NEAR, key, self.partner_id, self.subject, self.text, "/", facts
-        )
+        said = self.text.replace(f" ({self.partner_id})", "")  # people read names, not ids
+        return Notice(NoticeKind.TIER_NEAR, key, self.partner_id, self.subject, said, "/", facts)
