@@ -91,19 +91,28 @@ class Hooks(Received):
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
 
 
-@pytest.fixture
-def world(tmp_path):
-    inbox, smtp_port, hooks = Inbox(), _port(), Hooks()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+def receiving(tmp_path, hooks: Hooks, **options) -> tuple[Inbox, Controller, Settings]:
+    """A real mail server started on a free loopback port, and settings of books that send
+    e-mail to it and webhooks to `hooks`, signed with "s3cret"."""
+    inbox, port = Inbox(), _port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     settings = Settings(
         data_dir=tmp_path / "books",
         actor="t",
         smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
+        smtp_port=port,
         webhook_url=hooks.url,
         webhook_secret="s3cret",
+        **options,
     )
+    return inbox, smtp, settings
+
+
+@pytest.fixture
+def world(tmp_path):
+    hooks = Hooks()
+    inbox, smtp, settings = receiving(tmp_path, hooks)
     api = open_api(settings)
     books = api.books
     people.create_user(

@@ -102,7 +102,7 @@ def test_every_page_and_action_follows_the_policy_for_every_role(api):
 def test_nothing_outside_the_scope_renders(api):
     for username, scope in SEEN.items():
         browser = signed_in(api, username)
-        for path in ("/partner", "/rep", "/"):
+        for path in ("/partner", "/rep", "/", "/notifications"):
             answer = browser.get(path, follow_redirects=True)
             if answer.status_code == 200:
                 named = set(SCOPE_IDS.findall(answer.text))

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     mail_from: str = "accrue@localhost"
     webhook_url: str | None = None
     webhook_secret: str = ""
+    # notifications (accrue.domain.notices): funds about to expire are told this many days
+    # before their last day (each threshold once); e-mails link to the portal at this address
+    fund_expiry_warnings: str = "30,7"
+    portal_url: str | None = None
     # seconds the server's delivery worker waits between looks at the outbox when nothing
     # new was queued (a new alert wakes it at once)
     outbox_interval: float = 5.0

@@ -26,13 +26,24 @@ from accrue.api.routes import (
     claims,
     lines,
     money_out,
+    notices,
     people,
 )
 from accrue.api.throttle import Throttle
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
 from accrue.store.outbox import delivering
-from accrue.web import admin, claiming, disputes, finance_pages, health, insight, rep, rules  # noqa: F401
+from accrue.web import (  # noqa: F401
+    admin,
+    claiming,
+    disputes,
+    finance_pages,
+    health,
+    insight,
+    rep,
+    rules,
+)
+from accrue.web import notices as notice_pages  # noqa: F401
 from accrue.web.pages import mount_portal
 
 API = "/api/v1"  # the version in every path; `/api/...` answers as `/api/v1/...` for a release
@@ -83,7 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     errors.install(app)
     app.add_middleware(errors.RefuseNul)
     app.add_middleware(Unversioned)
-    for module in (people, catalog, lines, books, money_out, claims, analytics, audit):
+    for module in (people, notices, catalog, lines, books, money_out, claims, analytics, audit):
         app.include_router(module.routes, prefix=API)
     mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
     _uploads_as_binary(app)

@@ -19,6 +19,7 @@ from pydantic import (
     computed_field,
 )
 
+from accrue.domain import notices
 from accrue.domain.approvals import Status
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.periods import PeriodKind
@@ -701,3 +702,42 @@ class VerifiedOut(Out):
     entries: int
     head: str
     problems: list[str]
+
+
+class NotificationOut(Out):
+    """One of the caller's own notifications (never another person's)."""
+
+    id: int
+    kind: notices.NoticeKind
+    key: str = Field(description="what it is about; a person is told about one key once")
+    partner_id: str | None
+    subject: str
+    text: str
+    link: str
+    created_at: str
+    read_at: str | None
+    by_email: bool
+
+
+class PreferenceIn(BaseModel):
+    """Whether one kind of notification shows in the portal and comes by e-mail."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: notices.NoticeKind
+    portal: bool
+    email: bool
+
+
+class PreferenceOut(PreferenceIn):
+    label: str
+
+
+class ReadIn(BaseModel):
+    """Which notifications to mark read: these ids, or all when `ids` is left out."""
+
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Id] | None = Field(default=None, max_length=1000)
+
+
+class ReadOut(BaseModel):
+    marked: int

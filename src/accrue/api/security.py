@@ -156,6 +156,10 @@ class Routes(APIRouter):
     def write(self, path: str, permission: str, **options):
         return self.route_with("POST", path, permission, **options)
 
+    def replace(self, path: str, permission: str, **options):
+        """A PUT: the whole of something the caller owns, replaced."""
+        return self.route_with("PUT", path, permission, **options)
+
 
 def permission_of(route) -> str | None:
     return (getattr(route, "openapi_extra", None) or {}).get("x-permission")

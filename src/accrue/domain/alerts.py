@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accrue.domain.notices import Notice, NoticeKind
+
 DEFAULT_SHARE = Decimal("0.10")
 
 
@@ -37,3 +39,10 @@ class Alert:
             f"{self.partner_name} ({self.partner_id}) is {self.gap} away from {self.tier} in "
             f"{self.program_name} for {self.period}.{pays}"
         )
+
+    def notice(self) -> Notice:
+        """The alert as a notification: once per program, partner, period and tier."""
+        key = f"tier:{self.program_id}/{self.partner_id}/{self.period}/{self.tier}"
+        facts = {**self.__dict__, "text": self.text}
+        said = self.text.replace(f" ({self.partner_id})", "")  # people read names, not ids
+        return Notice(NoticeKind.TIER_NEAR, key, self.partner_id, self.subject, said, "/", facts)

@@ -68,6 +68,12 @@ class Decision:
     reason: str = ""
 
 
+def may_decide(user: str, prepared_by: str, decisions: list[Decision]) -> bool:
+    """Whether segregation of duties lets `user` give a request's next decision: never the
+    one who prepared it, nor one who already decided it."""
+    return user != prepared_by and all(d.user != user for d in decisions)
+
+
 def decide(
     prepared_by: str,
     required: int,

@@ -1,11 +1,11 @@
 """Proximity alerts in the books: raised once per program, partner, period and tier, for the
-partner's users and its reps; shown in the portal, and queued in the outbox (store/outbox) in
-the same transaction, for e-mail and a signed webhook: delivered after, retried, never lost."""
+partner's users and its reps; shown in the portal, and told through accrue.store.notify in the
+same transaction (the bell, e-mail as each person chose, a signed webhook), delivered after,
+retried, never lost. Funds about to expire are looked for at the same time."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -14,13 +14,11 @@ from sqlalchemy import select
 from accrue.domain.alerts import Alert, near
 from accrue.domain.money import readable_money
 from accrue.domain.periods import running
-from accrue.domain.permissions import Role
 from accrue.report import readable_gap
+from accrue.store import notify
 from accrue.store.books import Books
-from accrue.store.outbox import EMAIL, WEBHOOK, enqueue
-from accrue.store.tables import AlertRow, PartnerRow, RepRow, StandingRow, UserRow
-
-EVENT = "tier.near"
+from accrue.store.funds import warn_expiring
+from accrue.store.tables import AlertRow, PartnerRow, StandingRow
 
 
 def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
@@ -33,7 +31,7 @@ def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
                 select(AlertRow.program_id, AlertRow.partner_id, AlertRow.period, AlertRow.tier)
             ).tuples()
         )
-        audience = _audience(session, books)
+        audience = notify.audience(session, books, reps=True)
         running_now = select(StandingRow).where(StandingRow.period.in_(running(as_of)))
         raised = []
         for row in session.scalars(running_now):
@@ -51,11 +49,9 @@ def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
                     delivery=_channels(books.settings),
                 )
                 session.add(found)
-                session.flush()
-                _queue(session, books, found, alert, [u.email for u in recipients if u.email])
+                notify.tell(session, books, alert.notice(), recipients)
                 raised.append(found)
-    if raised:
-        books.outbox_waiting.set()
+        warn_expiring(books, session, as_of)
     return raised
 
 
@@ -80,37 +76,7 @@ def _alert(row: StandingRow, programs, names, share: Decimal) -> Alert | None:
     )
 
 
-def _audience(session, books: Books) -> Callable[[str], list[UserRow]]:
-    """Who is told about a partner: users of it or a parent of it, and reps assigned to it or a
-    parent (users, reps and the tree read once for all the alerts)."""
-    tree = books.tree(session)
-    reps = {r.id: set(json.loads(r.partner_ids)) for r in session.scalars(select(RepRow))}
-    users = session.scalars(select(UserRow).where(UserRow.active.is_(True))).all()
-
-    def recipients(partner_id: str) -> list[UserRow]:
-        family = set(tree.path(partner_id)) if partner_id in tree else {partner_id}
-        assigned = {rep for rep, partners in reps.items() if family & partners}
-        return [
-            u
-            for u in users
-            if (u.role == Role.PARTNER and u.partner_id in family)
-            or (u.role == Role.REP and u.rep_id in assigned)
-        ]
-
-    return recipients
-
-
 def _channels(settings) -> str:
     """Where the alert goes, as shown beside it; the outbox records each delivery."""
     channels = ["e-mail"] * bool(settings.smtp_host) + ["webhook"] * bool(settings.webhook_url)
     return "queued for " + " and ".join(channels) if channels else ""
-
-
-def _queue(session, books: Books, row: AlertRow, alert: Alert, emails: list[str]) -> None:
-    settings, reference = books.settings, f"alert:{row.id}"
-    if settings.smtp_host and emails:
-        destination = json.dumps(emails)
-        enqueue(session, books, EMAIL, EVENT, reference, destination, alert.subject, alert.text)
-    if settings.webhook_url:
-        body = json.dumps({"event": EVENT, **alert.__dict__, "text": alert.text}, sort_keys=True)
-        enqueue(session, books, WEBHOOK, EVENT, reference, settings.webhook_url, "", body)

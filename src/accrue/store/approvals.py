@@ -12,8 +12,10 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from accrue.domain import notices
 from accrue.domain.approvals import ApprovalError, Decision, Levels, Status, Subject, decide
 from accrue.domain.errors import NotFound
+from accrue.store import notify
 from accrue.store.books import Books
 from accrue.store.tables import (
     ApprovalRow,
@@ -87,7 +89,24 @@ def submit(books: Books, session: Session, subject: Subject, subject_id: int) ->
         str(subject_id),
         after={"request": request.id, "amount": str(amount), "approvals_needed": required},
     )
+    if request.status == Status.PENDING:
+        _ask_next(books, session, request, [])
     return request
+
+
+def _ask_next(books: Books, session: Session, request: ApprovalRow, decisions: list[Decision]):
+    """Tell everyone who may give the request's next approval that it waits for them."""
+    notice = notices.approval_waiting(
+        request.id,
+        request.subject,
+        request.subject_id,
+        Decimal(request.amount),
+        request.currency,
+        request.prepared_by,
+        len(decisions) + 1,
+        request.levels_required,
+    )
+    notify.tell(session, books, notice, notify.approvers(session, request.prepared_by, decisions))
 
 
 def submit_settlement(books: Books, settlement_id: int) -> ApprovalRow:
@@ -129,7 +148,9 @@ def decide_request(books: Books, request_id: int, approve: bool, reason: str = "
             )
         )
         request.status = status.value
-        if status is not Status.PENDING:
+        if status is Status.PENDING:
+            _ask_next(books, session, request, [*decisions, decision])
+        else:
             request.decided_at = books.now()
             _settle_subject(books, session, request, status)
         session.flush()  # a second decision for this level fails here, not later

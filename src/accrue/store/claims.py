@@ -37,7 +37,7 @@ from accrue.domain.shipdebit import (
 from accrue.export.cells import csv_text
 from accrue.ingest.claims import ClaimIn, read_agreements
 from accrue.ingest.edi import Answer, build_849
-from accrue.store import ledger
+from accrue.store import ledger, notify
 from accrue.store.approvals import submit
 from accrue.store.books import Books
 from accrue.store.funds import FUND, post_fund_claim, release
@@ -202,6 +202,7 @@ def receive_claim(books: Books, claim: ClaimIn) -> ClaimRow:
         verdicts = [judge(line, agreements.get(line.agreement_id), history) for line in claim.lines]
         row = _store_claim(books, session, claim, digest, agreements, verdicts)
         _submit(books, session, row)
+        notify.claim_answered(session, books, row)
     return row
 
 
@@ -392,12 +393,13 @@ def post_claim(books: Books, session: Session, claim: ClaimRow) -> list[int]:
 def settle_claim(books: Books, session: Session, claim_id: int, status: Status) -> None:
     """A decided approval: post the claim, or reject it (its units and invoice lines, and for a
     fund claim its funds, are free again)."""
-    claim = session.get(ClaimRow, claim_id)
+    claim = session.get(ClaimRow, claim_id, with_for_update=True)
     claim.status = status.value
     if status is Status.APPROVED:
         post_claim(books, session, claim)
     elif claim.kind != SHIP_AND_DEBIT:
         release(session, claim)
+    notify.claim_answered(session, books, claim)
 
 
 # --- answers -------------------------------------------------------------------------------------

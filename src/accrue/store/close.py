@@ -32,7 +32,7 @@ from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Kind, Program
 from accrue.domain.settlement import settle
-from accrue.store import ledger
+from accrue.store import ledger, notify
 from accrue.store.books import Books
 from accrue.store.funds import expire_funds, expiring_funds
 from accrue.store.ingest import failpoint
@@ -97,6 +97,12 @@ def close_period(
         )
         sealed = tally.sealed(session, as_of) | ({"force_reason": forced} if forced else {})
         books.audit(session, "close", "period", period.label, after=sealed)
+        settled = set(
+            session.scalars(
+                select(SettlementRow.partner_id).where(SettlementRow.id.in_(tally.settlements))
+            )
+        )
+        notify.statements_ready(session, books, period.label, settled)
     return ClosedReport(
         period.label,
         len(tally.settlements),
@@ -382,6 +388,9 @@ def pay_settlement(
             "reference": reference,
             "journals": ledger.seal(session, journal_id, journal_id),
         },
+    )
+    notify.payment_sent(
+        session, books, settlement, program.name, remaining, method.value, reference, on
     )
     return journal_id
 

@@ -10,8 +10,9 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from accrue.domain import notices
 from accrue.domain.approvals import Status, Subject
-from accrue.domain.errors import NotFound, Refused
+from accrue.domain.errors import Conflict, NotFound, Refused
 from accrue.domain.ledger import (
     SHIP_AND_DEBIT_EXPENSE,
     SHIP_AND_DEBIT_RECEIVABLE,
@@ -19,10 +20,17 @@ from accrue.domain.ledger import (
 )
 from accrue.domain.money import round_money
 from accrue.domain.periods import Period
-from accrue.store import ledger
+from accrue.store import ledger, notify
 from accrue.store.approvals import submit
 from accrue.store.books import Books
-from accrue.store.tables import ClaimLineRow, ClaimRow, DisputeRow, SettlementRow, StandingRow
+from accrue.store.tables import (
+    ClaimLineRow,
+    ClaimRow,
+    DisputeRow,
+    PartnerRow,
+    SettlementRow,
+    StandingRow,
+)
 
 
 class About(StrEnum):
@@ -33,6 +41,11 @@ class About(StrEnum):
 
 class DisputeError(Refused):
     """A dispute that cannot be opened or resolved; the message says why."""
+
+
+class DisputeAnswered(DisputeError, Conflict):
+    """A dispute someone else has already answered (409): two people resolving it at once
+    answer it once."""
 
 
 OPEN, PROPOSED, RESOLVED, DISMISSED = "open", "proposed", "resolved", "dismissed"
@@ -88,7 +101,31 @@ def open_dispute(books: Books, about: About, key: str, reason: str, visible=None
             str(row.id),
             after={"about": f"{about}:{key}", "reason": reason},
         )
+        named = session.get(PartnerRow, partner)
+        notice = notices.dispute_opened(
+            row.id,
+            partner,
+            named.name if named else partner,
+            _about(row),
+            row.opened_by,
+            row.reason,
+        )
+        notify.tell(session, books, notice, notify.holders(session, "disputes:resolve"))
     return row
+
+
+def _about(row: DisputeRow) -> str:
+    """What a dispute is about, as people read it: "settlement 12", "claim line 7"."""
+    return f"{row.subject.replace('_', ' ')} {row.subject_key}"
+
+
+def _answered(books: Books, session: Session, row: DisputeRow) -> None:
+    """Tell the partner's users how their dispute ended."""
+    adjustment = Decimal(row.adjustment) if row.adjustment else None
+    notice = notices.dispute_answered(
+        row.id, row.partner_id, _about(row), row.resolution, adjustment, row.currency
+    )
+    notify.tell_partner(session, books, notice)
 
 
 def resolve(
@@ -98,14 +135,17 @@ def resolve(
     if len(resolution.strip()) < 3:
         raise DisputeError("resolution: say why")
     with books.session() as session:
-        row = session.get(DisputeRow, dispute_id)
+        # the dispute's row is held until this answer commits: whoever comes second reads the
+        # answer, on PostgreSQL without counting on the writers' lock
+        row = session.get(DisputeRow, dispute_id, with_for_update=True)
         if row is None:
             raise NotFound(f"no dispute {dispute_id}")
         if row.status != OPEN:
-            raise DisputeError(f"dispute {dispute_id} is {row.status}, not open")
+            raise DisputeAnswered(f"dispute {dispute_id} is {row.status}, not open")
         row.resolution, row.resolved_by = resolution.strip(), books.settings.actor
         if not adjustment:
             row.status, row.resolved_at = DISMISSED, books.now()
+            _answered(books, session, row)
         else:
             row.adjustment = str(round_money(adjustment, row.currency))
             if round_money(adjustment, row.currency) != adjustment:
@@ -156,6 +196,7 @@ def _post(books: Books, session: Session, row: DisputeRow) -> None:
     )
     row.journal_id = ledger.post(session, journal, today)
     row.status, row.resolved_at = RESOLVED, books.now()
+    _answered(books, session, row)
     books.audit(
         session,
         "post",

@@ -23,7 +23,7 @@ from accrue.domain.ledger import JournalKind, fund_claim_journal, fund_expiry_jo
 from accrue.domain.money import ZERO, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Kind, Program
-from accrue.store import ledger
+from accrue.store import ledger, notify
 from accrue.store.approvals import submit
 from accrue.store.books import Books
 from accrue.store.tables import ClaimRow, FundDrawRow, JournalRow, PostingRow, ProofRow
@@ -197,6 +197,7 @@ def receive_fund_claim(
             claim.status = request.status
             if request.status == Status.APPROVED:
                 post_fund_claim(books, session, claim)
+        notify.claim_answered(session, books, claim)
     return claim
 
 
@@ -271,6 +272,17 @@ def _expiring(books: Books, session: Session, on: date):
         for partner_id in fund_partners(session, program):
             for period, amount in expiring(tranches(session, program, partner_id), on):
                 yield program, partner_id, period, amount
+
+
+def warn_expiring(books: Books, session: Session, today: date) -> int:
+    """Tell partners about their unused funds close to their last day (see accrue.store.notify)."""
+    funds = (
+        (program, partner_id, tranches(session, program, partner_id))
+        for program in fund_programs(books, session)
+        if program.expires_after
+        for partner_id in fund_partners(session, program)
+    )
+    return notify.warn_expiring_funds(books, session, today, funds)
 
 
 def balances(session: Session, books: Books, partner_ids: list[str] | None, on: date) -> list[dict]:

@@ -479,3 +479,36 @@ class RecordSeal(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # the record's table
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
+
+
+class NotificationRow(Base):
+    """One notice for one person, written with the change that caused it: shown in the portal
+    (unless they chose otherwise) until read; told once per kind and key."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "key"),
+        Index(None, "user_id", "read_at"),  # the bell: a person's unread
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))  # what it is about: approval:12:1
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300))
+    in_portal: Mapped[bool] = mapped_column(Boolean)
+    by_email: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[str] = mapped_column(String(32))
+    read_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class PreferenceRow(Base):
+    """A person's choice of channels for one kind of notification (none: the defaults)."""
+
+    __tablename__ = "notification_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    portal: Mapped[bool] = mapped_column(Boolean)
+    email: Mapped[bool] = mapped_column(Boolean)

@@ -20,7 +20,7 @@ from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.permissions import Role
 from accrue.export.statements import Names, render
-from accrue.store import people
+from accrue.store import notify, people
 from accrue.store.books import Books
 from accrue.store.statements import statement
 from accrue.web import partner as landing
@@ -64,6 +64,8 @@ def page(request: Request, name: str, status: int = 200, **values) -> HTMLRespon
     user = values.pop("user", None)
     notice = request.session.pop("notice", None)
     context = {"csrf": csrf_token(request), "user": user, "notice": notice, **values}
+    if user is not None:  # the bell's number, on every page of a signed-in person
+        context["unread"] = notify.unread(request.app.state.books.reading(), user.username)
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
