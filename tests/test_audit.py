@@ -94,6 +94,26 @@ def test_tampering_is_detected(closed_books, tampering):
     assert any(found in problem for problem in verified.problems), verified.problems
 
 
+@BACKENDS
+def test_a_recalculation_of_one_tree_reseals_its_standings_only(closed_books, tmp_path):
+    """A recalculation seals again the standings it wrote, and no other: a standing edited
+    behind the application's back in another partner tree is still found afterwards, not
+    sealed as it now stands."""
+    with closed_books.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE standings SET payout = '99999.00' "
+                "WHERE partner_id = 'CORE' AND period = '2026-Q1'"
+            )
+        )
+    receive(
+        closed_books,
+        lines_file(tmp_path / "bolt.csv", [sale("B1", "2026-05-10", "300000", "BOLT")]),
+    )
+    problems = verify_books(closed_books).problems
+    assert problems == ["standing e8/CORE/2026-Q1 altered since it was sealed"]
+
+
 def test_the_cli_reports_an_intact_trail_and_each_break(closed_books):
     settings = closed_books.settings
     where = ["--data-dir", str(settings.data_dir)]

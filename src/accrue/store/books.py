@@ -218,6 +218,7 @@ class Books:
                 self._seal(session, written)
             finally:
                 noted.pop("written", None)
+                noted.pop("touched", None)  # a rolled back transaction's keyed writes
 
     @contextmanager
     def recalculating(self, roots: set[str] | None) -> Iterator[None]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -28,7 +28,8 @@ from accrue.domain.standings import Standing
 from accrue.engine import Engine
 from accrue.report import standing_row
 from accrue.store.books import Books
-from accrue.store.ledger import booked, journals_digest, post
+from accrue.store.ledger import booked, journals_digest, post_all
+from accrue.store.seals import keyed
 from accrue.store.tables import (
     Batch,
     ClosedPeriod,
@@ -169,13 +170,19 @@ def _compute(books: Books, session: Session, programs, roots, as_of) -> tuple[di
 
 
 def _stored(session: Session, programs, roots) -> dict:
-    query = select(StandingRow)
+    """key → (currency, detail) of the standings in scope, as plain rows: no ORM object per
+    standing (a full recalculation reads hundreds of thousands)."""
+    table = StandingRow.__table__
+    query = select(
+        table.c.program_id, table.c.partner_id, table.c.period, table.c.currency, table.c.detail
+    )
     if roots is not None:
         global_ids = sorted(global_program_ids(programs))
-        query = query.where(
-            StandingRow.root_id.in_(sorted(roots)) | StandingRow.program_id.in_(global_ids)
-        )
-    return {(r.program_id, r.partner_id, r.period): r for r in session.scalars(query)}
+        query = query.where(table.c.root_id.in_(sorted(roots)) | table.c.program_id.in_(global_ids))
+    return {
+        (p, partner, period): (currency, detail)
+        for p, partner, period, currency, detail in session.execute(query)
+    }
 
 
 def _brief(detail: dict) -> dict:
@@ -183,70 +190,108 @@ def _brief(detail: dict) -> dict:
 
 
 def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict:
-    changed, removed = [], []
+    """Write the standings that changed and delete those no longer computed, each kind in one
+    statement; what changed, for the audit entry."""
+    changed, removed, inserted, updated = [], [], [], []
+    refs: dict[tuple[str, int], str] = {}  # a version's digest once, not once a standing
     for key, (standing, program, root) in computed.items():
-        detail = standing_row(standing, f"{program.ref}#{program.digest[:12]}")
+        version = (program.id, program.version)
+        if version not in refs:
+            refs[version] = f"{program.ref}#{program.digest[:12]}"
+        detail = standing_row(standing, refs[version])
         text = canonical(detail)
-        row = stored.get(key)
-        if row is not None and row.detail == text:
+        before = stored.get(key)
+        if before is not None and before[1] == text:
             continue
-        before = _brief(json.loads(row.detail)) if row is not None else None
-        changed.append({"key": "/".join(key), "before": before, "after": _brief(detail)})
-        values = {
-            "root_id": root,
-            "version": standing.version,
-            "currency": standing.currency,
-            "status": standing.status,
-            "amount": money_text(standing.amount, standing.currency),
-            "payout": money_text(standing.payout, standing.currency),
-            "points": standing.points,
-            "detail": text,
-        }
-        if row is None:
-            session.add(StandingRow(program_id=key[0], partner_id=key[1], period=key[2], **values))
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
-    for key in sorted(set(stored) - set(computed)):
-        removed.append({"key": "/".join(key), "before": _brief(json.loads(stored[key].detail))})
-        session.delete(stored[key])
-    session.flush()
+        brief = _brief(json.loads(before[1])) if before is not None else None
+        changed.append({"key": "/".join(key), "before": brief, "after": _brief(detail)})
+        (inserted if before is None else updated).append(_values(key, standing, root, text))
+    gone = sorted(set(stored) - set(computed))
+    removed = [{"key": "/".join(k), "before": _brief(json.loads(stored[k][1]))} for k in gone]
+    _write_standings(session, inserted, updated, gone)
     return {"changed": changed, "removed": removed}
+
+
+def _values(key: tuple[str, str, str], standing: Standing, root: str, detail: str) -> dict:
+    return {
+        "program_id": key[0],
+        "partner_id": key[1],
+        "period": key[2],
+        "root_id": root,
+        "version": standing.version,
+        "currency": standing.currency,
+        "status": standing.status,
+        "amount": money_text(standing.amount, standing.currency),
+        "payout": money_text(standing.payout, standing.currency),
+        "points": standing.points,
+        "detail": detail,
+    }
+
+
+KEY_COLUMNS = ("program_id", "partner_id", "period")
+
+
+def _write_standings(session: Session, inserted: list, updated: list, gone: list) -> None:
+    """Bulk statements (executemany), and the keys they touched told to the seals, so only
+    those standings are sealed again (see accrue.store.seals.keyed)."""
+    table = StandingRow.__table__
+    keys = [*(_key(row) for row in (*inserted, *updated)), *gone]
+    with keyed(session, "standings", keys):
+        _bulk_write(session, table, inserted, updated, gone)
+
+
+def _bulk_write(session: Session, table, inserted: list, updated: list, gone: list) -> None:
+    by_key = and_(*(table.c[name] == bindparam(f"k_{name}") for name in KEY_COLUMNS))
+    if inserted:
+        session.execute(insert(table), inserted)
+    if updated:
+        rows = [{f"k_{n}" if n in KEY_COLUMNS else n: v for n, v in row.items()} for row in updated]
+        session.execute(update(table).where(by_key), rows)
+    if gone:
+        keys = [{f"k_{n}": v for n, v in zip(KEY_COLUMNS, key, strict=True)} for key in gone]
+        session.execute(delete(table).where(by_key), keys)
+
+
+def _key(row: dict) -> tuple[str, str, str]:
+    return (row["program_id"], row["partner_id"], row["period"])
 
 
 def _post(books: Books, session: Session, programs, computed, stored, as_of: date):
     """Post, for every standing in scope, what brings the ledger to its amount, on the
     accounts and in the currency of the version that computed it (a removed standing: to
-    nothing)."""
+    nothing); all the journals in bulk (see `post_all`)."""
     latest = {p.id: p for p in sorted(programs, key=lambda p: p.version)}
     partners = {key[1] for key in (*computed, *stored)}
     posted = booked(session, partners)
     closed = Closed(session.scalars(select(ClosedPeriod.label)))
     targets: dict[tuple[str, str, str], tuple[Program, Decimal, str]] = {
-        key: (latest[key[0]], ZERO, row.currency) for key, row in stored.items()
+        key: (latest[key[0]], ZERO, currency) for key, (currency, _) in stored.items()
     }
     for key, (standing, program, _) in computed.items():
         targets[key] = (program, _money(standing), standing.currency)
-    first = last = None
-    count = 0
-    for key in sorted(targets):
-        program, amount, currency = targets[key]
-        journals = change_journals(
-            posted.get(key, {}),
-            program.ledger_accounts,
-            amount,
-            fund=program.kind is Kind.FUND,
-            program_id=key[0],
-            partner_id=key[1],
-            period=key[2],
-            booked_period=closed.next_open(Period.parse(key[2])).label,
-            currency=currency,
-        )
-        for journal in journals:
-            last = post(session, journal, as_of)
-            first = first or last
-            count += 1
-    return first, last, count
+    journals = [
+        journal
+        for key in sorted(targets)
+        for journal in _journals(key, *targets[key], posted.get(key, {}), closed)
+    ]
+    if not journals:
+        return None, None, 0
+    first, last = post_all(session, journals, as_of)
+    return first, last, len(journals)
+
+
+def _journals(key, program: Program, amount: Decimal, currency: str, booked, closed: Closed):
+    return change_journals(
+        booked,
+        program.ledger_accounts,
+        amount,
+        fund=program.kind is Kind.FUND,
+        program_id=key[0],
+        partner_id=key[1],
+        period=key[2],
+        booked_period=closed.next_open(Period.parse(key[2])).label,
+        currency=currency,
+    )
 
 
 def _money(standing: Standing) -> Decimal:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Table, delete, event, insert, select
+from sqlalchemy import Engine, Table, delete, event, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -58,14 +59,17 @@ class Kind:
     table: Table
     unsealed: frozenset[str] = frozenset()  # columns that change with no one answerable
 
-    def digests(self, session: Session) -> dict[str, str]:
+    def digests(self, session: Session, only: set[tuple] | None = None) -> dict[str, str]:
         """Each record's digest, by its key (the primary key's values joined by '/'): the
         SHA-256 of the `repr` of its values in column order, exact and unambiguous, and
         several times faster than JSON over the thousands of standings a recalculation
-        reseals."""
+        reseals. `only`: just the records with these primary keys (those still there)."""
         columns = [c for c in self.table.columns if c.name not in self.unsealed]
         keys = [columns.index(c) for c in self.table.primary_key.columns]
-        rows = session.execute(select(*columns)).tuples()
+        query = select(*columns)
+        if only is not None:
+            query = query.where(tuple_(*self.table.primary_key.columns).in_(sorted(only)))
+        rows = session.execute(query).tuples()
         return {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
 
 
@@ -103,35 +107,65 @@ _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)
 
 
 def note_writes(engine: Engine) -> None:
-    """Record in a connection's `written` set (when it has one) each table it writes."""
+    """Record in a connection's `written` set (when it has one) each table it writes, unless
+    the write is `keyed` to the records it touches."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _noted(connection, cursor, statement, parameters, context, executemany):
         written = connection.info.get("written")
-        if written is not None and (found := _WRITE.match(statement)):
+        found = written is not None and _WRITE.match(statement)
+        if found and found.group(1).lower() != connection.info.get("keyed"):
             written.add(found.group(1).lower())
 
 
+@contextmanager
+def keyed(session: Session, table: str, keys: Iterable[tuple]) -> Iterator[None]:
+    """Writes to `table` inside this block touch only the records with these primary keys:
+    only those are sealed again at commit, not every record of the table (a recalculation of
+    one partner tree changes a few standings among hundreds of thousands). Any other write to
+    the table in the same transaction still reseals all of it."""
+    info = session.connection().info
+    info.setdefault("touched", {}).setdefault(table, set()).update(map(tuple, keys))
+    info["keyed"] = table
+    try:
+        yield
+    finally:
+        del info["keyed"]
+
+
 def seal(session: Session, tables: set[str]) -> dict | None:
-    """Bring the seals of the records in these tables up to date; what changed, for the
-    trail's `seal` entry (None when nothing did)."""
+    """Bring the seals of the records in these tables (and of the records `keyed` writes
+    touched) up to date; what changed, for the trail's `seal` entry (None when nothing did)."""
+    touched = session.connection().info.pop("touched", {})
     changed = {}
-    for name in sorted(tables & KINDS.keys()):
-        kind = KINDS[name]
-        current = kind.digests(session)
-        stored = stored_seals(session, kind)
-        if current == stored:
-            continue
-        gone = stored.keys() - current.keys()
-        resealed = [k for k, d in current.items() if stored.get(k) != d]
-        _replace(session, name, gone | set(resealed), {k: current[k] for k in resealed})
-        changed[name] = {
-            "records": len(current),
-            "changed": len(resealed),
-            "removed": len(gone),
-            "digest": seals_digest(current),
-        }
+    for name in sorted((tables | touched.keys()) & KINDS.keys()):
+        keys = touched.get(name, ())
+        only = None if name in tables or len(keys) > CHUNK else keys  # many: all, in one read
+        if found := _reseal(session, KINDS[name], only):
+            changed[name] = found
     return changed or None
+
+
+def _reseal(session: Session, kind: Kind, only: set[tuple] | None) -> dict | None:
+    """One kind's seals brought up to date (`only`: for these records alone)."""
+    current = kind.digests(session, only)
+    stored = stored_seals(session, kind, None if only is None else set(map(_key_text, only)))
+    if current == stored:
+        return None
+    gone = stored.keys() - current.keys()
+    resealed = [k for k, d in current.items() if stored.get(k) != d]
+    _replace(session, kind.table.name, gone | set(resealed), {k: current[k] for k in resealed})
+    every = current if only is None else stored_seals(session, kind)
+    return {
+        "records": len(every),
+        "changed": len(resealed),
+        "removed": len(gone),
+        "digest": seals_digest(every),
+    }
+
+
+def _key_text(key: tuple) -> str:
+    return "/".join(str(value) for value in key)
 
 
 def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]) -> None:
@@ -146,11 +180,12 @@ def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]
         session.execute(insert(RecordSeal), rows)
 
 
-def stored_seals(session: Session, kind: Kind) -> dict[str, str]:
-    rows = session.execute(
-        select(RecordSeal.key, RecordSeal.digest).where(RecordSeal.kind == kind.table.name)
-    )
-    return dict(rows.tuples().all())
+def stored_seals(session: Session, kind: Kind, only: set[str] | None = None) -> dict[str, str]:
+    """A kind's seals by record key (`only`: those of these keys)."""
+    query = select(RecordSeal.key, RecordSeal.digest).where(RecordSeal.kind == kind.table.name)
+    if only is not None:
+        query = query.where(RecordSeal.key.in_(sorted(only)))
+    return dict(session.execute(query).tuples().all())
 
 
 def seals_digest(seals: dict[str, str]) -> str:
