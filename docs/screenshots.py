@@ -26,8 +26,10 @@ VIEWS = [
     ("rita", "/rep", "rep", DESKTOP, False),
     ("finance", "/finance", "finance", DESKTOP, False),
     ("manager", "/programs", "program-manager", DESKTOP, False),
-    ("approver", "/finance", "approver", DESKTOP, False),
-    ("auditor", "/admin/audit", "auditor", DESKTOP, False),
+    ("approver", "/approvals", "approver", DESKTOP, False),
+    ("approver", "/approvals", "approver-phone", PHONE, False),
+    ("auditor", "/audit", "auditor", DESKTOP, False),
+    ("auditor", "/audit", "auditor-phone", PHONE, False),
     (
         "manager",
         "/analytics?program=volume-retroactive&other=volume-incremental"

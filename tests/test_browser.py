@@ -371,8 +371,8 @@ LANDINGS = {  # each user's landing page first, then the other pages they use
     "acme": ("/partner", "/claims", "/rules", "/rules/volume-q"),
     "rita": ("/rep", "/claims"),
     "fin": ("/finance", "/finance/disputes"),
-    "abe": ("/finance",),
-    "aud": ("/finance",),
+    "abe": ("/approvals", "/finance"),
+    "aud": ("/audit", "/finance"),
     "pam": ("/programs",),
     "ada": ("/finance",),
 }

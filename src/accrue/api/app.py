@@ -32,7 +32,18 @@ from accrue.api.throttle import Throttle
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
 from accrue.store.outbox import delivering
-from accrue.web import admin, claiming, disputes, finance_pages, health, insight, rep, rules  # noqa: F401
+from accrue.web import (  # noqa: F401
+    admin,
+    approver,
+    auditor,
+    claiming,
+    disputes,
+    finance_pages,
+    health,
+    insight,
+    rep,
+    rules,
+)
 from accrue.web.pages import mount_portal
 
 API = "/api/v1"  # the version in every path; `/api/...` answers as `/api/v1/...` for a release

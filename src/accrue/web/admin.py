@@ -1,5 +1,5 @@
 """The admin's pages: programs edited with live validation and the plain-language preview,
-line uploads with the per-row error report and the file to correct, the audit trail, users."""
+line uploads with the per-row error report and the file to correct, users."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from accrue.api.uploads import received
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
-from accrue.store.audit import verify_books
 from accrue.store.ingest import correction_csv, import_lines
 from accrue.store.programs import VersionError, import_program
 from accrue.store.recalc import recalc
-from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, SettlementRow, UserRow
+from accrue.store.tables import ProgramVersionRow, RejectedRow, SettlementRow, UserRow
 from accrue.store.trace import trace
 from accrue.web.pages import back, download, page, pages, saved_as
 from accrue.web.session import Checked, Missing, Viewer
+from accrue.web.views import names_of, program_names
 
 Document = Annotated[str, Form(max_length=100_000)]
 
@@ -128,31 +128,6 @@ def correction(batch_id: int, viewer: Viewer):
     return download(text, "text/csv", f"batch-{batch_id}-to-correct.csv")
 
 
-@pages.read("/admin/audit", "audit:read", response_class=HTMLResponse)
-def audit(
-    request: Request,
-    viewer: Viewer,
-    q: Annotated[str, Query(max_length=100)] = "",
-):
-    """The audit trail, newest first, searched by entity, key or actor; and whether it holds."""
-    with viewer.books.session() as session:
-        query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(200)
-        if q:
-            like = f"%{q}%"
-            query = query.where(
-                AuditRow.entity.like(like) | AuditRow.key.like(like) | AuditRow.actor.like(like)
-            )
-        entries = session.scalars(query).all()
-    return page(
-        request,
-        "audit.html",
-        user=viewer.user,
-        entries=entries,
-        q=q,
-        verified=verify_books(viewer.books),
-    )
-
-
 @pages.read("/admin/users", "users:read", response_class=HTMLResponse)
 def users(request: Request, viewer: Viewer):
     with viewer.books.session() as session:
@@ -166,9 +141,12 @@ def why(request: Request, settlement_id: int, viewer: Viewer):
     from the lines as they stood at close."""
     with viewer.books.session() as session:
         row = session.get(SettlementRow, settlement_id)
-    if row is None or not viewer.user.scope.sees(row.partner_id):
-        raise Missing(f"no settlement {settlement_id}")
+        if row is None or not viewer.user.scope.sees(row.partner_id):
+            raise Missing(f"no settlement {settlement_id}")
+        partner = names_of(session, {row.partner_id}).get(row.partner_id, row.partner_id)
+        program = program_names(viewer.books, session).get(row.program_id, row.program_id)
     with line_store_turn(request):
         found = trace(viewer.books, settlement_id)
     shares = sorted(found.attributions, key=lambda a: -abs(a.share))[:200]
-    return page(request, "why.html", user=viewer.user, found=found, shares=shares)
+    named = {"partner": partner, "program": program}
+    return page(request, "why.html", user=viewer.user, found=found, shares=shares, **named)
