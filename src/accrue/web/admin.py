@@ -19,7 +19,13 @@ from accrue.ingest.errors import InputError
 from accrue.store.ingest import correction_csv, import_lines
 from accrue.store.programs import VersionError, import_program
 from accrue.store.recalc import recalc
-from accrue.store.tables import ProgramVersionRow, RejectedRow, SettlementRow, UserRow
+from accrue.store.tables import (
+    ProgramSourceRow,
+    ProgramVersionRow,
+    RejectedRow,
+    SettlementRow,
+    UserRow,
+)
 from accrue.store.trace import trace
 from accrue.web.pages import back, download, page, pages, saved_as
 from accrue.web.session import Checked, Missing, Viewer
@@ -41,13 +47,19 @@ def programs(
     """The programs, and one of them (or a new one) in the editor."""
     rows = _programs(viewer)
     chosen = next((r for r in rows if r.program_id == edit), None)
-    text = _yaml(chosen) if chosen else ""
+    text = _written(viewer, chosen) if chosen else ""
     return page(
         request, "programs.html", user=viewer.user, programs=rows, text=text, check=_check(text)
     )
 
 
-def _yaml(row: ProgramVersionRow) -> str:
+def _written(viewer: Viewer, row: ProgramVersionRow) -> str:
+    """The version as its author wrote it; a version imported before the books kept sources
+    is shown as YAML of its stored document."""
+    with viewer.books.session() as session:
+        kept = session.get(ProgramSourceRow, (row.program_id, row.version))
+    if kept is not None:
+        return kept.source
     return yaml.safe_dump(json.loads(row.document), sort_keys=False, allow_unicode=True)
 
 
@@ -80,7 +92,8 @@ def check(request: Request, viewer: Viewer, _: Checked, document: Document = "")
 def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     try:
         with line_store_turn(request):
-            imported = import_program(viewer.books, parse_program(document, "program"))
+            program = parse_program(document, "program")
+            imported = import_program(viewer.books, program, source=document)
             recalc(viewer.books, viewer.books.clock().date())
     except (ProgramError, VersionError) as refused:
         return back(request, "/admin/programs", f"not saved: {refused}")

@@ -24,6 +24,7 @@ from accrue.store.tables import (
     PayoutBatchRow,
     PayoutItemRow,
     ProgramVersionRow,
+    RepRow,
     SettlementRow,
 )
 from accrue.web.approver import describe
@@ -92,35 +93,23 @@ def about_partner(session, partner_id: str):
 
 
 def names_for(viewer: Viewer, session, entries: list[AuditRow]) -> Names:
-    """Every name the entries need, read once."""
+    """Every name the entries may need, read once: every partner's and rep's (a few
+    thousand rows at most), the programs', the people's, and what each numbered record
+    the entries name is about."""
     numbered = [(e.entity, int(e.key)) for e in entries if e.key.isdigit()]
     about = describe(viewer.books, session, numbered)
     settled = [i for entity, i in numbered if entity == "settlement"]
     currencies = session.execute(
         select(SettlementRow.id, SettlementRow.currency).where(SettlementRow.id.in_(settled))
     ).all()
-    partners = {p for e in entries for p in _named_partners(e.after)} | {
-        p for e in entries if e.entity == "standings" for p in e.key.split(", ")
-    }
     return Names(
-        partners=names_of(session, partners),
+        partners=dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all()),
+        reps=dict(session.execute(select(RepRow.id, RepRow.name)).tuples().all()),
         programs=program_names(viewer.books, session),
         people=people_names(session),
         subjects={(entity, str(key)): text for (entity, key), text in about.items()},
         currencies={("settlement", str(i)): currency for i, currency in currencies},
     )
-
-
-def _named_partners(after: str) -> set[str]:
-    """The partner ids an entry's fields name (claims say `"partner": "D01"`)."""
-    marker = '"partner":"'
-    found = set()
-    start = after.find(marker)
-    while start >= 0:
-        end = after.find('"', start + len(marker))
-        found.add(after[start + len(marker) : end])
-        start = after.find(marker, end)
-    return found
 
 
 @pages.read("/audit", "audit:read", response_class=HTMLResponse)
@@ -145,9 +134,7 @@ def audit(
             "who": sorted(set(session.scalars(select(AuditRow.actor).distinct()))),
             "action": sorted(set(session.scalars(select(AuditRow.action).distinct()))),
             "entity": sorted(set(session.scalars(select(AuditRow.entity).distinct()))),
-            "partner": session.execute(
-                select(PartnerRow.id, PartnerRow.name).order_by(PartnerRow.name)
-            ).all(),
+            "partner": sorted(names.partners.items(), key=lambda pair: pair[1]),
         }
     older = search.older(entries[-1].seq) if len(entries) == SHOWN else None
     return page(

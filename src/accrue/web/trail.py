@@ -51,8 +51,18 @@ class Names:
     partners: dict[str, str] = field(default_factory=dict)
     programs: dict[str, str] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+    reps: dict[str, str] = field(default_factory=dict)
     subjects: dict[tuple[str, str], str] = field(default_factory=dict)  # (entity, key) → about
     currencies: dict[tuple[str, str], str] = field(default_factory=dict)  # (entity, key) → code
+
+    def of(self, text: str) -> str:
+        """A partner, program or rep id as its name; a key such as `volume-q/D01/2026-Q3`
+        with each part named; anything else as it is."""
+        parts = [
+            self.partners.get(p) or self.programs.get(p) or self.reps.get(p) or p
+            for p in text.split("/")
+        ]
+        return " · ".join(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass(frozen=True)
@@ -147,27 +157,22 @@ def _value(key: str, value, names: Names, currency: str) -> str:
         return "—"
     if key in MONEY and _number(value) is not None:
         return readable_money(value, currency) if currency else f"{_number(value):,f}"
-    if key in ("partner", "partner_id"):
-        return names.partners.get(str(value), str(value))
     if key == "scope":
         return "every partner" if value == "all" else _partners(str(value), names)
-    if key in ("fund", "program", "program_id"):
-        return names.programs.get(str(value), str(value))
     if key == "document" and isinstance(value, dict):
         return f"the program as written ({value.get('name', 'unnamed')})"
     if isinstance(value, list):
-        return _listed(key, value)
+        return _listed(key, value, names)
     if isinstance(value, dict):
-        return _mapped(value)
+        return _mapped(value, names)
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = str(value)
-    return f"{text[:12]}…" if DIGEST.match(text) else text
+    return _short(value, names)
 
 
 def _partners(ids: str, names: Names) -> str:
     """A comma-separated list of partner ids, as their names."""
-    return ", ".join(names.partners.get(i, i) for i in ids.split(", "))
+    return ", ".join(names.of(i) for i in ids.split(", "))
 
 
 def _number(value) -> Decimal | None:
@@ -177,17 +182,17 @@ def _number(value) -> Decimal | None:
         return None
 
 
-def _listed(key: str, items: list) -> str:
+def _listed(key: str, items: list, names: Names) -> str:
     """A sealed range ([first, last, digest]) as "1 to 3, sealed …"; a short list written
     out; a long one counted."""
     if not items:
         return "none"
     if _sealed_range(items):
         first, last, digest = items
-        return f"{first:,} to {last:,}, sealed {_short(digest)}"
+        return f"{first:,} to {last:,}, sealed {_short(digest, names)}"
     if len(items) > SHOWN_ITEMS or any(isinstance(i, list | dict) for i in items):
         return f"{len(items):,} {_label(key)}"
-    return ", ".join(_short(i) for i in items)
+    return ", ".join(_short(i, names) for i in items)
 
 
 def _sealed_range(items: list) -> bool:
@@ -199,16 +204,17 @@ def _sealed_range(items: list) -> bool:
     )
 
 
-def _mapped(value: dict) -> str:
-    parts = [f"{_label(k)}: {_short(v)}" for k, v in list(value.items())[:SHOWN_ITEMS]]
+def _mapped(value: dict, names: Names) -> str:
+    parts = [f"{_label(k)}: {_short(v, names)}" for k, v in list(value.items())[:SHOWN_ITEMS]]
     rest = len(value) - SHOWN_ITEMS
     return "; ".join(parts) + (f"; and {rest:,} more" if rest > 0 else "")
 
 
-def _short(value) -> str:
+def _short(value, names: Names) -> str:
+    """A value inside a field: digests shortened, ids named, collections counted."""
     if isinstance(value, dict):
         return f"{len(value):,} entries"
     if isinstance(value, list):
         return f"{len(value):,} items"
     text = str(value)
-    return f"{text[:12]}…" if DIGEST.match(text) else text
+    return f"{text[:12]}…" if DIGEST.match(text) else names.of(text)
