@@ -373,7 +373,7 @@ LANDINGS = {  # each user's landing page first, then the other pages they use
     "fin": ("/finance", "/finance/disputes"),
     "abe": ("/approvals", "/finance"),
     "aud": ("/audit", "/finance"),
-    "pam": ("/programs",),
+    "pam": ("/programs", "/analytics?program=volume-q&baseline=2026-Q4&period=2026-Q4&after=2026"),
     "ada": ("/finance",),
 }
 WIDTHS = (390, 1366)

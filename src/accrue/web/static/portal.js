@@ -3,7 +3,8 @@
    Content-Security-Policy can refuse every inline script and a partner's text stays text. */
 "use strict";
 
-const options = { animation: false, responsive: false };
+// sized to their card (never wider than the screen), half as high as wide
+const options = { animation: false, responsive: true, maintainAspectRatio: true, aspectRatio: 2 };
 
 function history(canvas) {
   const rows = JSON.parse(canvas.dataset.history);
