@@ -140,6 +140,9 @@ def test_an_auditor_reads_the_trail_as_sentences_and_narrows_it(api):
     assert found and set(found) == {"Abe (abe)"}
     assert "approved settlement" in only_abe
     assert "Level 1 Approvals needed 1" in only_abe and "Status approved" in only_abe
+    everything = {"who": "", "action": "", "entity": "", "partner": "", "since": "", "until": ""}
+    assert aud.get("/audit", params=everything).status_code == 200  # the form left empty
+    assert aud.get("/audit", params={"since": "2026-02-30"}).status_code == 400
     before = _text(aud.get("/audit", params={"until": "2026-11-23"}).text)
     assert "No entry matches" in before
     on_the_day = _text(

@@ -10,6 +10,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import String, cast, or_, select
 
@@ -35,6 +36,7 @@ from accrue.web.views import names_of, people_names, program_names
 
 SHOWN = 100  # entries a page lists; "older" pages on from the last one shown
 Text = Annotated[str, Query(max_length=100)]
+Day = Annotated[str, Query(max_length=10)]  # a date field the form may leave empty
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,18 @@ class Search:
         if self.before:
             query = query.where(AuditRow.seq < self.before)
         return query
+
+
+def _day(text: str, name: str) -> date | None:
+    """A date field of the search form: empty narrows nothing, anything but a date is refused
+    like any other field the page cannot use."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problem = {"loc": ("query", name), "msg": "not a date", "type": "value_error"}
+        raise RequestValidationError([problem]) from None
 
 
 def about_partner(session, partner_id: str):
@@ -119,14 +133,16 @@ def audit(
     who: Text = "",
     action: Text = "",
     entity: Text = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: Day = "",
+    until: Day = "",
     partner: Text = "",
     before: Annotated[int | None, Query(ge=1)] = None,
 ):
     """The audit trail, newest first, as sentences; narrowed by person, action, kind of
     record, dates and partner; and whether every seal still checks."""
-    search = Search(who, action, entity, since, until, partner, before)
+    search = Search(
+        who, action, entity, _day(since, "since"), _day(until, "until"), partner, before
+    )
     with viewer.books.session() as session:
         entries = session.scalars(search.query(session)).all()
         names = names_for(viewer, session, entries)
