@@ -20,7 +20,7 @@ from test_browser import _served, _sign_in, browser  # noqa: F401 (the browser f
 from test_portal_pages import POINTS
 
 from accrue.domain.money import readable_money
-from accrue.ingest.claims import CLAIM_COLUMNS
+from accrue.ingest.claims import AGREEMENT_COLUMNS, CLAIM_COLUMNS
 from accrue.settings import Settings
 
 WIDTHS = (390, 1366)
@@ -36,6 +36,23 @@ def site(tmp_path_factory):
         api.ok(api.yaml("pam", "/api/programs", program))
     spa = agreements_csv(["ACME"]).replace(b"2026-06-30", b"2026-12-31")
     api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", spa)}), 201)
+    pumps = [  # a second agreement, of two products, for the claim form's product search
+        (
+            "SPA-PUMPS",
+            "ACME",
+            "Acme Hospital",
+            sku,
+            "50.00",
+            "40.00",
+            "100",
+            "2026-01-01",
+            "2026-12-31",
+            "60",
+        )
+        for sku in ("P-200", "M-300")
+    ]
+    sent = {"file": ("pumps.csv", csv_bytes(AGREEMENT_COLUMNS, pumps))}
+    api.ok(api.post("pam", "/api/agreements", files=sent), 201)
     rows = [
         *line_rows("ACME", ["400000.00"], day="2026-02-10", prefix="Q1"),
         *line_rows("ACME", ["30000.00"], day="2026-08-04", prefix="Q3"),
@@ -99,6 +116,36 @@ def test_a_partner_claims_ship_and_debit_and_funds_and_reads_the_answers(
     balance = page.locator("table.balances tbody tr").inner_text()
     assert readable_money(fund["available"], "USD") in balance
     assert readable_money(fund["accrued"], "USD") in balance  # 2% of 400,000 in Q1
+    _fits(page)
+
+
+VISIBLE = "[...document.querySelectorAll('#sku option')].filter(o => !o.hidden).map(o => o.text)"
+
+
+@per_width
+def test_a_partner_finds_the_product_to_claim_among_the_agreements(site, browser, width):  # noqa: F811
+    base, api = site
+    page = _open(browser, base, "acme", width)
+    page.goto(f"{base}/claims")
+    page.get_by_label("Agreement").select_option(value="SPA-PUMPS")
+    assert page.evaluate(VISIBLE) == ["M-300 · Meter 300", "P-200 · Pump 200"]
+    page.get_by_label("Find the product").fill("pump")
+    assert page.evaluate(VISIBLE) == ["P-200 · Pump 200"]
+    assert page.get_by_label("Product (SKU)").input_value() == "P-200"
+    assert page.locator("#sku-count").inner_text() == "1 product"
+    page.get_by_label("Find the product").fill("")
+    page.get_by_label("Agreement").select_option(value="SPA-ACME")
+    assert page.evaluate(VISIBLE) == ["V-100 · Valve 100"]  # only what this agreement covers
+    page.get_by_label("Agreement").select_option(value="SPA-PUMPS")
+    page.get_by_label("Find the product").fill("P-2")
+    page.get_by_label("Your claim number").first.fill(f"P-{width}")
+    page.get_by_label("Invoice and line").fill(f"INV-P-{width}")
+    page.get_by_label("Units sold").fill("10")
+    page.get_by_label("Sold on").fill("2026-11-02")
+    page.get_by_role("button", name="Claim this line").click()
+    [claim] = [c for c in _items(api, "acme", "/api/claims") if c["number"] == f"P-{width}"]
+    assert claim["approved"] == "100.00"  # 10 units at 50 - 40
+    assert f"claim P-{width}: 100.00 of 100.00 USD approved" in _said(page)
     _fits(page)
 
 

@@ -6,14 +6,17 @@ partner, and a payout traced to its settlements, program versions and lines."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from apiclient import line_rows, open_api
 from test_portal import _csrf, signed_in
 from test_portal_pages import _text
 
+from accrue.domain.ledger import PayoutMethod
 from accrue.domain.money import readable_money
 from accrue.settings import Settings
+from accrue.store.close import pay
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +27,7 @@ def api(tmp_path_factory):
         *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="C"),  # 2%: one level
         *line_rows("BOLT", ["15000.00"], day="2026-02-05", prefix="B"),
         *line_rows("BOLT", ["11000.00"], day="2026-05-05", prefix="P"),  # paid in a batch
+        *line_rows("CORE", ["30000.00"], day="2026-05-06", prefix="T"),  # paid, days counted
     ]
     api.ok(api.post("fin", "/api/lines", json={"name": "history", "lines": rows}), 201)
     for period in ("2026-Q1", "2026-Q2"):
@@ -178,3 +182,14 @@ def test_an_auditor_traces_a_payout_to_its_settlements_versions_and_lines(api):
     assert readable_money(settled["payout"], "USD") in text
     assert f'href="/why/{settled["id"]}"' in aud.get(f"/audit/payouts/{batch['id']}").text
     assert aud.get("/audit/payouts/99999").status_code == 404
+
+
+def test_program_health_shows_how_soon_settlements_are_paid_against_the_terms(api):
+    settled = _settlement(api, "CORE", "2026-Q2")  # 2% of 30,000
+    pay(api.books, settled["id"], PayoutMethod.CHECK, "chk-45", date(2026, 8, 14))
+    text = _text(signed_in(api, "pam").get("/programs").text)
+    row = text.split("Quarterly volume", 1)[1]
+    # paid 45 days after 2026-06-30: within the default terms of 60 days
+    assert "45 days (100.0% on time)" in row
+    assert "the share paid within 60 days" in text
+    assert _settlement(api, "CORE", "2026-Q2")["paid"] == settled["payout"] == "600.00"

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # approvals needed by amount (see accrue.domain.approvals): one for any amount, two from
     # 25,000, three from 250,000 — each by someone other than who prepared the item
     approval_levels: str = "0:1,25000:2,250000:3"
+    # the payment terms programs are held to on the program-health page: a settlement is paid
+    # on time within this many days of its period's end
+    payment_terms_days: int = 60
     # who pays, for bank transfer files (ISO 20022 pain.001): no bank file until the name
     # and IBAN are set (the BIC is optional)
     payer_name: str | None = None

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import String, cast, or_, select
 
+from accrue.api.security import line_store_turn
 from accrue.store.audit import verify_books
 from accrue.store.tables import (
     ApprovalRow,
@@ -172,7 +173,8 @@ def verified(request: Request, viewer: Viewer):
     page asks for it after it has shown (HTMX), and the answer is kept until the books
     change."""
     books = viewer.books
-    found = books.remembered(("audit-verified",), lambda: verify_books(books))
+    with line_store_turn(request):  # the lines are checked against their seals too
+        found = books.remembered(("audit-verified",), lambda: verify_books(books))
     return page(request, "_verified.html", verified=found)
 
 
