@@ -138,14 +138,19 @@ def describe(books, session, subjects: Iterable[tuple[str, int]]) -> dict[tuple[
     return told
 
 
-def _settlements(session, ids: list[int], programs: dict[str, str]) -> dict[int, str]:
-    rows = session.scalars(select(SettlementRow).where(SettlementRow.id.in_(ids))).all()
-    names = names_of(session, {r.partner_id for r in rows})
-    return {
-        r.id: f"{names.get(r.partner_id, r.partner_id)} · "
-        f"{programs.get(r.program_id, r.program_id)} · {r.period}"
-        for r in rows
-    }
+def _by_period(table):
+    """Settlements or disputes (rows of `table`) as partner · program · period, by name."""
+
+    def telling(session, ids: list[int], programs: dict[str, str]) -> dict[int, str]:
+        rows = session.scalars(select(table).where(table.id.in_(ids))).all()
+        names = names_of(session, {r.partner_id for r in rows})
+        return {
+            r.id: f"{names.get(r.partner_id, r.partner_id)} · "
+            f"{programs.get(r.program_id, r.program_id)} · {r.period}"
+            for r in rows
+        }
+
+    return telling
 
 
 def _batches(session, ids: list[int], programs: dict[str, str]) -> dict[int, str]:
@@ -174,21 +179,11 @@ def _claims(session, ids: list[int], programs: dict[str, str]) -> dict[int, str]
     }
 
 
-def _disputes(session, ids: list[int], programs: dict[str, str]) -> dict[int, str]:
-    rows = session.scalars(select(DisputeRow).where(DisputeRow.id.in_(ids))).all()
-    names = names_of(session, {r.partner_id for r in rows})
-    return {
-        r.id: f"{names.get(r.partner_id, r.partner_id)} · "
-        f"{programs.get(r.program_id, r.program_id)} · {r.period}"
-        for r in rows
-    }
-
-
 DESCRIBED = {
-    Subject.SETTLEMENT: _settlements,
+    Subject.SETTLEMENT: _by_period(SettlementRow),
     Subject.PAYOUT_BATCH: _batches,
     Subject.CLAIM: _claims,
-    Subject.DISPUTE: _disputes,
+    Subject.DISPUTE: _by_period(DisputeRow),
 }
 
 
