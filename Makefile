@@ -29,12 +29,14 @@ DAY := --as-of 2026-11-24
 # market development funds, users of every role — seeded once into demo-books/ (delete it, or
 # `make clean`, to seed again); every `make run` then serves the portal and the API over it.
 DEMO_PASSWORD := demo-rebates-2026
-DEMO_USERS := admin:admin finance:finance approver:approver approver2:approver \
-	auditor:auditor manager:program_manager
 SEEDED := demo-books/.seeded
 # the demo pays rebates from a well-known example IBAN (no real account); real
 # books set their own, and no bank file is written until they do
 DEMO_PAYER := ACCRUE_PAYER_NAME="Demo Manufacturer" ACCRUE_PAYER_IBAN=DE89370400440532013000
+# each step of the seeding as the demo user whose job it is, so the audit trail and the
+# approval pages name believable people, never the account that ran `make`
+AS = ACCRUE_ACTOR=$(1) $(DEMO)
+ADD_USER := ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(call AS,admin) user add
 
 run: $(STAMP) $(SEEDED)
 	@echo "Logins (password $(DEMO_PASSWORD)): admin, finance, approver, approver2, auditor, manager,"
@@ -45,20 +47,25 @@ $(SEEDED): $(STAMP)
 	rm -rf demo-books demo-data
 	$(BIN)/python examples/make_data.py --distributors 150 --busy 5 --out demo-data
 	$(DEMO) init
-	for kind in partners products reps fx; do $(DEMO) import $$kind demo-data/$$kind.csv; done
-	$(DEMO) import programs examples/programs
-	$(DEMO) import lines demo-data/lines.csv $(DAY)
-	for period in 2025 2026-Q1 2026-Q2 2026-H1 2026-Q3; do $(DEMO) close $$period $(DAY); done
-	$(DEMO) import agreements examples/claims/agreements.csv
-	$(DEMO) claims submit examples/claims/d01-claim.844.edi
-	$(DEMO) claims submit examples/claims/claims.csv
+	for kind in partners products reps fx; do $(call AS,admin) import $$kind demo-data/$$kind.csv; done
+	$(ADD_USER) admin --role admin --name "Alex Morgan"
+	$(ADD_USER) finance --role finance --name "Fiona Hart"
+	$(ADD_USER) approver --role approver --name "Omar Reyes"
+	$(ADD_USER) approver2 --role approver --name "Grace Liu"
+	$(ADD_USER) auditor --role auditor --name "Daniel Okafor"
+	$(ADD_USER) manager --role program_manager --name "Priya Shah"
+	$(ADD_USER) d01 --role partner --partner D01 --name "Dana Whitfield"
+	$(ADD_USER) rita --role rep --rep R1 --name "Rita Alvarez"
+	$(call AS,manager) import programs examples/programs
+	$(call AS,finance) import lines demo-data/lines.csv $(DAY)
+	for period in 2025 2026-Q1 2026-Q2 2026-H1 2026-Q3; do $(call AS,finance) close $$period $(DAY); done
+	$(call AS,manager) import agreements examples/claims/agreements.csv
+	$(call AS,d01) claims submit examples/claims/d01-claim.844.edi
+	$(call AS,finance) claims submit examples/claims/claims.csv
 	$(DEMO) claims leakage
 	$(DEMO) analyze forecast $(DAY)
+	$(BIN)/python examples/demo_people.py demo-books
 	$(DEMO) audit verify
-	for user in $(DEMO_USERS); do \
-	  ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add $${user%%:*} --role $${user#*:}; done
-	ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add d01 --role partner --partner D01
-	ACCRUE_NEW_PASSWORD=$(DEMO_PASSWORD) $(DEMO) user add rita --role rep --rep R1
 	touch $(SEEDED)
 
 test: $(STAMP) lint

@@ -1,9 +1,11 @@
 """Screenshots of the portal for the docs, taken from the `make run` demo books with Debian's
-chromium: `.venv/bin/python docs/screenshots.py` (after `make run` has seeded demo-books)."""
+chromium: `.venv/bin/python docs/screenshots.py` (after `make run` has seeded demo-books); name
+some (`docs/screenshots.py auditor approver`) to retake only those."""
 
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,8 +28,10 @@ VIEWS = [
     ("rita", "/rep", "rep", DESKTOP, False),
     ("finance", "/finance", "finance", DESKTOP, False),
     ("manager", "/programs", "program-manager", DESKTOP, False),
-    ("approver", "/finance", "approver", DESKTOP, False),
-    ("auditor", "/admin/audit", "auditor", DESKTOP, False),
+    ("approver", "/approvals", "approver", DESKTOP, False),
+    ("approver", "/approvals", "approver-phone", PHONE, False),
+    ("auditor", "/audit", "auditor", DESKTOP, False),
+    ("auditor", "/audit", "auditor-phone", PHONE, False),
     (
         "manager",
         "/analytics?program=volume-retroactive&other=volume-incremental"
@@ -37,6 +41,7 @@ VIEWS = [
         True,
     ),
 ]
+WAIT = 180_000  # ms: the auditor's page checks every seal of the demo books once it shows
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
@@ -51,8 +56,12 @@ def main() -> None:
         time.sleep(0.05)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        wanted = sys.argv[1:]
         for username, path, name, viewport, whole in VIEWS:
+            if wanted and name not in wanted:
+                continue
             page = browser.new_page(viewport=viewport)
+            page.set_default_timeout(WAIT)
             page.goto(f"http://127.0.0.1:{port}/login")
             page.get_by_label("Username").fill(username)
             page.get_by_label("Password").fill("demo-rebates-2026")

@@ -371,9 +371,9 @@ LANDINGS = {  # each user's landing page first, then the other pages they use
     "acme": ("/partner", "/claims", "/rules", "/rules/volume-q"),
     "rita": ("/rep", "/claims"),
     "fin": ("/finance", "/finance/disputes"),
-    "abe": ("/finance",),
-    "aud": ("/finance",),
-    "pam": ("/programs",),
+    "abe": ("/approvals", "/finance"),
+    "aud": ("/audit", "/finance"),
+    "pam": ("/programs", "/analytics?program=volume-q&baseline=2026-Q4&period=2026-Q4&after=2026"),
     "ada": ("/finance",),
 }
 WIDTHS = (390, 1366)

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import io
 import re
+from decimal import Decimal
 
 import pytest
 from apiclient import PASSWORD, USERS, agreements_csv, claim_lines, line_rows, open_api
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from accrue.analytics.simulation import simulate
 from accrue.api.security import PUBLIC, declared_routes, permission_of
+from accrue.domain.money import readable_money
 from accrue.domain.permissions import allows
 from accrue.settings import Settings
+from accrue.web.formats import percent
 
 CALLERS = ["ada", "pam", "fin", "abe", "aud", "acme", "acme1", "bolt", "rita"]
 SCOPE_IDS = re.compile(r"\b(ACME(?:-\d)?|BOLT|CORE)\b")
@@ -267,6 +271,10 @@ def test_a_rep_sees_the_points_earned_through_assigned_distributors(api):
     assert '<td class="money">590 points</td>' in page
 
 
+def _words(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
 def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simulation(api):
     page = signed_in(api, "pam").get(
         "/analytics",
@@ -280,9 +288,23 @@ def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simula
     )
     assert page.status_code == 200
     text = page.text
-    assert "Calibration on 2026-Q4" in text and "Simulated over 2026-Q4" in text
+    assert "Calibration of Quarterly volume on 2026-Q4" in text
+    assert "Simulated over 2026-Q4" in text
     assert "Projected liability at period end" in text and "Unclaimed" in text
     assert '"calibration": [' in text and '"simulation": {' in text  # the charts' data
+    # the simulation as the books compute it: program by name, money with its currency, the
+    # cost as a percentage of revenue, never a raw ratio
+    with api.books.session() as session:
+        program = api.books.latest_programs(session)["volume-q"]
+    [simulated] = simulate(api.books, [program], "2026-Q4", "segment")
+    total = simulated.total
+    row = _words(text).split("Quarterly volume all ", 1)[1]
+    qualifying = percent(Decimal(total.qualifying) / total.partners)
+    assert row.startswith(
+        f"{total.partners} {total.qualifying} ({qualifying}) "
+        f"{readable_money(total.cost, 'USD')} {readable_money(total.revenue, 'USD')} "
+        f"{percent(total.cost_share)}"
+    ), row[:200]
     assert signed_in(api, "acme").get("/analytics").status_code == 403
 
 
@@ -300,7 +322,9 @@ PAGES = {
         "/programs",
         "/admin/programs?edit=volume-q",
         "/admin/uploads",
-        "/admin/audit",
+        "/audit",
+        "/audit?partner=ACME&who=fin&since=2026-01-01",
+        "/approvals",
         "/admin/users",
         "/analytics?program=volume-q&other=volume-q&baseline=2026-Q4&period=2026-Q4",
     ],

@@ -193,8 +193,8 @@ def test_the_program_manager_reads_every_programs_health_against_the_books(api):
     disputed = len({d["partner_id"] for d in disputes["items"]})
     rate = f"{Decimal(100 * disputed) / 3:.1f}% ({disputed})"
     assert _row(html, "Quarterly volume") == (
-        f"Quarterly volume rebate 2026-Q4 66.7% (2 of 3) 1 USD 600.00 1.5% no budget {rate}"
-    )
+        f"Quarterly volume rebate 2026-Q4 66.7% (2 of 3) 1 USD 600.00 1.5% no budget {rate} —"
+    )  # nothing paid yet: no payment timeliness
     standings = api.ok(api.get("fin", "/api/standings", params={"program_id": "growth-y"}))
     projected = sum(Decimal(s["projected_amount"] or s["amount"]) for s in standings["items"])
     # the year: ACME 420.00, BOLT 140.00, CORE 200.00 = 760.00 of a 5,000.00 budget

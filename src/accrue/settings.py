@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     # approvals needed by amount (see accrue.domain.approvals): one for any amount, two from
     # 25,000, three from 250,000 — each by someone other than who prepared the item
     approval_levels: str = "0:1,25000:2,250000:3"
+    # the levels sales reps climb with the points earned through their distributors in a
+    # calendar year: POINTS:NAME, ascending from 0
+    rep_levels: str = "0:Associate,500:Bronze,2000:Silver,5000:Gold,10000:Platinum"
+    # the payment terms programs are held to on the program-health page: a settlement is paid
+    # on time within this many days of its period's end
+    payment_terms_days: int = 60
     # who pays, for bank transfer files (ISO 20022 pain.001): no bank file until the name
     # and IBAN are set (the BIC is optional)
     payer_name: str | None = None
@@ -51,6 +57,15 @@ class Settings(BaseSettings):
     # marks the session cookie Secure (sent over HTTPS only): true, false, or unset for
     # "when the request came over HTTPS" (directly or through a trusted proxy)
     secure_cookies: bool | None = None
+
+    @field_validator("rep_levels")
+    @classmethod
+    def _levels(cls, text: str) -> str:
+        """Refused at start-up, with what to write, rather than on the rep's page."""
+        from accrue.domain.recognition import Levels
+
+        Levels.parse(text)
+        return text
 
     @field_validator("database_url")
     @classmethod

@@ -35,6 +35,8 @@ from accrue.store.books import Books, Clock, utc_now
 from accrue.store.outbox import delivering
 from accrue.web import (  # noqa: F401
     admin,
+    approver,
+    auditor,
     claiming,
     disputes,
     finance_pages,

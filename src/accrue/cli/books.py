@@ -139,12 +139,14 @@ def import_programs_command(
     recalculate: Recalculate = True,
 ) -> None:
     """Import programs; a changed program becomes a new version, and everything is recomputed."""
-    from accrue.ingest.programs import load_programs
+    from accrue.ingest.programs import load_programs, program_files
     from accrue.store.programs import import_program
 
     with opened() as books:
-        for program in load_programs(paths):
-            imported = import_program(books, program, parse_date(effective, "--from"))
+        programs = load_programs(paths)  # every file checked before any is imported
+        for path, program in zip(program_files(paths), programs, strict=True):
+            source = path.read_text(encoding="utf-8")
+            imported = import_program(books, program, parse_date(effective, "--from"), source)
             console.print(imported.summary, highlight=False)
         if recalculate:
             _recalc(books, _day(as_of))

@@ -17,7 +17,7 @@ from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Program
 from accrue.store.books import Books
 from accrue.store.pending import mark_for_recalc
-from accrue.store.tables import ClosedPeriod, ProgramVersionRow
+from accrue.store.tables import ClosedPeriod, ProgramSourceRow, ProgramVersionRow
 
 
 class VersionError(Conflict):
@@ -35,7 +35,11 @@ class Imported:
         return f"{self.program.ref}: {self.status}{effect}"
 
 
-def import_program(books: Books, program: Program, takes_effect: date | None = None) -> Imported:
+def import_program(
+    books: Books, program: Program, takes_effect: date | None = None, source: str | None = None
+) -> Imported:
+    """Store `program` as a new version unless unchanged; `source`, the YAML it was parsed
+    from, is kept with the version for the editor to show as written."""
     with books.session() as session:
         versions = session.scalars(
             select(ProgramVersionRow)
@@ -71,6 +75,10 @@ def import_program(books: Books, program: Program, takes_effect: date | None = N
                 imported_at=books.now(),
             )
         )
+        if source is not None:
+            session.add(
+                ProgramSourceRow(program_id=stored.id, version=stored.version, source=source)
+            )
         mark_for_recalc(session, ["*"])
         books.audit(
             session,

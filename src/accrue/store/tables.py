@@ -92,6 +92,16 @@ class ProgramVersionRow(Base):
     imported_at: Mapped[str] = mapped_column(String(32))
 
 
+class ProgramSourceRow(Base):
+    """A program version's YAML as its author wrote it (comments, order, defaults left out),
+    for the editor to show; the canonical JSON in program_versions is what computes."""
+
+    __tablename__ = "program_sources"
+    program_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+
+
 class Batch(Base):
     """One file or payload received, with what became of each of its rows."""
 

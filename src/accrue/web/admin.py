@@ -1,5 +1,5 @@
 """The admin's pages: programs edited with live validation and the plain-language preview,
-line uploads with the per-row error report and the file to correct, the audit trail, users."""
+line uploads with the per-row error report and the file to correct, users."""
 
 from __future__ import annotations
 
@@ -16,14 +16,20 @@ from accrue.api.uploads import received
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
-from accrue.store.audit import verify_books
 from accrue.store.ingest import correction_csv, import_lines
 from accrue.store.programs import VersionError, import_program
 from accrue.store.recalc import recalc
-from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, SettlementRow, UserRow
+from accrue.store.tables import (
+    ProgramSourceRow,
+    ProgramVersionRow,
+    RejectedRow,
+    SettlementRow,
+    UserRow,
+)
 from accrue.store.trace import trace
 from accrue.web.pages import back, download, page, pages, saved_as
 from accrue.web.session import Checked, Missing, Viewer
+from accrue.web.views import names_of, program_names
 
 Document = Annotated[str, Form(max_length=100_000)]
 
@@ -41,13 +47,19 @@ def programs(
     """The programs, and one of them (or a new one) in the editor."""
     rows = _programs(viewer)
     chosen = next((r for r in rows if r.program_id == edit), None)
-    text = _yaml(chosen) if chosen else ""
+    text = _written(viewer, chosen) if chosen else ""
     return page(
         request, "programs.html", user=viewer.user, programs=rows, text=text, check=_check(text)
     )
 
 
-def _yaml(row: ProgramVersionRow) -> str:
+def _written(viewer: Viewer, row: ProgramVersionRow) -> str:
+    """The version as its author wrote it; a version imported before the books kept sources
+    is shown as YAML of its stored document."""
+    with viewer.books.session() as session:
+        kept = session.get(ProgramSourceRow, (row.program_id, row.version))
+    if kept is not None:
+        return kept.source
     return yaml.safe_dump(json.loads(row.document), sort_keys=False, allow_unicode=True)
 
 
@@ -80,7 +92,8 @@ def check(request: Request, viewer: Viewer, _: Checked, document: Document = "")
 def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     try:
         with line_store_turn(request):
-            imported = import_program(viewer.books, parse_program(document, "program"))
+            program = parse_program(document, "program")
+            imported = import_program(viewer.books, program, source=document)
             recalc(viewer.books, viewer.books.clock().date())
     except (ProgramError, VersionError) as refused:
         return back(request, "/admin/programs", f"not saved: {refused}")
@@ -128,31 +141,6 @@ def correction(batch_id: int, viewer: Viewer):
     return download(text, "text/csv", f"batch-{batch_id}-to-correct.csv")
 
 
-@pages.read("/admin/audit", "audit:read", response_class=HTMLResponse)
-def audit(
-    request: Request,
-    viewer: Viewer,
-    q: Annotated[str, Query(max_length=100)] = "",
-):
-    """The audit trail, newest first, searched by entity, key or actor; and whether it holds."""
-    with viewer.books.session() as session:
-        query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(200)
-        if q:
-            like = f"%{q}%"
-            query = query.where(
-                AuditRow.entity.like(like) | AuditRow.key.like(like) | AuditRow.actor.like(like)
-            )
-        entries = session.scalars(query).all()
-    return page(
-        request,
-        "audit.html",
-        user=viewer.user,
-        entries=entries,
-        q=q,
-        verified=verify_books(viewer.books),
-    )
-
-
 @pages.read("/admin/users", "users:read", response_class=HTMLResponse)
 def users(request: Request, viewer: Viewer):
     with viewer.books.session() as session:
@@ -166,9 +154,12 @@ def why(request: Request, settlement_id: int, viewer: Viewer):
     from the lines as they stood at close."""
     with viewer.books.session() as session:
         row = session.get(SettlementRow, settlement_id)
-    if row is None or not viewer.user.scope.sees(row.partner_id):
-        raise Missing(f"no settlement {settlement_id}")
+        if row is None or not viewer.user.scope.sees(row.partner_id):
+            raise Missing(f"no settlement {settlement_id}")
+        partner = names_of(session, {row.partner_id}).get(row.partner_id, row.partner_id)
+        program = program_names(viewer.books, session).get(row.program_id, row.program_id)
     with line_store_turn(request):
         found = trace(viewer.books, settlement_id)
     shares = sorted(found.attributions, key=lambda a: -abs(a.share))[:200]
-    return page(request, "why.html", user=viewer.user, found=found, shares=shares)
+    named = {"partner": partner, "program": program}
+    return page(request, "why.html", user=viewer.user, found=found, shares=shares, **named)

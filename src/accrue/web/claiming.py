@@ -26,7 +26,7 @@ from accrue.ingest.edi import claims_from_844, x12_text
 from accrue.ingest.errors import InputError, Problem
 from accrue.store import funds
 from accrue.store.claims import receive_claims
-from accrue.store.tables import AgreementRow, ClaimRow
+from accrue.store.tables import AgreementRow, ClaimRow, ProductRow
 from accrue.web import views
 from accrue.web.disputes import disputable
 from accrue.web.pages import back, page, pages
@@ -63,6 +63,32 @@ class Offered:
     @property
     def label(self) -> str:
         return f"{self.id} · {self.end_customer} · {', '.join(self.skus)}"
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """A product the claim form offers: its name, and the agreements that cover it (the form
+    narrows the list to the chosen agreement and to what the partner types)."""
+
+    sku: str
+    name: str
+    agreements: list[str]
+
+
+def claimable(context: Context, offered: list[Offered]) -> list[Claimable]:
+    covering: dict[str, list[str]] = {}
+    for agreement in offered:
+        for sku in agreement.skus:
+            covering.setdefault(sku, []).append(agreement.id)
+    with context.books.session() as session:
+        names = dict(
+            session.execute(
+                select(ProductRow.sku, ProductRow.name).where(ProductRow.sku.in_(covering))
+            )
+            .tuples()
+            .all()
+        )
+    return [Claimable(sku, names.get(sku, ""), ids) for sku, ids in sorted(covering.items())]
 
 
 class ClaimLineForm(BaseModel):
@@ -134,12 +160,14 @@ def claims(request: Request, viewer: Viewer):
     balances with when they expire; the disputes and a form to open one by choosing the line."""
     today = viewer.books.clock().date()
     found, disputes = views.claims(viewer)
+    offered = agreements(viewer)
     shown = {
         "claims": found,
         "disputes": disputes,
         "reasons": {r.value: r.text for r in Reason},
         "choices": disputable(viewer, today),
-        "agreements": agreements(viewer),
+        "agreements": offered,
+        "products": claimable(viewer, offered),
         "balances": balances(viewer, today),
         "today": today,
     }

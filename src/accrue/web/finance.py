@@ -18,6 +18,7 @@ from accrue.domain.periods import Period
 from accrue.domain.permissions import allows
 from accrue.store import ledger, payouts
 from accrue.store.tables import ApprovalRow, PayoutBatchRow, SettlementRow
+from accrue.web.approver import describe
 from accrue.web.views import names_of, program_names
 
 AGES = ("not ended", "up to 30 days", "31 to 90 days", "over 90 days")
@@ -76,7 +77,7 @@ class FinanceView:
     totals: dict[str, Decimal]  # currency → all that is owed
     due: list[Due]  # settlements to submit, largest first
     approvals: list[ApprovalRow]
-    subjects: dict[int, str]  # approval request → the settlement's partner, program, period
+    subjects: dict[int, str]  # approval request → what it is about, by name
     batches: list[tuple[PayoutBatchRow, list[str]]]  # with the files it offers
     payable: int  # approved settlements waiting for a batch
 
@@ -114,7 +115,7 @@ def _finance(context: Context, today: date) -> FinanceView:
         ).all()
         payable = len(payouts.payable(session))
         found = due(session, programs)
-        subjects = _subjects(session, pending, programs)
+        subjects = _subjects(context, session, pending)
     offered = [(b, _files(context, b)) for b in batches]
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for row in owed:
@@ -122,16 +123,11 @@ def _finance(context: Context, today: date) -> FinanceView:
     return FinanceView(owed, dict(totals), found, list(pending), subjects, offered, payable)
 
 
-def _subjects(session, requests: list[ApprovalRow], programs: dict[str, str]) -> dict[int, str]:
-    """What each settlement waiting for approval is, by name."""
-    wanted = {r.subject_id: r.id for r in requests if r.subject == Subject.SETTLEMENT.value}
-    rows = session.scalars(select(SettlementRow).where(SettlementRow.id.in_(wanted))).all()
-    names = names_of(session, {r.partner_id for r in rows})
-    return {
-        wanted[r.id]: f"{names.get(r.partner_id, r.partner_id)} · "
-        f"{programs.get(r.program_id, r.program_id)} · {r.period}"
-        for r in rows
-    }
+def _subjects(context: Context, session, requests: list[ApprovalRow]) -> dict[int, str]:
+    """What each request waiting for approval is about, by name."""
+    about = describe(context.books, session, [(r.subject, r.subject_id) for r in requests])
+    keys = {r.id: (r.subject, r.subject_id) for r in requests}
+    return {request: about[key] for request, key in keys.items() if key in about}
 
 
 def liability(context: Context, session, today: date, programs: dict) -> list[Owed]:

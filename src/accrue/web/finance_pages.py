@@ -32,13 +32,15 @@ def finance(request: Request, viewer: Viewer):
     return page(request, "finance.html", user=viewer.user, view=view.finance(viewer), **shown)
 
 
-def _acted(request: Request, act: Callable[[], str], *refusals) -> RedirectResponse:
-    """Back to the finance page saying what `act` did, or why it was refused."""
+def _acted(
+    request: Request, act: Callable[[], str], *refusals, to: str = "/finance"
+) -> RedirectResponse:
+    """Back to the finance page (or `to`) saying what `act` did, or why it was refused."""
     try:
         notice = act()
     except refusals as refused:
         notice = str(refused)
-    return back(request, "/finance", notice)
+    return back(request, to, notice)
 
 
 @pages.write("/finance/approvals/{request_id}", "approvals:decide")
@@ -49,12 +51,15 @@ def decide(
     _: Checked,
     decision: Annotated[str, Form(pattern="^(approve|reject)$")],
     reason: Annotated[str, Form(max_length=500)] = "",
+    then: Annotated[str, Form(pattern="^/(finance|approvals)$")] = "/finance",
 ):
+    """Approve or reject, then back to the page the decision was made on (`then`)."""
+
     def decided() -> str:
         made = decide_request(viewer.books, request_id, decision == "approve", reason)
         return f"request {request_id}: {made.status}"
 
-    return _acted(request, decided, ApprovalError, NotFound)
+    return _acted(request, decided, ApprovalError, NotFound, to=then)
 
 
 @pages.write("/finance/payouts", "payouts:write")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from accrue.domain.lift import MONEY_METRICS
 from accrue.domain.money import readable_money
+
+METRICS = {
+    "net_revenue": "Net revenue per partner",
+    "category_rate": "Share of sales in the program's categories",
+    "off_season": "Share of sales off season",
+}
 
 
 def points(value: Decimal | int | str) -> str:
@@ -26,7 +33,28 @@ def percent(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:,.1f}%"
 
 
+def metric(key: str) -> str:
+    """A lift metric in words, not its key."""
+    return METRICS.get(key, key.replace("_", " ").capitalize())
+
+
+def change(value: Decimal, key: str) -> str:
+    """A change in a lift metric as people read it: money with its sign, a share in points."""
+    if key in MONEY_METRICS:
+        return f"{value:+,.2f}"
+    return f"{value * 100:+,.1f} pts"
+
+
+def amount(value: Decimal | int | str) -> str:
+    """A measure or count with thousands separators, to the cent at most."""
+    number = Decimal(value)
+    return f"{number:,.0f}" if number == number.to_integral() else f"{number:,.2f}"
+
+
 FILTERS = {
+    "metric": metric,
+    "change": change,
+    "amount": amount,
     "money": readable_money,
     "points": points,
     "worth": worth,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -13,10 +13,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from accrue.domain.ledger import JournalKind
 from accrue.domain.periods import Period
 from accrue.domain.program import Kind, Measure, Program
 from accrue.store.books import Books
-from accrue.store.tables import DisputeRow, PartnerRow, StandingRow
+from accrue.store.tables import DisputeRow, JournalRow, PartnerRow, StandingRow
 from accrue.web.pages import page, pages
 from accrue.web.session import Viewer
 
@@ -36,6 +37,19 @@ class Health:
     disputes: int  # disputes about the program, ever
     disputed_partners: int
     partners_ever: int  # partners with a standing in any period
+    paid_after: tuple[int, ...] = ()  # days from each paid settlement's period end to payment
+    terms: int = 60  # days within which a payment is on time
+
+    @property
+    def days_to_pay(self) -> int | None:
+        """The median of `paid_after`; None when nothing was paid."""
+        ordered = sorted(self.paid_after)
+        return ordered[len(ordered) // 2] if ordered else None
+
+    @property
+    def on_time(self) -> Decimal | None:
+        """The share of payments made within the terms."""
+        return _share(sum(days <= self.terms for days in self.paid_after), len(self.paid_after))
 
     @property
     def participation(self) -> Decimal | None:
@@ -109,15 +123,36 @@ def health(books: Books, today: date) -> list[Health]:
         ).all()
         partners = session.scalars(select(PartnerRow)).all()
         tree = books.tree(session)
+        paid = _paid_after(session)
+    terms = books.settings.payment_terms_days
     rows = defaultdict(list)
     for row in current:
         if periods.get(row.program_id) == row.period:
             rows[row.program_id].append(row)
     disputed = {program: (n, who) for program, n, who in disputes}
     return [
-        _health(p, periods[p.id], rows[p.id], _eligible(p, partners, tree), ever, disputed)
+        replace(
+            _health(p, periods[p.id], rows[p.id], _eligible(p, partners, tree), ever, disputed),
+            paid_after=tuple(paid[p.id]),
+            terms=terms,
+        )
         for p in sorted(programs, key=lambda p: p.name)
     ]
+
+
+def _paid_after(session) -> dict[str, list[int]]:
+    """Days from each period's end to the day its settlement was paid, by program: every
+    payout journal that was not reversed."""
+    reversed_ = select(JournalRow.reverses).where(JournalRow.reverses.is_not(None))
+    rows = session.execute(
+        select(JournalRow.program_id, JournalRow.period, JournalRow.posted_on).where(
+            JournalRow.kind == JournalKind.PAYOUT.value, JournalRow.id.not_in(reversed_)
+        )
+    ).all()
+    found: dict[str, list[int]] = defaultdict(list)
+    for program_id, period, posted_on in rows:
+        found[program_id].append((posted_on - Period.parse(period).end).days)
+    return found
 
 
 def _health(program: Program, period: str, rows, eligible: int, ever, disputed) -> Health:
@@ -169,6 +204,8 @@ def _eligible(program: Program, partners: list[PartnerRow], tree) -> int:
 
 @pages.read("/programs", "analytics:read", response_class=HTMLResponse)
 def programs(request: Request, viewer: Viewer):
-    """Is each program working: participation, qualifying partners, cost, budget, disputes."""
+    """Is each program working: participation, qualifying partners, cost, budget, disputes,
+    and how soon its settlements are paid."""
     found = health(viewer.books, viewer.books.clock().date())
-    return page(request, "health.html", user=viewer.user, programs=found)
+    terms = viewer.books.settings.payment_terms_days
+    return page(request, "health.html", user=viewer.user, programs=found, terms=terms)

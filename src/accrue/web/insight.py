@@ -19,9 +19,12 @@ from accrue.api.security import line_store_turn
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import Program
 from accrue.store.tables import ProgramVersionRow
+from accrue.web.formats import metric
 from accrue.web.pages import page, pages
 from accrue.web.session import Viewer
+from accrue.web.views import names_of, program_names
 
+SHOWN = 100  # unclaimed amounts listed, largest first
 Label = Annotated[str, Query(max_length=10, pattern=r"^(\d{4}(-(Q[1-4]|H[12]|\d{2}))?)?$")]
 Name = Annotated[str, Query(max_length=64)]
 
@@ -57,25 +60,64 @@ def analytics(
         "by": by,
         "forecast": forecast,
     }
+    books = viewer.books
+
+    def kept(*key, compute):
+        """Worked out once per version of the books and question: the next look is instant."""
+        return books.remembered(("analytics", *key), compute)
+
     with line_store_turn(request):
         try:
             if chosen and baseline:
-                shown["calibration"] = calibrate_program(viewer.books, chosen, baseline, by)
+                shown["calibration"] = kept(
+                    "calibrate",
+                    program,
+                    baseline,
+                    by,
+                    compute=lambda: calibrate_program(books, chosen, baseline, by),
+                )
             if chosen and period:
                 drafts = [chosen, *([compared] if compared and compared.id != chosen.id else [])]
-                shown["simulations"] = simulate(viewer.books, drafts, period, by)
+                shown["simulations"] = kept(
+                    "simulate",
+                    *(d.id for d in drafts),
+                    period,
+                    by,
+                    compute=lambda: simulate(books, drafts, period, by),
+                )
             if chosen and baseline and after:
-                shown["lift"] = lift(viewer.books, chosen.id, baseline, after, reps=500)
+                shown["lift"] = kept(
+                    "lift",
+                    program,
+                    baseline,
+                    after,
+                    compute=lambda: lift(books, chosen.id, baseline, after, reps=500),
+                )
         except (Refused, NotFound) as refused:
             shown["problem"] = str(refused)
         if forecast:  # every open standing projected: seconds on a large book, so on request
-            shown["liability"] = projected_liability(forecasts(viewer.books, today))
-        shown["unclaimed"] = unclaimed(viewer.books, today)
-    shown["charts"] = _charts(shown)
+            shown["liability"] = kept(
+                "liability",
+                today,
+                compute=lambda: projected_liability(forecasts(books, today)),
+            )
+        shown["unclaimed"] = kept("unclaimed", today, compute=lambda: unclaimed(books, today))
+    with books.session() as session:
+        shown["names"] = {**names_of(session, _partners(shown)), **program_names(books, session)}
+    shown["charts"] = _charts(shown, shown["names"])
     return page(request, "analytics.html", user=viewer.user, **shown)
 
 
-def _charts(shown: dict) -> dict:
+def _partners(shown: dict) -> set[str]:
+    """The partners the page names: those with money unclaimed, and the lift's matching."""
+    found = {u.partner_id for u in shown["unclaimed"][:SHOWN]}
+    if "lift" in shown:
+        found |= {m.treated for m in shown["lift"].matches}
+        found |= {m.control for m in shown["lift"].matches if m.control}
+    return found
+
+
+def _charts(shown: dict, names: dict[str, str]) -> dict:
     """What Chart.js draws: each segment's distribution with the thresholds marked, the
     simulated cost by segment, and each lift estimate with its interval."""
     charts = {}
@@ -94,7 +136,7 @@ def _charts(shown: dict) -> dict:
             "segments": segments,
             "drafts": [
                 {
-                    "name": s.program,
+                    "name": names.get(s.program, s.program),
                     "costs": [
                         float(s.segments[g].cost) if g in s.segments else 0 for g in segments
                     ],
@@ -105,9 +147,9 @@ def _charts(shown: dict) -> dict:
     if "lift" in shown:
         charts["lift"] = [
             {
-                "metric": e.metric,
-                "estimate": float(e.relative) if e.relative is not None else None,
-                "interval": [float(e.relative_low), float(e.relative_high)]
+                "metric": metric(e.metric),
+                "estimate": float(e.relative * 100) if e.relative is not None else None,
+                "interval": [float(e.relative_low * 100), float(e.relative_high * 100)]
                 if e.relative_low is not None
                 else None,
             }

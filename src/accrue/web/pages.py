@@ -53,8 +53,8 @@ HOME = {
     Role.PARTNER: "/partner",
     Role.REP: "/rep",
     Role.FINANCE: "/finance",
-    Role.APPROVER: "/finance",
-    Role.AUDITOR: "/finance",
+    Role.APPROVER: "/approvals",
+    Role.AUDITOR: "/audit",
     Role.ADMIN: "/finance",
     Role.PROGRAM_MANAGER: "/programs",
 }

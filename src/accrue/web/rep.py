@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from accrue.api.security import Context
-from accrue.domain.recognition import Level, level
+from accrue.domain.recognition import Level, Levels
 from accrue.export.cells import csv_text
 from accrue.store.tables import RepRow, StandingRow
 from accrue.web import views
@@ -47,7 +47,8 @@ def standing(context: Context, today: date) -> Standing:
     board = [(n, names[r], totals[r]) for n, r in enumerate(ranked[:BOARD], 1)]
     if mine not in totals:
         return Standing(None, None, len(ranked), board)
-    return Standing(level(totals[mine]), ranked.index(mine) + 1, len(ranked), board)
+    levels = Levels.parse(context.books.settings.rep_levels)
+    return Standing(levels.level(totals[mine]), ranked.index(mine) + 1, len(ranked), board)
 
 
 def _points(context: Context, today: date) -> tuple[dict[str, int], dict[str, str]]:

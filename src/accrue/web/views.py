@@ -25,6 +25,7 @@ from accrue.store.tables import (
     ProgramVersionRow,
     RepRow,
     StandingRow,
+    UserRow,
 )
 
 
@@ -147,6 +148,12 @@ def funds_of(context: Context, session, keys, today: date) -> dict[tuple[str, st
 def names_of(session, partner_ids) -> dict[str, str]:
     query = select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(sorted(partner_ids)))
     return dict(session.execute(query).tuples().all())
+
+
+def people_names(session) -> dict[str, str]:
+    """Each user as their name, with the login beside it when the two differ."""
+    rows = session.execute(select(UserRow.username, UserRow.name)).tuples().all()
+    return {login: name if name == login else f"{name} ({login})" for login, name in rows}
 
 
 def program_names(books, session) -> dict[str, str]:

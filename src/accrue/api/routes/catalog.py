@@ -197,7 +197,8 @@ def import_program_route(
 ):
     """Import a program; a changed program becomes a new version, and everything is
     recomputed and posted at once."""
-    imported = import_program(context.books, parse_program(document, "program"), takes_effect)
+    program = parse_program(document, "program")
+    imported = import_program(context.books, program, takes_effect, source=document)
     recalculated(context)
     return ImportedProgramOut(program=_summary(imported.program), status=imported.status)
 

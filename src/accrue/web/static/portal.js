@@ -3,7 +3,8 @@
    Content-Security-Policy can refuse every inline script and a partner's text stays text. */
 "use strict";
 
-const options = { animation: false, responsive: false };
+// sized to their card (never wider than the screen), half as high as wide
+const options = { animation: false, responsive: true, maintainAspectRatio: true, aspectRatio: 2 };
 
 function history(canvas) {
   const rows = JSON.parse(canvas.dataset.history);
@@ -35,7 +36,36 @@ function analytics(charts) {
   }
 }
 
+// The claim form's products: only those the chosen agreement covers, narrowed to what the
+// partner types (SKU or name); the first one left is chosen when the choice was filtered out.
+function productFilter() {
+  const search = document.getElementById("sku-search");
+  const agreement = document.getElementById("agreement_id");
+  const select = document.getElementById("sku");
+  const count = document.getElementById("sku-count");
+  if (!search || !agreement || !select) return;
+  const narrow = () => {
+    const words = search.value.trim().toLowerCase();
+    let shown = 0;
+    for (const option of select.options) {
+      const covered = option.dataset.agreements.split(" ").includes(agreement.value);
+      option.hidden = !(covered && option.text.toLowerCase().includes(words));
+      option.disabled = option.hidden;
+      shown += option.hidden ? 0 : 1;
+    }
+    if (select.selectedOptions.length === 0 || select.selectedOptions[0].hidden) {
+      const first = [...select.options].find((o) => !o.hidden);
+      select.value = first ? first.value : "";
+    }
+    count.textContent = shown === 1 ? "1 product" : `${shown} products`;
+  };
+  search.addEventListener("input", narrow);
+  agreement.addEventListener("change", narrow);
+  narrow();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  productFilter();
   document.querySelectorAll("canvas.history").forEach(history);
   const carried = document.getElementById("charts");
   if (carried) analytics(JSON.parse(carried.textContent));
