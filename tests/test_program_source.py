@@ -9,9 +9,13 @@ import html
 import pytest
 from apiclient import PROGRAM, open_api
 from test_portal import _csrf, signed_in
+from typer.testing import CliRunner
 
+from accrue.cli import app
 from accrue.settings import Settings
 from accrue.store.audit import verify_books
+from accrue.store.books import Books
+from accrue.store.tables import ProgramSourceRow
 
 WRITTEN = """# Q4 push, agreed with sales on 2026-10-01
 id: push-q4
@@ -52,3 +56,17 @@ def test_a_version_saved_in_the_portal_is_shown_as_saved_and_sealed(api):
     assert saved.status_code == 303
     assert _editor(pam, "volume-q") == changed
     assert verify_books(api.books).ok  # the kept source is sealed with the records
+
+
+def test_programs_imported_from_files_keep_their_text(tmp_path):
+    books = tmp_path / "books"
+    (tmp_path / "push.yaml").write_text(WRITTEN, encoding="utf-8")
+    for args in (["init"], ["import", "programs", str(tmp_path / "push.yaml"), "--no-recalculate"]):
+        result = CliRunner().invoke(app, ["--data-dir", str(books), *args])
+        assert result.exit_code == 0, result.output
+    opened = Books.open(Settings(data_dir=books))
+    with opened.session() as session:
+        kept = session.get(ProgramSourceRow, ("push-q4", 1))
+    assert kept is not None and kept.source == WRITTEN
+    assert verify_books(opened).ok
+    opened.close()
