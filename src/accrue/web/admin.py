@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from accrue.api.security import line_store_turn
 from accrue.api.uploads import received
+from accrue.app.books import import_lines, import_programs
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
 from accrue.store.audit import verify_books
-from accrue.store.ingest import correction_csv, import_lines
-from accrue.store.programs import VersionError, import_program
-from accrue.store.recalc import recalc
+from accrue.store.ingest import correction_csv
+from accrue.store.programs import VersionError
 from accrue.store.tables import AuditRow, ProgramVersionRow, RejectedRow, SettlementRow, UserRow
 from accrue.store.trace import trace
 from accrue.web.pages import back, download, page, pages, saved_as
@@ -80,10 +80,11 @@ def check(request: Request, viewer: Viewer, _: Checked, document: Document = "")
 def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     try:
         with line_store_turn(request):
-            imported = import_program(viewer.books, parse_program(document, "program"))
-            recalc(viewer.books, viewer.books.clock().date())
+            program = parse_program(document, "program")
+            done = import_programs(viewer.books, [program], viewer.books.clock().date())
     except (ProgramError, VersionError) as refused:
         return back(request, "/admin/programs", f"not saved: {refused}")
+    imported = done.received[0]
     return back(
         request, f"/admin/programs?edit={imported.program.id}", f"saved: {imported.summary}"
     )
@@ -100,8 +101,9 @@ def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
     try:
         with line_store_turn(request):
             with received(viewer.books, file) as sent:
-                taken = import_lines(viewer.books, sent.path, sent.name)
-            recalc(viewer.books, viewer.books.clock().date())
+                files = [(sent.path, sent.name)]
+                taken = import_lines(viewer.books, files, viewer.books.clock().date())
+            taken = taken.received[0]
     except InputError as refused:
         return page(
             request,
