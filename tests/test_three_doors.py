@@ -1,11 +1,11 @@
 """Every use case through every door: the same steps — lines imported, a period closed, a
 settlement submitted and approved, a payout batch made, approved and paid, a claim submitted
-and approved, a dispute opened, resolved with an adjustment and approved — run on fresh books
-through the command line (Typer's runner), the API (bearer tokens) and the portal (signed-in
-sessions posting the forms) leave the same books: standings, settlements, journals, claims,
-disputes, approvals, the audit trail (who did what to what) and the alerts in the outbox.
-Ids are compared too (the same steps make the same rows); times, hashes and delivery attempts
-are not."""
+and approved, market development funds claimed and approved, a dispute opened, resolved with
+an adjustment and approved — run on fresh books through the command line (Typer's runner),
+the API (bearer tokens) and the portal (signed-in sessions posting the forms) leave the same
+books after each step: standings, settlements, journals, claims, disputes, approvals, the audit
+trail (who did what to what) and the alerts in the outbox. Ids are compared too (the same
+steps make the same rows); times, hashes and delivery attempts are not."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import json
 import re
 from datetime import UTC, datetime
 
-from apiclient import NOW, PASSWORD, agreements_csv, claim_lines, csv_bytes, line_rows, open_api
+from apiclient import FUND, NOW, PDF, agreements_csv, claim_lines, csv_bytes, line_rows, open_api
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from test_portal import _csrf, signed_in
 from typer.testing import CliRunner
 
 from accrue.cli import app as cli
@@ -42,6 +43,7 @@ LINES = csv_bytes(
         ]
     ],
 )
+SPENT = {"number": "F-1", "amount": "100.00", "description": "trade show booth"}
 CLAIM = claim_lines("ACME", number="C-ACME", units=("200",))
 CLAIMS = csv_bytes(list(CLAIM[0]), [list(r.values()) for r in CLAIM])
 IGNORED = {"at", "seq", "hash", "prev_hash"}  # and every *_at: when and where, not what
@@ -88,6 +90,11 @@ class Api:
         asked = {"about": "claim_line", "key": str(line), "reason": reason}
         self.api.ok(self.api.post(actor, "/api/disputes", json=asked), 201)
 
+    def fund(self, actor: str) -> None:
+        form = {"partner_id": "ACME", "program_id": "mdf", **SPENT}
+        sent = self.api.post(actor, "/api/funds/claims", data=form, files={"proof": ("p.pdf", PDF)})
+        self.api.ok(sent, 201)
+
     def resolve(self, actor: str, dispute: int, resolution: str, adjustment: str) -> None:
         asked = {"resolution": resolution, "adjustment": adjustment}
         self.api.ok(self.api.post(actor, f"/api/disputes/{dispute}/resolve", json=asked))
@@ -106,12 +113,7 @@ class Portal:
 
     def _browser(self, actor: str) -> tuple[TestClient, str]:
         if actor not in self.browsers:
-            browser = TestClient(self.api.client.app, follow_redirects=False)
-            form = browser.get("/login").text
-            signed = browser.post(
-                "/login", data={"username": actor, "password": PASSWORD, "csrf": _csrf(form)}
-            )
-            assert signed.status_code == 303, signed.text
+            browser = signed_in(self.api, actor)
             page = browser.get("/claims" if actor == "acme" else "/finance").text
             self.browsers[actor] = (browser, _csrf(page))
         return self.browsers[actor]
@@ -140,6 +142,9 @@ class Portal:
     def dispute(self, actor: str, line: int, reason: str) -> None:
         self._post(actor, "/claims/disputes", {"line": f"claim_line:{line}", "reason": reason})
 
+    def fund(self, actor: str) -> None:
+        self._post(actor, "/claims/fund", {"fund": "mdf/ACME", **SPENT}, proof=("p.pdf", PDF))
+
     def resolve(self, actor: str, dispute: int, resolution: str, adjustment: str) -> None:
         asked = {"resolution": resolution, "adjustment": adjustment}
         self._post(actor, f"/finance/disputes/{dispute}", asked)
@@ -158,6 +163,7 @@ class Cli:
         monkeypatch.chdir(folder)
         (folder / "q.csv").write_bytes(LINES)
         (folder / "c.csv").write_bytes(CLAIMS)
+        (folder / "p.pdf").write_bytes(PDF)
         self.settings = settings
         self.books = Books.open(settings)
 
@@ -196,6 +202,11 @@ class Cli:
     def dispute(self, actor: str, line: int, reason: str) -> None:
         self._run(actor, "disputes", "open", "claim_line", str(line), "--reason", reason)
 
+    def fund(self, actor: str) -> None:
+        spent = [f"--{key}={value}" for key, value in SPENT.items()]
+        self._run(actor, "claims", "fund", "--partner", "ACME", "--program", "mdf", *spent,
+                  "--proof", "p.pdf")  # fmt: skip
+
     def resolve(self, actor: str, dispute: int, resolution: str, adjustment: str) -> None:
         self._run(
             actor, "disputes", "resolve", str(dispute), "--resolution", resolution,
@@ -205,10 +216,6 @@ class Cli:
 
 def _now() -> datetime:
     return NOW.astimezone(UTC)
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 STEPS = (
@@ -221,6 +228,8 @@ STEPS = (
     ("mark it paid", lambda d: d.paid("fin", latest(d.books, PayoutBatchRow))),
     ("submit a claim", lambda d: d.claim("acme")),
     ("approve the claim", lambda d: d.approve("abe", latest(d.books, ApprovalRow))),
+    ("claim market development funds", lambda d: d.fund("acme")),
+    ("approve the fund claim", lambda d: d.approve("abe", latest(d.books, ApprovalRow))),
     (
         "open a dispute",
         lambda d: d.dispute("acme", latest(d.books, ClaimLineRow), "we sold 250 to them"),
@@ -278,6 +287,7 @@ def _fresh(tmp_path, name: str):
     settings = Settings(data_dir=tmp_path / name / "books", actor="setup", webhook_url=WEBHOOK)
     api = open_api(settings)
     api.ok(api.post("pam", "/api/agreements", files={"file": ("spa.csv", agreements_csv())}), 201)
+    api.ok(api.yaml("pam", "/api/programs", FUND))
     return settings, api
 
 

@@ -55,26 +55,12 @@ def submit_claim_file(
 
 
 def submit_fund_claim(
-    books: Books,
-    partner_id: str,
-    program_id: str,
-    number: str,
-    amount: Decimal,
-    description: str,
-    proof: funds.Proof,
-    may_claim_for: Check = anyone,
+    books: Books, partner_id: str, may_claim_for: Check = anyone, **claim
 ) -> ClaimRow:
-    """Spend a market development fund: approved up to what is available, oldest first."""
+    """Spend a market development fund (`claim`: program_id, number, amount, description,
+    proof): approved up to what is available, oldest funds first."""
     may_claim_for(partner_id)
-    return funds.receive_fund_claim(
-        books,
-        partner_id=partner_id,
-        program_id=program_id,
-        number=number,
-        amount=amount,
-        description=description,
-        proof=proof,
-    )
+    return funds.receive_fund_claim(books, partner_id=partner_id, **claim)
 
 
 def open_dispute(

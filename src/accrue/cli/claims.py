@@ -60,11 +60,11 @@ def fund(
         row = submit_fund_claim(
             books,
             partner,
-            program,
-            number,
-            parse_amount(amount, "--amount"),
-            description,
-            Proof(proof.name, proof.read_bytes()),
+            program_id=program,
+            number=number,
+            amount=parse_amount(amount, "--amount"),
+            description=description,
+            proof=Proof(proof.name, proof.read_bytes()),
         )
         _show(books, row.id)
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from accrue.api.security import line_store_turn
 from accrue.api.uploads import received
 from accrue.app.books import import_lines, import_programs
+from accrue.app.jobs import import_lines_later
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
@@ -96,8 +97,20 @@ def uploads(request: Request, viewer: Viewer):
 
 
 @pages.write("/admin/uploads", "lines:write", response_class=HTMLResponse)
-def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
-    """A lines file: bad rows are listed with row, field, value and reason and kept to correct."""
+def upload(
+    request: Request,
+    viewer: Viewer,
+    _: Checked,
+    file: UploadFile,
+    background: Annotated[bool, Form()] = False,
+):
+    """A lines file: bad rows are listed with row, field, value and reason and kept to correct;
+    or, in the background, kept now and imported by a job whose progress shows on /jobs."""
+    if background:
+        with received(viewer.books, file) as sent:
+            files = [(sent.path, sent.name)]
+        job = import_lines_later(viewer.books, files, viewer.books.clock().date())
+        return back(request, "/jobs", f"job {job.id}: {sent.name} queued for import")
     try:
         with line_store_turn(request):
             with received(viewer.books, file) as sent:

@@ -232,12 +232,12 @@ def fund_claim(
     row = use.submit_fund_claim(
         context.books,
         partner_id,
-        program_id,
-        number,
-        amount,
-        description,
-        sent,
         context.check_partner,
+        program_id=program_id,
+        number=number,
+        amount=amount,
+        description=description,
+        proof=sent,
     )
     return _claim(context, row.id)
 
