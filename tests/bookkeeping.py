@@ -9,10 +9,10 @@ from pathlib import Path
 from conftest import PARTNERS, PRODUCTS
 from sqlalchemy import select
 
+from accrue.app.books import close_period
 from accrue.domain.program import parse_program
 from accrue.ingest.lines import LINE_COLUMNS
 from accrue.store import ledger
-from accrue.store.close import close_period
 from accrue.store.ingest import import_lines
 from accrue.store.master import import_master
 from accrue.store.programs import import_program

@@ -94,6 +94,7 @@ def _values(api, partner: str = "ACME") -> dict:
         "batch_id": 1,
         "request_id": 1,
         "journal_id": 1,
+        "job_id": 1,
         "username": "rita",
         "kind": "partners",
         "label": "2026-Q2",

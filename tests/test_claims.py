@@ -12,6 +12,7 @@ from bookkeeping import add_program, lines_file, receive, sale, with_master, wri
 from conftest import BACKENDS
 from sqlalchemy import select
 
+from accrue.app.books import close_period
 from accrue.domain.approvals import Subject
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.shipdebit import invoice_key
@@ -20,7 +21,7 @@ from accrue.store import ledger
 from accrue.store.approvals import decide_request, latest
 from accrue.store.books import Books
 from accrue.store.claims import import_agreements, receive_claims
-from accrue.store.close import close_period, pay
+from accrue.store.close import pay
 from accrue.store.funds import FundError, Proof, balances, receive_fund_claim
 from accrue.store.master import import_master
 from accrue.store.tables import ClaimLineRow, ClaimRow, JournalRow, SettlementRow

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from accrue.app.books import close_period
 from accrue.cli import app
 from accrue.domain.periods import Closed, Period
 from accrue.settings import Settings
 from accrue.store import ledger
 from accrue.store.books import Books
-from accrue.store.close import close_period
 from accrue.store.master import import_master
 from accrue.store.recalc import recalc
 from accrue.store.tables import ClosedPeriod, SettlementRow, StandingRow

@@ -24,12 +24,14 @@ from accrue.api.routes import (
     books,
     catalog,
     claims,
+    jobs,
     lines,
     money_out,
     notices,
     people,
 )
 from accrue.api.throttle import Throttle
+from accrue.app.jobs import working
 from accrue.settings import Settings
 from accrue.store.books import Books, Clock, utc_now
 from accrue.store.outbox import delivering
@@ -45,6 +47,7 @@ from accrue.web import (  # noqa: F401
     rep,
     rules,
 )
+from accrue.web import jobs as job_pages  # noqa: F401
 from accrue.web import notices as notice_pages  # noqa: F401
 from accrue.web.pages import mount_portal
 
@@ -73,7 +76,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         books, lock = app.state.books, app.state.books_lock
         try:
-            with delivering(books, lambda: lock, books.settings.outbox_interval):
+            interval = books.settings.outbox_interval
+            with delivering(books, lambda: lock, interval), working(books, lambda: lock, interval):
                 yield
         finally:
             books.close()
@@ -96,7 +100,18 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     errors.install(app)
     app.add_middleware(errors.RefuseNul)
     app.add_middleware(Unversioned)
-    for module in (people, notices, catalog, lines, books, money_out, claims, analytics, audit):
+    for module in (
+        people,
+        notices,
+        catalog,
+        lines,
+        books,
+        money_out,
+        claims,
+        analytics,
+        audit,
+        jobs,
+    ):
         app.include_router(module.routes, prefix=API)
     mount_portal(app, chosen.session_secret(), chosen.secure_cookies)
     _uploads_as_binary(app)

@@ -7,6 +7,7 @@ import functools
 import os
 import sys
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import typer
@@ -79,6 +80,18 @@ def progress_bar() -> Progress:
         console=errors,
         transient=True,
     )
+
+
+def parse_amount(text: str | None, option: str) -> Decimal | None:
+    """An exact amount given as an option, or a refusal naming the option."""
+    from accrue.domain.numbers import read_decimal
+
+    if text is None or not text.strip():
+        return None
+    try:
+        return read_decimal(text)
+    except Refused as refused:
+        raise Refused(f"{option} {text!r} {refused}") from None
 
 
 def parse_date(text: str | None, option: str = "--as-of") -> date | None:

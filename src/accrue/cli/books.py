@@ -104,28 +104,35 @@ def import_lines_command(
     recalculate: Recalculate = True,
 ) -> None:
     """Import sales, return and POS lines; bad rows go to quarantine, the rest is kept."""
-    from accrue.store.ingest import import_lines
+    from accrue.app.books import import_lines
 
-    rejected = 0
-    with opened() as books, progress_bar() as bar:
-        task = bar.add_task("importing", total=len(files))
-        for path in files:
-            received = import_lines(books, path)
-            console.print(received.summary, highlight=False)
-            for rejection in received.rejections[:10]:
-                errors.print(f"  rejected {rejection.problem}", highlight=False)
-            if received.batch.rejected:
-                errors.print(
-                    f"  {received.batch.rejected} row(s) kept in quarantine: "
-                    f"accrue quarantine export {received.batch.id} --out fix.csv",
-                    highlight=False,
-                )
-            rejected += received.batch.rejected
-            bar.advance(task)
-        if recalculate:
-            _recalc(books, _day(as_of))
-    if rejected:
+    with opened() as books:
+        with progress_bar() as bar:
+            task = bar.add_task("importing", total=len(files) + recalculate)
+
+            def progress(done: int, of: int, doing: str) -> None:
+                bar.update(task, completed=done, total=of, description=doing)
+
+            chosen = [(path, None) for path in files]
+            imported = import_lines(books, chosen, _day(as_of), recalculate, progress)
+            bar.update(task, completed=len(files) + recalculate)
+        for received in imported.received:
+            _show_received(received)
+        _refreshed(books, imported.refreshed)
+    if imported.rejected:
         raise typer.Exit(1)
+
+
+def _show_received(received) -> None:
+    console.print(received.summary, highlight=False)
+    for rejection in received.rejections[:10]:
+        errors.print(f"  rejected {rejection.problem}", highlight=False)
+    if received.batch.rejected:
+        errors.print(
+            f"  {received.batch.rejected} row(s) kept in quarantine: "
+            f"accrue quarantine export {received.batch.id} --out fix.csv",
+            highlight=False,
+        )
 
 
 @imports.command("programs")
@@ -139,17 +146,18 @@ def import_programs_command(
     recalculate: Recalculate = True,
 ) -> None:
     """Import programs; a changed program becomes a new version, and everything is recomputed."""
+    from accrue.app.books import import_programs
     from accrue.ingest.programs import load_programs, program_files
-    from accrue.store.programs import import_program
 
     with opened() as books:
-        programs = load_programs(paths)  # every file checked before any is imported
-        for path, program in zip(program_files(paths), programs, strict=True):
-            source = path.read_text(encoding="utf-8")
-            imported = import_program(books, program, parse_date(effective, "--from"), source)
-            console.print(imported.summary, highlight=False)
-        if recalculate:
-            _recalc(books, _day(as_of))
+        found = load_programs(paths)  # every file checked before any is imported
+        sources = [path.read_text(encoding="utf-8") for path in program_files(paths)]
+        imported = import_programs(
+            books, found, _day(as_of), parse_date(effective, "--from"), recalculate, sources
+        )
+        for program in imported.received:
+            console.print(program.summary, highlight=False)
+        _refreshed(books, imported.refreshed)
 
 
 def _master_command(kind: str):
@@ -159,17 +167,17 @@ def _master_command(kind: str):
         as_of: AsOf = None,
         recalculate: Recalculate = True,
     ) -> None:
-        from accrue.store.master import import_master
+        from accrue.app.books import import_master
 
         with opened() as books:
-            batch = import_master(books, kind, path)
+            imported = import_master(books, kind, path, _day(as_of), recalculating=recalculate)
+            batch = imported.received[0]
             console.print(
                 f"batch {batch.id}: {batch.received} {kind} rows, {batch.accepted} new or "
                 f"changed, {batch.duplicate} unchanged",
                 highlight=False,
             )
-            if recalculate:
-                _recalc(books, _day(as_of))
+            _refreshed(books, imported.refreshed)
 
     command.__doc__ = f"Import {kind} (upsert by key; history kept); a change recomputes all."
     return command
@@ -186,26 +194,25 @@ def recalc_command(
     full: Annotated[bool, typer.Option(help="recompute everything, not only what changed")] = False,
 ) -> None:
     """Recompute standings that changed and post their deltas to the ledger."""
+    from accrue.app.books import recalculate
+
     with opened() as books:
-        _recalc(books, _day(as_of), full)
+        _refreshed(books, recalculate(books, _day(as_of), full))
 
 
-def _recalc(books: Books, day: date, full: bool = False) -> None:
-    """Recompute what is pending (or everything), post it, and raise proximity alerts."""
-    from accrue.store.alerts import raise_alerts
-    from accrue.store.recalc import recalc
-
-    console.print(recalc(books, day, full).summary, highlight=False)
-    raised = raise_alerts(books, day)
-    if raised:
-        console.print(f"{len(raised)} proximity alert(s) raised", highlight=False)
+def _refreshed(books: Books, refreshed) -> None:
+    """What a recalculation did; the alerts it raised are delivered now (no server here)."""
+    if refreshed is None:
+        return
+    console.print(refreshed.summary, highlight=False)
+    if refreshed.alerts:
         _deliver(books)
 
 
 def _deliver(books: Books) -> None:
-    from accrue.store.outbox import deliver_due
+    from accrue.app.books import send_alerts
 
-    console.print(f"outbox: {deliver_due(books).summary}", highlight=False)
+    console.print(f"outbox: {send_alerts(books).summary}", highlight=False)
 
 
 @app.command()
@@ -243,7 +250,7 @@ def close(
     ] = None,
 ) -> None:
     """Close a period: settle its standings, carry forward, charge back, lock it."""
-    from accrue.store.close import close_period
+    from accrue.app.books import close_period
 
     with opened() as books:
         closed = close_period(books, period, _day(as_of), force_reason)
@@ -259,7 +266,7 @@ def pay_command(
     on: Annotated[str | None, typer.Option(help="payment date (default: today)")] = None,
 ) -> None:
     """Pay a settlement (credit memo, bank transfer or check)."""
-    from accrue.store.close import pay
+    from accrue.app.books import pay
 
     with opened() as books:
         journal = pay(books, settlement, method, reference, _day(on, "--on"))
@@ -274,7 +281,7 @@ def reverse_command(
     on: Annotated[str | None, typer.Option(help="date (default: today)")] = None,
 ) -> None:
     """Reverse a payout (voided check, returned transfer)."""
-    from accrue.store.close import reverse
+    from accrue.app.books import reverse
 
     with opened() as books:
         reversal = reverse(books, journal, reason, _day(on, "--on"))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from accrue.cli.app import app, console, reports_errors
+from accrue.cli.app import app, console, parse_amount, reports_errors
 from accrue.cli.books import imports, opened, table
 from accrue.domain.errors import NotFound, Refused
 
@@ -21,10 +21,10 @@ app.add_typer(claims_app, name="claims")
 @reports_errors
 def import_agreements(path: Annotated[Path, typer.Argument(help="CSV or Excel file")]) -> None:
     """Import ship-and-debit agreements (a changed agreement becomes a new version)."""
-    from accrue.store import claims as store
+    from accrue.app.claims import import_agreements as imported
 
     with opened() as books:
-        batch = store.import_agreements(books, path)
+        batch = imported(books, path)
     console.print(
         f"batch {batch.id}: {batch.received} agreements, {batch.accepted} new or changed",
         highlight=False,
@@ -35,18 +35,38 @@ def import_agreements(path: Annotated[Path, typer.Argument(help="CSV or Excel fi
 @reports_errors
 def submit(path: Annotated[Path, typer.Argument(help="X12 844, CSV, Excel or JSON file")]) -> None:
     """Receive claims and answer every line (sending the same claim again changes nothing)."""
-    from accrue.ingest.claims import read_claims
-    from accrue.ingest.edi import claims_from_844, x12_text
-    from accrue.store import claims as store
+    from accrue.app.claims import submit_claim_file
 
     with opened() as books:
-        text = x12_text(path.read_bytes(), str(path))
-        if text is not None:
-            found = claims_from_844(text, str(path))
-        else:
-            found = read_claims(path, books.clock().date())
-        for row in store.receive_claims(books, found):
+        for row in submit_claim_file(books, path, str(path)):
             _show(books, row.id)
+
+
+@claims_app.command("fund")
+@reports_errors
+def fund(
+    partner: Annotated[str, typer.Option(help="partner id")],
+    program: Annotated[str, typer.Option(help="fund program id")],
+    number: Annotated[str, typer.Option(help="the claim's number")],
+    amount: Annotated[str, typer.Option(help="amount asked for, e.g. 1200.00")],
+    description: Annotated[str, typer.Option(help="what the money was spent on")],
+    proof: Annotated[Path, typer.Option(help="proof of performance: PDF, PNG or JPEG")],
+) -> None:
+    """Spend a market development fund (approved up to what is available, oldest first)."""
+    from accrue.app.claims import submit_fund_claim
+    from accrue.store.funds import Proof
+
+    with opened() as books:
+        row = submit_fund_claim(
+            books,
+            partner,
+            program_id=program,
+            number=number,
+            amount=parse_amount(amount, "--amount"),
+            description=description,
+            proof=Proof(proof.name, proof.read_bytes()),
+        )
+        _show(books, row.id)
 
 
 def _show(books, claim_id: int) -> None:
@@ -167,21 +187,3 @@ def leakage() -> None:
     ]
     columns = ["kind", "reason", "lines", "currency", "prevented"]
     console.print(table("Leakage prevented", columns, rows, right=("lines", "prevented")))
-
-
-@app.command("approve")
-@reports_errors
-def approve(
-    request: Annotated[int, typer.Argument(help="approval request id")],
-    reject: Annotated[bool, typer.Option(help="reject instead (needs --reason)")] = False,
-    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")] = "",
-) -> None:
-    """Decide an approval request as ACCRUE_ACTOR (never your own item, never twice)."""
-    from accrue.store.approvals import decide_request
-
-    with opened() as books:
-        decided = decide_request(books, request, not reject, reason)
-    console.print(
-        f"request {decided.id} ({decided.subject} {decided.subject_id}): {decided.status}",
-        highlight=False,
-    )

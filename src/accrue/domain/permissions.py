@@ -70,6 +70,7 @@ POLICY: dict[str, frozenset[Role]] = {
         "disputes:resolve": {Role.ADMIN, Role.FINANCE, Role.PROGRAM_MANAGER},
         "audit:read": {Role.ADMIN, Role.AUDITOR},
         "outbox:read": {Role.ADMIN, Role.AUDITOR},
+        "jobs:read": {Role.ADMIN, Role.PROGRAM_MANAGER, Role.FINANCE, Role.APPROVER, Role.AUDITOR},
         "users:read": {Role.ADMIN, Role.AUDITOR},
         "users:write": {Role.ADMIN},
     }.items()

@@ -1,4 +1,9 @@
-"""Approval requests for settlements and payout batches, decided with segregation of duties.
+"""Approval requests for settlements, payout batches, claims and dispute adjustments, decided
+with segregation of duties.
+
+What can be approved is registered by the module that owns it (`approvable`): its row, what
+it would pay, and what a final decision does to it. This module imports none of them, so they
+may all submit through it without a circle of imports.
 
 Deciding reads the request and its decisions and writes the next one in one transaction that
 holds the request's row (and, on PostgreSQL, the writers' lock), and the database refuses two
@@ -7,9 +12,12 @@ decisions for one level: two approvers pressing the button together release an i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accrue.domain import notices
@@ -17,32 +25,47 @@ from accrue.domain.approvals import ApprovalError, Decision, Levels, Status, Sub
 from accrue.domain.errors import NotFound
 from accrue.store import notify
 from accrue.store.books import Books
-from accrue.store.tables import (
-    ApprovalRow,
-    ClaimRow,
-    DecisionRow,
-    DisputeRow,
-    PayoutBatchRow,
-    PayoutItemRow,
-    SettlementRow,
-)
+from accrue.store.tables import ApprovalRow, DecisionRow
+
+Settle = Callable[[Books, Session, int, Status], None]
+
+
+def _unchanged(books: Books, session: Session, subject_id: int, status: Status) -> None:
+    """A decision that changes nothing but the request (a settlement: paying reads it)."""
+
+
+@dataclass(frozen=True)
+class Approvable:
+    """One kind of thing that goes for approval: its table, what a row would pay out, and
+    what a final decision (approved or rejected) does to it, in the deciding transaction."""
+
+    table: type
+    pays: Callable[[Any], Decimal]
+    settle: Settle = _unchanged
+
+
+_KINDS: dict[Subject, Approvable] = {}
+
+
+def approvable(subject: Subject, kind: Approvable) -> None:
+    """Register what approving `subject` means; called once by the module that owns it."""
+    _KINDS[subject] = kind
+
+
+def _kind(subject: Subject | str) -> Approvable:
+    found = _KINDS.get(Subject(subject))
+    if found is None:  # a module that owns approvals was not loaded: a bug, not bad input
+        raise LookupError(f"nothing registered to approve {subject}s (see accrue.app)")
+    return found
 
 
 def _amount(session: Session, subject: Subject, subject_id: int) -> tuple[Decimal, str]:
     """What the item would pay out, and in which currency."""
-    table, money = SUBJECTS[subject]
-    row = session.get(table, subject_id)
+    kind = _kind(subject)
+    row = session.get(kind.table, subject_id)
     if row is None:
         raise NotFound(f"no {subject.value.replace('_', ' ')} {subject_id}")
-    return money(row), row.currency
-
-
-SUBJECTS = {
-    Subject.SETTLEMENT: (SettlementRow, lambda r: Decimal(r.payout) - Decimal(r.paid)),
-    Subject.PAYOUT_BATCH: (PayoutBatchRow, lambda r: Decimal(r.total)),
-    Subject.CLAIM: (ClaimRow, lambda r: Decimal(r.approved)),
-    Subject.DISPUTE: (DisputeRow, lambda r: abs(Decimal(r.adjustment or 0))),
-}
+    return kind.pays(row), row.currency
 
 
 def latest(session: Session, subject: Subject, subject_id: int) -> ApprovalRow | None:
@@ -152,7 +175,7 @@ def decide_request(books: Books, request_id: int, approve: bool, reason: str = "
             _ask_next(books, session, request, [*decisions, decision])
         else:
             request.decided_at = books.now()
-            _settle_subject(books, session, request, status)
+            _kind(request.subject).settle(books, session, request.subject_id, status)
         session.flush()  # a second decision for this level fails here, not later
         books.audit(
             session,
@@ -168,22 +191,3 @@ def decide_request(books: Books, request_id: int, approve: bool, reason: str = "
             },
         )
     return request
-
-
-def _settle_subject(books: Books, session: Session, request: ApprovalRow, status: Status) -> None:
-    """What a decision does to its item: a claim or dispute is posted (or refused); a payout
-    batch released (or dissolved, so its settlements can be batched again)."""
-    if request.subject in (Subject.CLAIM, Subject.DISPUTE):
-        # these modules submit through this one: imported here, when a decision needs them
-        from accrue.store.claims import settle_claim
-        from accrue.store.disputes import settle_dispute
-
-        settle = settle_claim if request.subject == Subject.CLAIM else settle_dispute
-        settle(books, session, request.subject_id, status)
-        return
-    if request.subject != Subject.PAYOUT_BATCH:
-        return
-    batch = session.get(PayoutBatchRow, request.subject_id)
-    batch.status = status.value
-    if status is Status.REJECTED:
-        session.execute(delete(PayoutItemRow).where(PayoutItemRow.batch_id == batch.id))

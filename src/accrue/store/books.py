@@ -76,6 +76,7 @@ class Books:
         self.settings = settings
         self.clock = clock
         self.outbox_waiting = threading.Event()  # set when a message is queued
+        self.jobs_waiting = threading.Event()  # set when a job is queued
         self.engine: Engine = database.connect(settings.url)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.reads_only = False

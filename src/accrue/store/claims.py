@@ -38,7 +38,7 @@ from accrue.export.cells import csv_text
 from accrue.ingest.claims import ClaimIn, read_agreements
 from accrue.ingest.edi import Answer, build_849
 from accrue.store import ledger, notify
-from accrue.store.approvals import submit
+from accrue.store.approvals import Approvable, approvable, submit
 from accrue.store.books import Books
 from accrue.store.funds import FUND, post_fund_claim, release
 from accrue.store.tables import (
@@ -400,6 +400,9 @@ def settle_claim(books: Books, session: Session, claim_id: int, status: Status) 
     elif claim.kind != SHIP_AND_DEBIT:
         release(session, claim)
     notify.claim_answered(session, books, claim)
+
+
+approvable(Subject.CLAIM, Approvable(ClaimRow, lambda r: Decimal(r.approved), settle_claim))
 
 
 # --- answers -------------------------------------------------------------------------------------

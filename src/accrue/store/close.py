@@ -1,9 +1,10 @@
 """Period close, and paying what it settled.
 
-Closing a period recalculates what is pending, then, in one transaction: freezes each rebate
-standing of the period into a settlement (with the program version and the last batch of lines
-it saw), nets late adjustments booked into the period, carries amounts under the minimum
-payout forward (rule 7), charges negative amounts back to the partner, and locks the period.
+Closing a period (after `accrue.app.books.close_period` has recalculated what is pending), in
+one transaction: freezes each rebate standing of the period into a settlement (with the program
+version and the last batch of lines it saw), nets late adjustments booked into the period,
+carries amounts under the minimum payout forward (rule 7), charges negative amounts back to
+the partner, and locks the period.
 Later data for it is booked in the next open period (rule 11); the settlement never changes.
 """
 
@@ -18,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from accrue.domain.approvals import Subject
 from accrue.domain.audit import canonical
 from accrue.domain.errors import Conflict
 from accrue.domain.ledger import (
@@ -33,10 +35,10 @@ from accrue.domain.periods import Closed, Period
 from accrue.domain.program import Kind, Program
 from accrue.domain.settlement import settle
 from accrue.store import ledger, notify
+from accrue.store.approvals import Approvable, approvable
 from accrue.store.books import Books
 from accrue.store.funds import expire_funds, expiring_funds
 from accrue.store.ingest import failpoint
-from accrue.store.recalc import recalc
 from accrue.store.tables import (
     Batch,
     ClosedPeriod,
@@ -49,6 +51,12 @@ from accrue.store.tables import (
 
 class CloseError(Conflict):
     pass
+
+
+approvable(
+    Subject.SETTLEMENT,
+    Approvable(SettlementRow, lambda r: Decimal(r.payout) - Decimal(r.paid)),
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,6 @@ def close_period(
     a reason, which the audit trail keeps; funds whose last day has not passed stay."""
     period = Period.parse(label)
     forced = _guard(period, as_of, force_reason)
-    recalc(books, as_of)
     with books.session() as session:
         rows, closed = _open_rows(session, period)
         versions = {(p.id, p.version): p for p in books.programs(session)}
@@ -110,6 +117,11 @@ def close_period(
         dict(tally.carried),
         dict(tally.charged),
     )
+
+
+def guard(label: str, as_of: date, force_reason: str | None) -> None:
+    """Refuse a close before the period's end without a reason, before any work is done."""
+    _guard(Period.parse(label), as_of, force_reason)
 
 
 def _guard(period: Period, as_of: date, force_reason: str | None) -> str | None:

@@ -21,7 +21,7 @@ from accrue.domain.ledger import (
 from accrue.domain.money import round_money
 from accrue.domain.periods import Period
 from accrue.store import ledger, notify
-from accrue.store.approvals import submit
+from accrue.store.approvals import Approvable, approvable, submit
 from accrue.store.books import Books
 from accrue.store.tables import (
     ClaimLineRow,
@@ -177,6 +177,12 @@ def settle_dispute(books: Books, session: Session, dispute_id: int, status: Stat
         _post(books, session, row)
     else:
         row.status, row.adjustment = OPEN, None  # back to whoever resolves disputes
+
+
+approvable(
+    Subject.DISPUTE,
+    Approvable(DisputeRow, lambda r: abs(Decimal(r.adjustment or 0)), settle_dispute),
+)
 
 
 def _post(books: Books, session: Session, row: DisputeRow) -> None:

@@ -16,10 +16,9 @@ import json
 import logging
 import smtplib
 import ssl
-import threading
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from email.message import EmailMessage
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 from accrue.settings import Settings
 from accrue.store.books import Books
 from accrue.store.tables import OutboxRow
+from accrue.store.threads import repeating
 
 EMAIL, WEBHOOK = "email", "webhook"
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
@@ -190,28 +190,10 @@ def _post(settings: Settings, message: OutboxRow) -> None:
         pass
 
 
-@contextmanager
-def delivering(books: Books, turn: Turn, interval: float) -> Iterator[None]:
+def delivering(books: Books, turn: Turn, interval: float) -> AbstractContextManager:
     """The server's delivery thread, while the context lasts: a pass over the outbox when
     woken (a message was queued) or every `interval` seconds. A pass that fails is logged
     and the next one tries again: the messages stay in the books."""
-    stopping = threading.Event()
-    waiting = books.outbox_waiting
-
-    def run() -> None:
-        while not stopping.is_set():
-            waiting.clear()
-            try:
-                deliver_due(books, turn)
-            except Exception:
-                log.exception("outbox delivery pass failed")
-            waiting.wait(interval)
-
-    thread = threading.Thread(target=run, name="accrue-outbox", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stopping.set()
-        waiting.set()
-        thread.join()
+    return repeating(
+        "accrue-outbox", books.outbox_waiting, interval, lambda: deliver_due(books, turn)
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from accrue.domain.approvals import Status, Subject
@@ -22,7 +22,7 @@ from accrue.domain.money import ZERO, minor_unit
 from accrue.export.cells import csv_text
 from accrue.export.payments import Payee, Payer, pain001, payees_csv
 from accrue.store import ledger
-from accrue.store.approvals import is_approved, submit
+from accrue.store.approvals import Approvable, approvable, is_approved, submit
 from accrue.store.books import Books
 from accrue.store.close import pay_settlement
 from accrue.store.tables import (
@@ -190,6 +190,18 @@ def mark_paid(books: Books, batch_id: int, on: date) -> PayoutBatchRow:
         )
         session.refresh(batch)
     return batch
+
+
+def _released(books: Books, session: Session, batch_id: int, status: Status) -> None:
+    """A decided batch: released for payment, or dissolved so its settlements can be batched
+    again."""
+    batch = session.get(PayoutBatchRow, batch_id)
+    batch.status = status.value
+    if status is Status.REJECTED:
+        session.execute(delete(PayoutItemRow).where(PayoutItemRow.batch_id == batch.id))
+
+
+approvable(Subject.PAYOUT_BATCH, Approvable(PayoutBatchRow, lambda r: Decimal(r.total), _released))
 
 
 def files(books: Books, batch_id: int, on: date | None = None) -> list[PayoutFile]:

@@ -522,3 +522,26 @@ class PreferenceRow(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     portal: Mapped[bool] = mapped_column(Boolean)
     email: Mapped[bool] = mapped_column(Boolean)
+
+
+class JobRow(Base):
+    """A long use case run in the background (see accrue.store.jobs): queued until a worker
+    claims it, running with its progress, then done with its result or failed with why."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index(None, "status", "id"),)  # the oldest queued first
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # recalculate, import_lines, close, ...
+    params: Mapped[str] = mapped_column(Text)  # JSON
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    requested_by: Mapped[str] = mapped_column(String(64))
+    worker: Mapped[str] = mapped_column(String(100), default="")  # host:pid of the runner
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)  # progress: steps done
+    total: Mapped[int] = mapped_column(Integer, default=0)  # of steps (0: not known yet)
+    doing: Mapped[str] = mapped_column(Text, default="")  # what it is doing now
+    result: Mapped[str] = mapped_column(Text, default="")  # JSON, once done
+    error: Mapped[str] = mapped_column(Text, default="")  # why it failed
+    created_at: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    finished_at: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from accrue.api.security import line_store_turn
 from accrue.api.uploads import received
+from accrue.app.books import import_lines, import_programs
+from accrue.app.jobs import import_lines_later
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
-from accrue.store.ingest import correction_csv, import_lines
-from accrue.store.programs import VersionError, import_program
-from accrue.store.recalc import recalc
+from accrue.store.ingest import correction_csv
+from accrue.store.programs import VersionError
 from accrue.store.tables import (
     ProgramSourceRow,
     ProgramVersionRow,
@@ -93,10 +94,12 @@ def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     try:
         with line_store_turn(request):
             program = parse_program(document, "program")
-            imported = import_program(viewer.books, program, source=document)
-            recalc(viewer.books, viewer.books.clock().date())
+            done = import_programs(
+                viewer.books, [program], viewer.books.clock().date(), sources=[document]
+            )
     except (ProgramError, VersionError) as refused:
         return back(request, "/admin/programs", f"not saved: {refused}")
+    imported = done.received[0]
     return back(
         request, f"/admin/programs?edit={imported.program.id}", f"saved: {imported.summary}"
     )
@@ -108,13 +111,26 @@ def uploads(request: Request, viewer: Viewer):
 
 
 @pages.write("/admin/uploads", "lines:write", response_class=HTMLResponse)
-def upload(request: Request, viewer: Viewer, _: Checked, file: UploadFile):
-    """A lines file: bad rows are listed with row, field, value and reason and kept to correct."""
+def upload(
+    request: Request,
+    viewer: Viewer,
+    _: Checked,
+    file: UploadFile,
+    background: Annotated[bool, Form()] = False,
+):
+    """A lines file: bad rows are listed with row, field, value and reason and kept to correct;
+    or, in the background, kept now and imported by a job whose progress shows on /jobs."""
+    if background:
+        with received(viewer.books, file) as sent:
+            files = [(sent.path, sent.name)]
+        job = import_lines_later(viewer.books, files, viewer.books.clock().date())
+        return back(request, "/jobs", f"job {job.id}: {sent.name} queued for import")
     try:
         with line_store_turn(request):
             with received(viewer.books, file) as sent:
-                taken = import_lines(viewer.books, sent.path, sent.name)
-            recalc(viewer.books, viewer.books.clock().date())
+                files = [(sent.path, sent.name)]
+                taken = import_lines(viewer.books, files, viewer.books.clock().date())
+            taken = taken.received[0]
     except InputError as refused:
         return page(
             request,

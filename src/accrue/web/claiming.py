@@ -19,13 +19,12 @@ from sqlalchemy import select
 
 from accrue.api.security import Context
 from accrue.api.uploads import received
+from accrue.app import claims as use
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.shipdebit import Reason
-from accrue.ingest.claims import ClaimIn, claims_from_rows, read_claims
-from accrue.ingest.edi import claims_from_844, x12_text
+from accrue.ingest.claims import claims_from_rows
 from accrue.ingest.errors import InputError, Problem
 from accrue.store import funds
-from accrue.store.claims import receive_claims
 from accrue.store.tables import AgreementRow, ClaimRow, ProductRow
 from accrue.web import views
 from accrue.web.disputes import disputable
@@ -180,11 +179,7 @@ def claim_file(request: Request, viewer: Viewer, _: Checked, file: UploadFile) -
 
     def receive() -> list[ClaimRow]:
         with received(viewer.books, file) as sent:
-            text = x12_text(sent.path.read_bytes(), sent.name)
-            if text is not None:
-                return _judged(viewer, claims_from_844(text, sent.name))
-            today = viewer.books.clock().date()
-            return _judged(viewer, read_claims(sent.path, today, sent.name))
+            return use.submit_claim_file(viewer.books, sent.path, sent.name, viewer.check_partner)
 
     return _answered(request, receive)
 
@@ -205,7 +200,7 @@ def claim_line(
         found = claims_from_rows("form", [(1, row)], problems, viewer.books.clock().date())
         if problems:
             raise InputError(problems)
-        return _judged(viewer, found)
+        return use.submit_claims(viewer.books, found, viewer.check_partner)
 
     return _answered(request, receive)
 
@@ -222,22 +217,20 @@ def fund_claim(
     program, _, partner = claim.fund.partition("/")
 
     def receive() -> list[ClaimRow]:
-        viewer.check_partner(partner)
         sent = funds.Proof(proof.filename or "proof", proof.file.read(funds.MAX_PROOF_BYTES + 1))
         asked = claim.model_dump(exclude={"fund"})
         return [
-            funds.receive_fund_claim(
-                viewer.books, partner_id=partner, program_id=program, proof=sent, **asked
+            use.submit_fund_claim(
+                viewer.books,
+                partner_id=partner,
+                program_id=program,
+                proof=sent,
+                may_claim_for=viewer.check_partner,
+                **asked,
             )
         ]
 
     return _answered(request, receive)
-
-
-def _judged(viewer: Viewer, found: list[ClaimIn]) -> list[ClaimRow]:
-    for claim in found:
-        viewer.check_partner(claim.partner_id)
-    return receive_claims(viewer.books, found)
 
 
 def _answered(request: Request, receive: Callable[[], list[ClaimRow]]) -> RedirectResponse:

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from accrue.api.security import Context, line_store_turn
+from accrue.app.claims import open_dispute, resolve_dispute
 from accrue.domain.errors import NotFound
 from accrue.domain.money import readable_money
 from accrue.domain.periods import running
 from accrue.domain.shipdebit import Reason
 from accrue.engine.runner import Attribution
-from accrue.store.disputes import OPEN, About, DisputeError, open_dispute, resolve
+from accrue.store.disputes import OPEN, About, DisputeError
 from accrue.store.tables import ClaimLineRow, ClaimRow, DisputeRow, SettlementRow, StandingRow
 from accrue.store.trace import trace
 from accrue.web.pages import back, page, pages
@@ -169,7 +170,7 @@ def answer(
     """Dismiss (no adjustment) or propose an adjustment, which goes for approval."""
     try:
         amount = Decimal(adjustment) if adjustment.strip() else None
-        done = resolve(viewer.books, dispute_id, resolution, amount)
+        done = resolve_dispute(viewer.books, dispute_id, resolution, amount)
     except (DisputeError, NotFound, InvalidOperation) as refused:
         return back(
             request, "/finance/disputes", f"dispute {dispute_id}: {refused or 'bad amount'}"

@@ -12,12 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accrue.api.lists import XLSX, FileFormat, export
 from accrue.api.security import line_store_turn
-from accrue.domain.approvals import ApprovalError, Subject
+from accrue.app import money
+from accrue.app.books import close_period
+from accrue.domain.approvals import ApprovalError
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import PayoutMethod
 from accrue.store import payouts
-from accrue.store.approvals import decide_request, submit
-from accrue.store.close import close_period, preview_close
+from accrue.store.close import preview_close
 from accrue.web import finance as view
 from accrue.web.insight import Label
 from accrue.web.pages import back, download, page, pages, saved_as
@@ -56,7 +57,7 @@ def decide(
     """Approve or reject, then back to the page the decision was made on (`then`)."""
 
     def decided() -> str:
-        made = decide_request(viewer.books, request_id, decision == "approve", reason)
+        made = money.decide(viewer.books, request_id, decision == "approve", reason)
         return f"request {request_id}: {made.status}"
 
     return _acted(request, decided, ApprovalError, NotFound, to=then)
@@ -73,7 +74,7 @@ def batch(
     """Every approved, unpaid settlement in a currency, in one batch sent for approval."""
 
     def made() -> str:
-        batch = payouts.create_batch(viewer.books, method, currency)
+        batch = money.batch_payouts(viewer.books, method, currency)
         return f"payout batch {batch.id}: {batch.total} {currency}, {batch.status}"
 
     return _acted(request, made, payouts.PayoutError)
@@ -94,7 +95,7 @@ def payout_file(batch_id: int, name: str, viewer: Viewer):
 @pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")
 def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
     def marked() -> str:
-        payouts.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
+        money.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
         return f"payout batch {batch_id} paid"
 
     return _acted(request, marked, NotFound, payouts.PayoutError)
@@ -150,8 +151,7 @@ def submit_settlements(
     if not wanted:
         return back(request, "/finance", "choose the settlements to submit")
     try:
-        with viewer.books.session() as session:
-            asked = [submit(viewer.books, session, Subject.SETTLEMENT, i) for i in wanted]
+        asked = money.submit_settlements(viewer.books, wanted)
     except (ApprovalError, NotFound) as refused:
         return back(request, "/finance", f"nothing submitted: {refused}")
     waiting = sum(a.status == "pending" for a in asked)

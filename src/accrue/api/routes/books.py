@@ -30,14 +30,12 @@ from accrue.api.schemas import (
     TraceOut,
 )
 from accrue.api.security import Caller, Context, Routes
+from accrue.app import books as use
 from accrue.domain.approvals import Subject
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.money import money_text
 from accrue.store import ledger
-from accrue.store.alerts import raise_alerts
 from accrue.store.approvals import latest
-from accrue.store.close import close_period, reverse
-from accrue.store.recalc import recalc
 from accrue.store.tables import ClosedPeriod, SettlementRow, StandingRow
 from accrue.store.trace import trace
 
@@ -45,7 +43,7 @@ routes = Routes(tags=["standings, ledger and settlements"])
 DIMENSIONS = ("program_id", "partner_id", "period", "booked_period")
 
 
-def _today(context: Context, asked: date | None) -> date:
+def today(context: Context, asked: date | None = None) -> date:
     return asked or context.books.clock().date()
 
 
@@ -87,16 +85,7 @@ def standings(
 def recalculate(context: Caller, asked: RecalcIn):
     """Recompute the standings that new data touched (or all), post their deltas, and tell
     partners close to their next tier (once per tier per period)."""
-    return recalculated(context, asked.as_of, asked.full)
-
-
-def recalculated(context: Context, as_of: date | None = None, full: bool = False):
-    """Recompute what is pending (or everything), post it, and raise proximity alerts: by
-    /recalc, and after a program version or master data is imported."""
-    day = _today(context, as_of)
-    done = recalc(context.books, day, full)
-    raise_alerts(context.books, day)
-    return done
+    return use.recalculate(context.books, today(context, asked.as_of), asked.full).recalculated
 
 
 @routes.read("/ledger/trial-balance", "ledger:read", response_model=Page[BalanceOut])
@@ -156,7 +145,8 @@ def periods(context: Caller, paging: Listed):
 )
 def close(label: str, context: Caller, asked: CloseIn):
     """Settle the period's standings, carry forward, charge back, and lock it."""
-    closed = close_period(context.books, label, _today(context, asked.as_of), asked.force_reason)
+    day = today(context, asked.as_of)
+    closed = use.close_period(context.books, label, day, asked.force_reason)
     return ClosedOut(**_texts(vars(closed)))
 
 
@@ -248,7 +238,7 @@ def why(
 def reverse_payout(journal_id: PathId, context: Caller, asked: ReverseIn):
     """Reverse a payout (voided check, returned transfer): the reversing journal's postings;
     the reason stays in the audit trail."""
-    reversal = reverse(context.books, journal_id, asked.reason, _today(context, asked.as_of))
+    reversal = use.reverse(context.books, journal_id, asked.reason, today(context, asked.as_of))
     with context.books.session() as session:
         return [PostingOut.of(r) for r in ledger.journal_rows(session, reversal, reversal)]
 

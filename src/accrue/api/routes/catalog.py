@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from accrue.api.lists import Listed, Page, listing, paged, where_given
-from accrue.api.routes.books import recalculated
+from accrue.api.routes.books import today
 from accrue.api.schemas import (
     BatchOut,
     ExplainOut,
@@ -25,11 +25,11 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received
+from accrue.app.books import import_master, import_programs
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import Program, parse_program
 from accrue.explain import summary, worked_example
-from accrue.store.master import KINDS, import_master
-from accrue.store.programs import import_program
+from accrue.store.master import KINDS
 from accrue.store.tables import PartnerRow, ProductRow, ProgramVersionRow, RepRow
 
 routes = Routes(tags=["programs and master data"])
@@ -198,8 +198,10 @@ def import_program_route(
     """Import a program; a changed program becomes a new version, and everything is
     recomputed and posted at once."""
     program = parse_program(document, "program")
-    imported = import_program(context.books, program, takes_effect, source=document)
-    recalculated(context)
+    done = import_programs(
+        context.books, [program], today(context), takes_effect, sources=[document]
+    )
+    imported = done.received[0]
     return ImportedProgramOut(program=_summary(imported.program), status=imported.status)
 
 
@@ -286,6 +288,5 @@ def import_master_route(kind: MasterKind, file: UploadFile, context: Caller):
     """Upsert partners, products, reps or fx from a CSV or Excel file; changes keep history,
     and a change recomputes everything and posts it at once."""
     with received(context.books, file) as sent:
-        batch = import_master(context.books, kind.value, sent.path, sent.name)
-    recalculated(context)
-    return batch
+        done = import_master(context.books, kind.value, sent.path, today(context), sent.name)
+    return done.received[0]

@@ -32,10 +32,10 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received
+from accrue.app import claims as use
 from accrue.domain.errors import NotFound
 from accrue.domain.shipdebit import Reason
-from accrue.ingest.claims import ClaimIn, claims_from_rows, json_claim_rows, read_claims
-from accrue.ingest.edi import claims_from_844, x12_text
+from accrue.ingest.claims import claims_from_rows, json_claim_rows
 from accrue.ingest.errors import InputError, Problem
 from accrue.store import claims as store
 from accrue.store import disputes, funds
@@ -63,7 +63,7 @@ def import_agreements(file: UploadFile, context: Caller):
     """Ship-and-debit agreements from CSV or Excel, one row per product; a changed agreement
     becomes a new version."""
     with received(context.books, file) as sent:
-        return store.import_agreements(context.books, sent.path, sent.name)
+        return use.import_agreements(context.books, sent.path, sent.name)
 
 
 @routes.read(
@@ -89,10 +89,8 @@ def agreements(context: Caller, paging: Listed, partner_id: str | None = None):
         )
 
 
-def _received(context: Context, found: list[ClaimIn]) -> list[ClaimDetailOut]:
-    for claim in found:
-        context.check_partner(claim.partner_id)
-    return [_claim(context, row.id) for row in store.receive_claims(context.books, found)]
+def _answered(context: Context, rows: list[ClaimRow]) -> list[ClaimDetailOut]:
+    return [_claim(context, row.id) for row in rows]
 
 
 @routes.write("/claims", "claims:write", response_model=list[ClaimDetailOut], status_code=201)
@@ -101,12 +99,8 @@ def submit_claims(file: UploadFile, context: Caller):
     (accepted, adjusted or rejected, with a reason); sending the same claim again changes
     nothing. The answers: /claims/{id}/response (849 or CSV)."""
     with received(context.books, file) as sent:
-        text = x12_text(sent.path.read_bytes(), sent.name)
-        if text is not None:
-            found = claims_from_844(text, sent.name)
-        else:
-            found = read_claims(sent.path, context.books.clock().date(), sent.name)
-        return _received(context, found)
+        rows = use.submit_claim_file(context.books, sent.path, sent.name, context.check_partner)
+    return _answered(context, rows)
 
 
 @routes.write("/claims/lines", "claims:write", response_model=list[ClaimDetailOut], status_code=201)
@@ -117,7 +111,7 @@ def push_claims(payload: ClaimLinesIn, context: Caller):
     found = claims_from_rows("payload", rows, problems, context.books.clock().date())
     if problems:
         raise InputError(problems)
-    return _received(context, found)
+    return _answered(context, use.submit_claims(context.books, found, context.check_partner))
 
 
 @routes.read(
@@ -233,16 +227,17 @@ def fund_claim(
 ):
     """Spend market development funds: approved up to what is available (oldest funds first),
     the rest refused; the proof of performance (PDF, PNG or JPEG, ≤ 10 MiB) is kept."""
-    context.check_partner(partner_id)
     content = proof.file.read(funds.MAX_PROOF_BYTES + 1)
-    row = funds.receive_fund_claim(
+    sent = funds.Proof(proof.filename or "proof", content)
+    row = use.submit_fund_claim(
         context.books,
-        partner_id=partner_id,
+        partner_id,
+        context.check_partner,
         program_id=program_id,
         number=number,
         amount=amount,
         description=description,
-        proof=funds.Proof(proof.filename or "proof", content),
+        proof=sent,
     )
     return _claim(context, row.id)
 
@@ -272,7 +267,7 @@ def leakage(context: Caller, paging: Listed):
 def open_dispute(asked: DisputeIn, context: Caller):
     """Challenge a standing, a settlement or a claim line; the manufacturer sees its trace."""
     about = disputes.About(asked.about)
-    return disputes.open_dispute(
+    return use.open_dispute(
         context.books, about, asked.key, asked.reason, visible=context.user.scope.sees
     )
 
@@ -319,4 +314,4 @@ def dispute(dispute_id: PathId, context: Caller):
 def resolve(dispute_id: PathId, asked: ResolveIn, context: Caller):
     """Dismiss with a reason, or propose an adjustment: it is posted once approved (by someone
     else), and settled with the period it is booked in."""
-    return disputes.resolve(context.books, dispute_id, asked.resolution, asked.adjustment)
+    return use.resolve_dispute(context.books, dispute_id, asked.resolution, asked.adjustment)

@@ -11,6 +11,7 @@ from fastapi import Query, UploadFile
 from sqlalchemy import select
 
 from accrue.api.lists import Listed, Page, export, listing, where_given
+from accrue.api.routes.books import today
 from accrue.api.schemas import (
     BatchKind,
     BatchOut,
@@ -23,10 +24,10 @@ from accrue.api.schemas import (
 )
 from accrue.api.security import Caller, Routes
 from accrue.api.uploads import received
+from accrue.app.books import Imported, import_lines, push_lines
 from accrue.domain.errors import NotFound
 from accrue.domain.money import money_text
 from accrue.report import quantity_text
-from accrue.store.ingest import Received, import_lines, import_payload
 from accrue.store.tables import Batch, RejectedRow
 
 routes = Routes(tags=["lines and batches"])
@@ -38,7 +39,13 @@ LINE_SORTS = {
 SHOWN_REJECTIONS = 100
 
 
-def _received(context: Caller, received: Received) -> ReceivedOut:
+Recalculating = Annotated[
+    bool, Query(description="recompute what the lines touched, post it and raise alerts")
+]
+
+
+def _received(context: Caller, imported: Imported) -> ReceivedOut:
+    received = imported.received[0]
     with context.books.session() as session:
         rejected = session.scalars(
             select(RejectedRow)
@@ -59,20 +66,26 @@ def _received(context: Caller, received: Received) -> ReceivedOut:
     status_code=201,
     operation_id="upload_lines",
 )
-def upload(file: UploadFile, context: Caller):
+def upload(file: UploadFile, context: Caller, recalculate: Recalculating = True):
     """A lines file (CSV, Excel, Parquet or JSON). Bad rows are kept in quarantine, the rest
-    lands; sending the same file again changes nothing. Standings are recomputed by /recalc."""
+    lands; sending the same file again changes nothing. The standings the lines touched are
+    recomputed and posted, and proximity alerts raised (`recalculate=false` leaves that to
+    /recalc, to batch several files)."""
     with received(context.books, file) as sent:
-        taken = import_lines(context.books, sent.path, sent.name)
+        files = [(sent.path, sent.name)]
+        taken = import_lines(context.books, files, today(context), recalculate)
     return _received(context, taken)
 
 
 @routes.write(
     "/lines", "lines:write", response_model=ReceivedOut, status_code=201, operation_id="push_lines"
 )
-def push(payload: LinesIn, context: Caller):
-    """Lines as JSON, judged exactly like a file: replaying a payload changes nothing."""
-    return _received(context, import_payload(context.books, payload.name, payload.document()))
+def push(payload: LinesIn, context: Caller, recalculate: Recalculating = True):
+    """Lines as JSON, judged exactly like a file (and recomputed the same way): replaying a
+    payload changes nothing."""
+    document = payload.document()
+    pushed = push_lines(context.books, payload.name, document, today(context), recalculate)
+    return _received(context, pushed)
 
 
 @routes.read(

@@ -26,10 +26,10 @@ from accrue.api.schemas import (
     SettlementOut,
 )
 from accrue.api.security import Caller, Context, Routes
+from accrue.app import money
 from accrue.domain.approvals import Status, Subject
 from accrue.domain.errors import NotFound
 from accrue.store import payouts
-from accrue.store.approvals import decide_request, submit_settlement
 from accrue.store.tables import ApprovalRow, DecisionRow, PayoutBatchRow
 
 routes = Routes(tags=["approvals and payouts"])
@@ -60,7 +60,7 @@ def _approval(context: Context, request_id: PathId) -> ApprovalDetailOut:
 )
 def submit(settlement_id: PathId, context: Caller):
     """Ask for a settlement's payout to be approved; the levels needed follow its amount."""
-    return _approval(context, submit_settlement(context.books, settlement_id).id)
+    return _approval(context, money.submit_settlements(context.books, [settlement_id])[0].id)
 
 
 @routes.read(
@@ -107,7 +107,7 @@ def approval(request_id: PathId, context: Caller):
 )
 def approve(request_id: PathId, context: Caller, decision: DecideIn):
     """Approve the next level; never your own item, never twice the same request."""
-    decide_request(context.books, request_id, True, decision.reason)
+    money.decide(context.books, request_id, True, decision.reason)
     return _approval(context, request_id)
 
 
@@ -119,7 +119,7 @@ def approve(request_id: PathId, context: Caller, decision: DecideIn):
 )
 def reject(request_id: PathId, context: Caller, decision: DecideIn):
     """Reject, with a reason; a rejected payout batch frees its settlements."""
-    decide_request(context.books, request_id, False, decision.reason)
+    money.decide(context.books, request_id, False, decision.reason)
     return _approval(context, request_id)
 
 
@@ -168,7 +168,7 @@ def _batch(context: Context, batch_id: PathId) -> PayoutBatchDetailOut:
 )
 def create_payout_batch(context: Caller, asked: BatchIn):
     """Batch approved settlements for one method and currency; the batch goes for approval."""
-    batch = payouts.create_batch(context.books, asked.method, asked.currency, asked.settlement_ids)
+    batch = money.batch_payouts(context.books, asked.method, asked.currency, asked.settlement_ids)
     return _batch(context, batch.id)
 
 
@@ -231,5 +231,5 @@ def download(
 )
 def paid(batch_id: PathId, context: Caller, asked: PaidIn):
     """Mark an approved batch paid: one payout journal per settlement, once."""
-    payouts.mark_paid(context.books, batch_id, asked.on or context.books.clock().date())
+    money.mark_paid(context.books, batch_id, asked.on or context.books.clock().date())
     return _batch(context, batch_id)
