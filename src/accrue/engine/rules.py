@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -548,6 +549,29 @@ PLAIN_COLUMNS = (
 )
 
 
+class _Row(NamedTuple):
+    """One standing's decoded values, named so `decoded` and `_Maker` agree by name."""
+
+    measure: Decimal
+    needed: Decimal | None
+    earned: Decimal
+    increment: Decimal
+    amount: Decimal
+    would_pay: Decimal | None
+    projected: Decimal | None
+    projected_measure: Decimal | None
+    baseline: Decimal | None
+    rollup_id: str
+    year: int
+    index: int
+    tier: int
+    status: str
+    pays: bool
+    elapsed: int | None
+    projected_tier: int | None
+    points_awarded: int | None
+
+
 def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
     """The plan's integer columns as the domain's standings: each column converted at once,
     then one object a row, with what a program repeats (periods, tier names, the fixed parts
@@ -561,23 +585,21 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
 
     shown = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
     points = program.kind is Kind.POINTS
-    columns = {
-        "measure": quantity("measure"),
-        "needed": quantity("needed"),
-        "earned": money("earned"),
-        "increment": money("increment"),
-        "amount": money("amount"),
-        "would_pay": decimals(table["would_pay_points"], 0) if points else money("would_pay"),
-        "projected": decimals(table["projected_points"], 0)
-        if points
-        else money("projected_amount"),
-        "projected_measure": decimals_divided(table["projected_measure"], shown),
-        "baseline": quantity("baseline") if k.needs_baseline else [None] * table.num_rows,
+    columns = _Row(
+        measure=quantity("measure"),
+        needed=quantity("needed"),
+        earned=money("earned"),
+        increment=money("increment"),
+        amount=money("amount"),
+        would_pay=decimals(table["would_pay_points"], 0) if points else money("would_pay"),
+        projected=decimals(table["projected_points"], 0) if points else money("projected_amount"),
+        projected_measure=decimals_divided(table["projected_measure"], shown),
+        baseline=quantity("baseline") if k.needs_baseline else [None] * table.num_rows,
         **{name: table[name].to_pylist() for name in PLAIN_COLUMNS},
-        "points_awarded": _whole(table["points_awarded"]),
-    }
+        points_awarded=_whole(table["points_awarded"]),
+    )
     make = _Maker(program)
-    return [make(row) for row in zip(*columns.values(), strict=True)]
+    return [make(row) for row in map(_Row._make, zip(*columns, strict=True))]
 
 
 def _whole(column: pa.ChunkedArray) -> list[int | None]:
@@ -593,7 +615,7 @@ def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
 
 
 class _Maker:
-    """One program's standings from decoded columns, in the order `decoded` lists them."""
+    """One program's standings from decoded rows."""
 
     def __init__(self, program: Program):
         self.program = program
@@ -605,45 +627,45 @@ class _Maker:
         self.detail = "more units" if units else "more purchases"
         self.relative = program.thresholds is Thresholds.BASELINE
 
-    def __call__(self, row: tuple) -> Standing:
+    def __call__(self, row: _Row) -> Standing:
         """A points program pays no money: what it shows is points."""
-        (measure, needed, earned, increment, capped, would_pay, projected, projected_measure,
-         baseline, rollup_id, year, index, tier, status, pays, elapsed, projected_tier,
-         points_awarded) = row  # fmt: skip
         program = self.program
-        period = self.periods.get((year, index))
+        period = self.periods.get((row.year, row.index))
         if period is None:
-            period = self.periods[year, index] = Period(year, program.period, index)
-        amount = ZERO if self.points else capped
+            period = self.periods[row.year, row.index] = Period(
+                year=row.year, kind=program.period, index=row.index
+            )
+        amount = ZERO if self.points else row.amount
         return Standing(
             program_id=program.id,
             version=program.version,
-            partner_id=rollup_id,
+            partner_id=row.rollup_id,
             period=period,
             currency=program.currency,
             kind=program.kind,
-            measure=measure,
-            baseline=baseline,
-            tier=tier,
-            tier_name=self.names[tier],
-            status=status,
-            earned=earned,
-            increment=increment,
-            cap_excess=increment - capped,
+            measure=row.measure,
+            baseline=row.baseline,
+            tier=row.tier,
+            tier_name=self.names[row.tier],
+            status=row.status,
+            earned=row.earned,
+            increment=row.increment,
+            cap_excess=row.increment - row.amount,
             amount=amount,
             carried_in=ZERO,
             payout=amount,
             carried_out=ZERO,
-            points=points_awarded,
-            gap=None
-            if needed is None
-            else self._gap(tier, needed, baseline, would_pay if pays else None),
+            points=row.points_awarded,
+            gap=None if row.needed is None else self._gap(row),
             projection=None
-            if elapsed is None
-            else Projection(projected_measure, projected_tier, projected),
+            if row.elapsed is None
+            else Projection(row.projected_measure, row.projected_tier, row.projected),
         )
 
-    def _gap(self, tier: int, needed: Decimal, baseline, would_pay) -> Gap:
-        upper = self.program.tiers[tier]
-        threshold = upper.from_ * baseline if self.relative else upper.from_
-        return Gap(tier + 1, upper.name, threshold, needed, self.unit, self.detail, would_pay)
+    def _gap(self, row: _Row) -> Gap:
+        upper = self.program.tiers[row.tier]
+        threshold = upper.from_ * row.baseline if self.relative else upper.from_
+        would_pay = row.would_pay if row.pays else None
+        return Gap(
+            row.tier + 1, upper.name, threshold, row.needed, self.unit, self.detail, would_pay
+        )
