@@ -21,6 +21,7 @@ program's decimals scaled to integers once, here, by their common denominators.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -164,7 +165,16 @@ PERIODS = pa.schema(
 )
 
 
-def _period_table(periods: list[Period], as_of: date | None) -> ir.Table:
+def period_tables(k: Constants, periods: list[Period], as_of: date | None) -> dict[str, pa.Table]:
+    """The grid's periods, and a year earlier where thresholds or growth need a baseline:
+    small Arrow tables a kept statement reads as its inputs."""
+    tables = {"periods": _period_table(periods, as_of)}
+    if k.needs_baseline:
+        tables["earlier"] = _period_table([p.shifted_years(-1) for p in periods], None)
+    return tables
+
+
+def _period_table(periods: list[Period], as_of: date | None) -> pa.Table:
     rows = [
         (
             p.year,
@@ -175,16 +185,17 @@ def _period_table(periods: list[Period], as_of: date | None) -> ir.Table:
         for p in periods
     ]
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(PERIODS)
-    return ibis.memtable(pa.table(dict(zip(PERIODS.names, columns, strict=True)), schema=PERIODS))
+    return pa.table(dict(zip(PERIODS.names, columns, strict=True)), schema=PERIODS)
 
 
 def standings_table(
-    program: Program, k: Constants, cells: ir.Table, periods: list[Period], as_of: date | None
+    program: Program, k: Constants, cells: ir.Table, tables: Mapping[str, ir.Table]
 ) -> ir.Table:
-    """Every measured partner × period (none missing: a quiet period still has a gap), with
-    the measure, tier, earned and capped amounts, gap and projection as integers."""
+    """Every measured partner × period of `tables` (see `period_tables`; none missing: a
+    quiet period still has a gap), with the measure, tier, earned and capped amounts, gap and
+    projection as integers."""
     partners = cells.select("rollup_id").distinct()
-    grid = partners.cross_join(_period_table(periods, as_of))
+    grid = partners.cross_join(tables["periods"])
     checks = [cells.missing_rates] if "missing_rates" in cells.columns else []
     joined = grid.left_join(cells, ["rollup_id", "year", "index"]).select(
         grid.rollup_id,
@@ -197,7 +208,7 @@ def standings_table(
     )
     table = _cumulated(program, k, joined)
     if k.needs_baseline:
-        table = _with_baseline(program, k, cells, partners, periods, table)
+        table = _with_baseline(program, k, cells, partners, tables["earlier"], table)
     table = fence(table)
     table = fence(table.mutate(tier=_tier(k, table, table.measure)))
     table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))
@@ -224,10 +235,10 @@ SUMS = ("measure", "base", "units")
 KEYS = ["rollup_id", "year", "index"]
 
 
-def _with_baseline(program, k, cells, partners, periods, table) -> ir.Table:
+def _with_baseline(program, k, cells, partners, earlier_periods, table) -> ir.Table:
     """Rules 5 and 15: the same scope a year earlier: its measure, which relative thresholds
     are shares of, and its earning amount, which growth is paid over."""
-    grid = partners.cross_join(_period_table([p.shifted_years(-1) for p in periods], None))
+    grid = partners.cross_join(earlier_periods)
     earlier = grid.left_join(cells, KEYS).select(
         grid.rollup_id, grid.year, grid.index, *_sums(program, k, cells)
     )
