@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -77,6 +77,8 @@ class Books:
         self.clock = clock
         self.outbox_waiting = threading.Event()  # set when a message is queued
         self.jobs_waiting = threading.Event()  # set when a job is queued
+        # what daily work was last done for which day, shared by the copies acting for people
+        self.done_on: dict[str, date] = {}
         self.engine: Engine = database.connect(settings.url)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.reads_only = False
