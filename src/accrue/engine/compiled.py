@@ -8,8 +8,8 @@ that key with its input tables as named slots; a later run fills the slots with 
 tables and runs the SQL as it is.
 
 Only DuckDB keeps statements (the books' engine; other engines build and run the plan each
-time), and only statements whose every table is one of its inputs: anything else is run
-through Ibis as before, never from a statement that might read the wrong table.
+time), and only statements that read nothing but their inputs: a statement is compiled over
+placeholder tables, so one that reads anything else is seen and run through Ibis as before.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
-Input = pa.Table | ir.Table  # a small table made in Python, or one already in the backend
+Input = pa.Table | ir.Table  # a small table made in Python, or one in the backend
 Build = Callable[[Mapping[str, ir.Table]], ir.Table]
 SLOT = '"accrue_slot_{}__"'  # a quoted identifier: never part of a column's name
 KEPT = 512  # statements: every program version × its periods × as-of dates in use
@@ -36,15 +36,16 @@ KEPT = 512  # statements: every program version × its periods × as-of dates in
 
 @dataclass(frozen=True)
 class Statement:
-    """SQL with a slot for each input table's name, and the schema of what it returns."""
+    """SQL with a slot for each input table, and the schema of what it returns."""
 
     sql: str
     schema: sch.Schema
 
-    def filled(self, names: Mapping[str, str]) -> str:
+    def filled(self, tables: Mapping[str, str]) -> str:
+        """The SQL reading `tables` (slot → a table's quoted name, or a subquery)."""
         sql = self.sql
-        for slot, name in names.items():
-            sql = sql.replace(SLOT.format(slot), f'"{name}"')
+        for slot, table in tables.items():
+            sql = sql.replace(SLOT.format(slot), table)
         return sql
 
 
@@ -86,21 +87,28 @@ class Statements:
 
     def _statement(self, backend, key, inputs, build) -> Statement | None:
         """The kept statement, compiled now if it is new; None where none can be kept."""
-        if backend.name != "duckdb":
+        if backend.name != "duckdb" or not all(map(_fillable, inputs.values())):
             return None
-        key = (key, tuple((slot, _schema(value)) for slot, value in sorted(inputs.items())))
+        shapes = {slot: _schema(value) for slot, value in inputs.items()}
+        key = (key, tuple(sorted(shapes.items())))
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
-        tables = _tables(inputs)
-        found = _compiled(backend, build(tables), tables)
-        if found is not None:
-            with self._lock:
-                self._kept[key] = found
-                while len(self._kept) > self.size:
-                    self._kept.popitem(last=False)
+        slots = {
+            slot: ibis.table(shape, name=SLOT.format(slot)[1:-1]) for slot, shape in shapes.items()
+        }
+        expr = build(slots)
+        if not {op.name for op in expr.op().find(ops.PhysicalTable)} <= {
+            slot.op().name for slot in slots.values()
+        }:
+            return None  # it reads a table that is not an input: never kept
+        found = Statement(backend.compile(expr), expr.schema())
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
         return found
 
 
@@ -114,12 +122,17 @@ def _backend(inputs: Mapping[str, Input]):
     raise ValueError("a statement needs at least one table already in a backend")
 
 
-def _schema(value: Input) -> tuple:
-    """What of an input shapes the SQL: its columns, and where a backend table lives."""
+def _schema(value: Input) -> sch.Schema:
+    return sch.Schema.from_pyarrow(value.schema) if isinstance(value, pa.Table) else value.schema()
+
+
+def _fillable(value: Input) -> bool:
+    """Arrow, or an expression over the backend's own tables only (no in-memory tables Ibis
+    would have to register first)."""
     if isinstance(value, pa.Table):
-        return tuple((field.name, str(field.type)) for field in value.schema)
-    op = value.op()
-    return (*value.schema().items(), getattr(op, "namespace", None))
+        return True
+    found = value.op().find(ops.PhysicalTable)
+    return all(isinstance(op, ops.DatabaseTable) for op in found)
 
 
 def _tables(inputs: Mapping[str, Input]) -> dict[str, ir.Table]:
@@ -129,46 +142,29 @@ def _tables(inputs: Mapping[str, Input]) -> dict[str, ir.Table]:
     }
 
 
-def _compiled(backend, expr: ir.Table, tables: Mapping[str, ir.Table]) -> Statement | None:
-    """`expr` as SQL with its inputs' names as slots, if it reads nothing else."""
-    names = {slot: _name(table) for slot, table in tables.items()}
-    read = {op.name for op in expr.op().find(ops.PhysicalTable)}
-    if None in names.values() or not read <= set(names.values()):
-        return None
-    sql = backend.compile(expr)
-    for slot, name in names.items():
-        if f'"{name}"' not in sql:
-            return None
-        sql = sql.replace(f'"{name}"', SLOT.format(slot))
-    return Statement(sql, expr.schema())
-
-
-def _name(table: ir.Table) -> str | None:
-    op = table.op()
-    return op.name if isinstance(op, ops.PhysicalTable) else None
-
-
 class _filled:
     """The statement's SQL over these inputs, Arrow inputs registered while it runs."""
 
     def __init__(self, backend, statement: Statement, inputs: Mapping[str, Input]):
-        self.con, self.statement, self.inputs = backend.con, statement, inputs
+        self.backend, self.statement, self.inputs = backend, statement, inputs
         self.registered: list[str] = []
 
     def __enter__(self) -> str:
-        names = {}
-        for slot, value in self.inputs.items():
-            if isinstance(value, pa.Table):
-                names[slot] = ibis.util.gen_name(f"accrue_{slot}")
-                self.con.register(names[slot], value)
-                self.registered.append(names[slot])
-            else:
-                names[slot] = value.op().name
-        return self.statement.filled(names)
+        return self.statement.filled(
+            {slot: self._table(slot, value) for slot, value in self.inputs.items()}
+        )
+
+    def _table(self, slot: str, value: Input) -> str:
+        if isinstance(value, pa.Table):
+            name = ibis.util.gen_name(f"accrue_{slot}")
+            self.backend.con.register(name, value)
+            self.registered.append(name)
+            return f'"{name}"'
+        return f"({self.backend.compile(value)})"
 
     def __exit__(self, *_) -> None:
         for name in self.registered:
-            self.con.unregister(name)
+            self.backend.con.unregister(name)
 
 
 def _drop(con, name: str) -> None:

@@ -335,7 +335,7 @@ def _program_sums(k: int, program: Program, rows: ibis.Table) -> dict:
 
 
 def _rollup_table(program: Program, data: DataSet) -> pa.Table:
-    rollup = partner_rollup(program, data.tree)
+    rollup = partner_rollup(program, data.tree, data.scope)
     return pa.table(
         {"partner_id": list(rollup), "rollup_id": list(rollup.values())},
         schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),

@@ -353,9 +353,10 @@ class Books:
         partners, or as of a batch). Some partners' lines are copied out first, so the
         engine's scans read only those."""
         lines = self.line_store.lines(as_of_batch)
-        if partner_ids is not None:
-            lines = lines.filter(lines.partner_id.isin(sorted(partner_ids))).cache()
-        return DataSet(lines=lines, **(master or self.master(session)))
+        scope = None if partner_ids is None else frozenset(partner_ids)
+        if scope is not None:
+            lines = lines.filter(lines.partner_id.isin(sorted(scope))).cache()
+        return DataSet(lines=lines, scope=scope, **(master or self.master(session)))
 
     def tree(self, session: Session) -> PartnerTree:
         return PartnerTree(self.partners(session))
