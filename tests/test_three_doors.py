@@ -1,7 +1,8 @@
 """Every use case through every door: the same steps — lines imported, a new program version
 (other rates, other accounts) imported, a period closed, a settlement submitted and approved, a
 payout batch made, approved and paid, a claim submitted and approved, market development funds
-claimed and approved, a dispute opened, resolved with an adjustment and approved — run on fresh
+claimed and approved, a dispute opened, resolved with an adjustment and approved, master data
+changed (a partner moved under another, after its period closed) — run on fresh
 books through the command line (Typer's runner), the API (bearer tokens) and the portal
 (signed-in sessions posting the forms) leave the same books after each step: standings,
 settlements, journals, claims, disputes, approvals, the audit trail (who did what to what) and
@@ -24,6 +25,7 @@ from apiclient import (
     csv_bytes,
     line_rows,
     open_api,
+    partners_csv,
 )
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -57,6 +59,7 @@ LINES = csv_bytes(
 VERSION = PROGRAM.replace("2%", "3%") + (
     "accounts: {expense: 5210 Other rebates, accrued: 2310 Other accrued}\n"
 )  # v2 of volume-q, in force from the start: Q1 and Q4 repriced, their accruals moved
+MOVED = partners_csv().replace(b"CORE,Core Industrial,,", b"CORE,Core Industrial,ACME,")
 SPENT = {"number": "F-1", "amount": "100.00", "description": "trade show booth"}
 CLAIM = claim_lines("ACME", number="C-ACME", units=("200",))
 CLAIMS = csv_bytes(list(CLAIM[0]), [list(r.values()) for r in CLAIM])
@@ -83,6 +86,10 @@ class Api:
 
     def version(self, actor: str) -> None:
         self.api.ok(self.api.yaml(actor, "/api/programs", VERSION))
+
+    def master(self, actor: str) -> None:
+        moved = {"file": ("partners.csv", MOVED)}
+        self.api.ok(self.api.post(actor, "/api/master/partners", files=moved))
 
     def close(self, actor: str, period: str) -> None:
         self.api.ok(self.api.post(actor, f"/api/periods/{period}/close", json={}))
@@ -144,6 +151,9 @@ class Portal:
     def version(self, actor: str) -> None:
         self._post(actor, "/admin/programs", {"document": VERSION})
 
+    def master(self, actor: str) -> None:
+        self._post(actor, "/admin/master", {"kind": "partners"}, file=("partners.csv", MOVED))
+
     def close(self, actor: str, period: str) -> None:
         self._post(actor, "/finance/close", {"label": period})
 
@@ -187,6 +197,7 @@ class Cli:
         (folder / "q.csv").write_bytes(LINES)
         (folder / "c.csv").write_bytes(CLAIMS)
         (folder / "v.yaml").write_text(VERSION)
+        (folder / "partners.csv").write_bytes(MOVED)
         (folder / "p.pdf").write_bytes(PDF)
         self.settings = settings
         self.books = Books.open(settings)
@@ -207,6 +218,9 @@ class Cli:
 
     def version(self, actor: str) -> None:
         self._run(actor, "import", "programs", "v.yaml", "--as-of", DAY)
+
+    def master(self, actor: str) -> None:
+        self._run(actor, "import", "partners", "partners.csv", "--as-of", DAY)
 
     def close(self, actor: str, period: str) -> None:
         self._run(actor, "close", period, "--as-of", DAY)
@@ -267,6 +281,7 @@ STEPS = (
         lambda d: d.resolve("fin", latest(d.books, DisputeRow), "agreed, 50 more", "900.00"),
     ),
     ("approve the adjustment", lambda d: d.approve("abe", latest(d.books, ApprovalRow))),
+    ("move a partner under another", lambda d: d.master("pam")),
 )
 
 
@@ -334,6 +349,8 @@ def test_every_use_case_leaves_the_same_books_through_every_door(tmp_path, monke
     versioned = seen["api"][1]
     assert versioned["standings"] != seen["api"][0]["standings"], "the version recalculated"
     assert {"2310 Other accrued"} <= {p["account"] for p in versioned["postings"]}
+    moved, before = seen["api"][-1]["standings"], seen["api"][-2]["standings"]
+    assert moved != before, "the master data change recalculated"
     for n, (step, _) in enumerate(STEPS):
         for table, rows in seen["api"][n].items():
             assert seen["portal"][n][table] == rows, f"{step}: portal ≠ API in {table}"
