@@ -285,6 +285,7 @@ def test_any_sequence_of_batches_closes_and_versions_equals_a_rebuild(first, lat
                         if imported.status != "unchanged":
                             stored.append((version_text(*what), imported.program.takes_effect))
                         recalc(books, AS_OF)
+            assert recalc(books, AS_OF, full=True).journals == 0, "again, it posts nothing"
             incremental = balances(books)
             assert liability_by_partner(books) == owed_by_standings_and_settlements(books)
         finally:
