@@ -184,6 +184,21 @@ def test_finance_closes_a_period_and_a_second_person_approves_from_the_page(api)
     assert "Approve" not in auditor and "Close a period" not in auditor
 
 
+def test_master_data_imported_in_the_portal_recalculates_or_says_why_not(api):
+    pam = signed_in(api, "pam")
+    csrf = _csrf(pam.get("/admin/master").text)
+
+    def sent(kind: str, content: bytes) -> str:
+        form = {"kind": kind, "csrf": csrf}
+        answer = pam.post("/admin/master", data=form, files={"file": ("m.csv", content)})
+        return pam.get(answer.headers["location"]).text
+
+    rates = b"valid_from,from_currency,to_currency,rate\n2026-01-01,USD,EUR,0.9\n"
+    assert re.search(r"batch \d+: 1 fx rows, 1 new or changed.*recalculated all", sent("fx", rates))
+    assert "not imported: unknown master data &#39;lines&#39;" in sent("lines", rates)
+    assert "not imported: " in sent("partners", b"id,name\n")
+
+
 def test_a_partner_downloads_a_pdf_statement_and_cannot_fetch_anothers(api):
     browser = signed_in(api, "acme")
     page = browser.get("/partner").text

@@ -168,15 +168,11 @@ def _master_command(kind: str):
         recalculate: Recalculate = True,
     ) -> None:
         from accrue.app.books import import_master
+        from accrue.store.master import batch_summary
 
         with opened() as books:
             imported = import_master(books, kind, path, _day(as_of), recalculating=recalculate)
-            batch = imported.received[0]
-            console.print(
-                f"batch {batch.id}: {batch.received} {kind} rows, {batch.accepted} new or "
-                f"changed, {batch.duplicate} unchanged",
-                highlight=False,
-            )
+            console.print(batch_summary(imported.received[0]), highlight=False)
             _refreshed(books, imported.refreshed)
 
     command.__doc__ = f"Import {kind} (upsert by key; history kept); a change recomputes all."
