@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 from bookkeeping import add_program, close, lines_file, receive, sale, settlement, write_csv
 from conftest import BACKENDS, fresh_settings
-from sqlalchemy import text
 from test_audit import EDITS, behind_the_back, fill
 from test_claims import (
     AGREEMENT,
@@ -131,8 +130,12 @@ def test_an_edit_is_still_named_after_the_books_are_worked_on(problems_after_wor
 @BACKENDS
 def test_init_run_again_does_not_seal_what_was_edited(books, tmp_path):
     fill(books, tmp_path)
+    edits = [LASTING[edit][0][0] for edit in ("a partner user made admin", "a line slipped in")]
     with books.engine.begin() as connection:
-        connection.execute(text("UPDATE users SET role = 'admin' WHERE username = 'acme-user'"))
+        behind_the_back(books, connection, edits)
     Books.init(books.settings).close()
     problems = verify_books(books).problems
-    assert problems == ["user 1 altered since it was sealed"]
+    assert problems == [
+        "lines of batch 99 are not sealed by any audit entry",
+        "user 1 altered since it was sealed",
+    ]

@@ -63,8 +63,7 @@ def verify_books(books: Books, head: Head | None = None) -> Verified:
         for name, (table, digest) in SEALED.items():
             problems += _check_sealed(session, trail, name, table, digest)
         problems += _check_lines(books, session, trail)
-        sealed = ((e.seq, e.after) for e in trail if (e.action, e.entity) == ("seal", "records"))
-        problems += seals.check(session, seals.sealed_kinds(sealed))
+        problems += seals.check(session, _sealed_records(trail))
         problems += _unaccounted(session, trail)
     return Verified(len(trail), trail[-1].hash if trail else "", problems)
 
@@ -90,6 +89,16 @@ def _check_lines(books: Books, session: Session, trail: list[Entry]) -> list[str
         elif sealed[batch] != current.get(batch):
             problems.append(f"lines of batch {batch} altered since their audit entry sealed them")
     return problems
+
+
+def _sealed_records(trail: list[Entry]) -> dict[str, tuple[int, str]]:
+    """The newest digest of each kind's seals in the trail, with its entry's seq."""
+    sealed = {}
+    for entry in trail:
+        if entry.action == "seal" and entry.entity == "records":
+            for table, about in json.loads(entry.after)["seals"].items():
+                sealed[table] = (entry.seq, about["digest"])
+    return sealed
 
 
 def _check_sealed(session: Session, trail: list[Entry], name: str, table, digest) -> list[str]:

@@ -134,14 +134,14 @@ class Books:
         return self
 
     def seal_everything(self) -> None:
-        """Books from before seals (or a kind of record a migration added) get theirs as they
-        stand at `accrue init`: from then on any change made behind the application's back is
-        found (see accrue.store.seals). A kind the trail has sealed is never sealed here, or
-        running `accrue init` again would bless whatever was done to it."""
+        """Books from before seals get theirs as they stand at `accrue init`: from then on
+        any change made behind the application's back is found (see accrue.store.seals).
+        Books sealed already are left alone, or running `accrue init` again would bless
+        whatever was done to them (a kind of record a migration adds starts empty)."""
         with self.session() as session:
-            known = seals.sealed_kinds(session.execute(_SEAL_ENTRIES).tuples())
-            unsealed = frozenset(seals.KINDS.keys() - known.keys())
-            self._seal(session, set(unsealed), reported=unsealed)
+            if session.scalar(_A_SEAL) is not None:
+                return
+            self._seal(session, set(seals.KINDS))
             trail = session.scalars(select(AuditRow.after).order_by(AuditRow.seq))
             sealed = seals.sealed_lines(trail)
             current = self.line_store.digests(session.connection())
@@ -274,13 +274,11 @@ class Books:
                 return self._version(reading)
         return session.scalar(select(func.max(AuditRow.seq)))
 
-    def _seal(
-        self, session: Session, written: set[str], reported: frozenset[str] = frozenset()
-    ) -> None:
+    def _seal(self, session: Session, written: set[str]) -> None:
         """The seals of the records this transaction wrote, with one `seal` entry in the trail
-        for those that changed and the `reported` kinds (see accrue.store.seals)."""
+        for those that changed (see accrue.store.seals)."""
         session.flush()
-        changed = seals.seal(session, written, reported)
+        changed = seals.seal(session, written)
         if changed:
             self.audit(session, "seal", "records", ", ".join(changed), after={"seals": changed})
 
@@ -393,11 +391,7 @@ class Books:
         return Program.model_validate_json(row.document)
 
 
-_SEAL_ENTRIES = (
-    select(AuditRow.seq, AuditRow.after)
-    .where(AuditRow.action == "seal", AuditRow.entity == "records")
-    .order_by(AuditRow.seq)
-)
+_A_SEAL = select(AuditRow.seq).where(AuditRow.action == "seal").limit(1)
 _READ_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _QUEUE_FOR_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
 

@@ -150,32 +150,29 @@ def keyed(session: Session, table: str, keys: Iterable[tuple]) -> Iterator[None]
         del info["keyed"]
 
 
-def seal(session: Session, tables: set[str], reported: frozenset[str] = frozenset()) -> dict | None:
+def seal(session: Session, tables: set[str]) -> dict | None:
     """Bring the seals of the records in these tables (and of the records `keyed` writes
     touched) up to date, except those found astray before the transaction wrote them; what
-    changed, and the `reported` kinds whether or not they did, for the trail's `seal` entry
-    (None when nothing is to be said)."""
+    changed, for the trail's `seal` entry (None when nothing did)."""
     info = session.connection().info
     touched, held = info.pop("touched", {}), info.pop("astray", {})
     changed = {}
     for name in sorted((tables | touched.keys()) & KINDS.keys()):
         only = None if name in tables else touched[name]
         kept = held.get(name, set())
-        if found := _reseal(session, KINDS[name], only, kept, name in reported):
+        if found := _reseal(session, KINDS[name], only, kept):
             changed[name] = found
     return changed or None
 
 
-def _reseal(
-    session: Session, kind: Kind, only: set[tuple] | None, kept: set[str], report: bool
-) -> dict | None:
+def _reseal(session: Session, kind: Kind, only: set[tuple] | None, kept: set[str]) -> dict | None:
     """One kind's seals brought up to date (`only`: for these records alone; `kept`: these
-    keep the seal they have); what changed, or None if nothing did and no `report` is due."""
+    keep the seal they have); what changed, or None if nothing did."""
     current = kind.digests(session, only)
     stored = stored_seals(session, kind, None if only is None else set(map(_key_text, only)))
     gone = stored.keys() - current.keys() - kept
     resealed = [k for k, d in current.items() if stored.get(k) != d and k not in kept]
-    if not (gone or resealed or report):
+    if not (gone or resealed):
         return None
     _replace(session, kind.table.name, gone | set(resealed), {k: current[k] for k in resealed})
     every = current if only is None and not kept else stored_seals(session, kind)
@@ -268,14 +265,4 @@ def sealed_lines(afters: Iterable[str]) -> dict[str, str]:
     for after in afters:
         if after and '"lines":{' in after:
             sealed.update(json.loads(after)["lines"])
-    return sealed
-
-
-def sealed_kinds(entries: Iterable[tuple[int, str]]) -> dict[str, tuple[int, str]]:
-    """The newest digest of each kind's seals in the trail, with its entry's seq, from the
-    (seq, after) of the `seal` entries in sequence order."""
-    sealed = {}
-    for seq, after in entries:
-        for table, about in json.loads(after).get("seals", {}).items():
-            sealed[table] = (seq, about["digest"])
     return sealed
