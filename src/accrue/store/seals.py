@@ -112,7 +112,7 @@ KINDS = {
     )
 }
 
-CHUNK = 500  # keys per DELETE: well under SQLite's limit on bound parameters
+CHUNK = 500  # keys per statement: well under SQLite's limit on bound parameters
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
