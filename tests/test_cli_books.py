@@ -13,6 +13,7 @@ from test_worked_examples import E8
 from typer.testing import CliRunner
 
 from accrue.cli import app
+from accrue.domain.audit import Head
 
 runner = CliRunner()
 
@@ -64,13 +65,14 @@ def test_the_books_from_the_command_line(accrue, tmp_path):
     assert "5200 Rebate expense" in balance and "2300" in balance
 
     accrue("close", "2026-Q1", "--as-of", "2026-06-30")
-    accrue("close", "2026-Q2", "--as-of", "2026-06-30")
+    closed = accrue("close", "2026-Q2", "--as-of", "2026-06-30")
+    head = Head.parse(closed.split("audit head ")[1].split()[0])
     assert "3400.00" in accrue("ledger", "settlements", "--period", "2026-Q2")
     settlement_id = _settlement_id(accrue, "2026-Q2")
     traced = accrue("trace", settlement_id)
     assert "reproduces the settled amount" in traced and "e8@v1" in traced
     assert "paid" in accrue("pay", settlement_id, "--method", "bank_transfer", "--on", "2026-07-15")
-    assert "audit trail intact" in accrue("audit", "verify")
+    assert "audit trail intact" in accrue("audit", "verify", "--head", str(head))
 
 
 def _settlement_id(accrue, period: str) -> str:

@@ -245,12 +245,20 @@ def close(
         typer.Option(help="close a period that has not ended; the reason goes to the audit"),
     ] = None,
 ) -> None:
-    """Close a period: settle its standings, carry forward, charge back, lock it."""
+    """Close a period: settle its standings, carry forward, charge back, lock it; print the
+    audit head after it, to keep outside the books (see `audit head`)."""
     from accrue.app.books import close_period
+    from accrue.store.audit import head_of
 
     with opened() as books:
         closed = close_period(books, period, _day(as_of), force_reason)
         console.print(closed.summary, highlight=False)
+        console.print(
+            f"audit head {head_of(books)} (keep it outside the books: "
+            "`accrue audit verify --head` it later)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("pay")

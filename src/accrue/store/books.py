@@ -137,8 +137,12 @@ class Books:
 
     def seal_everything(self) -> None:
         """Books from before seals get theirs as they stand at `accrue init`: from then on
-        any change made behind the application's back is found (see accrue.store.seals)."""
+        any change made behind the application's back is found (see accrue.store.seals).
+        Books sealed already are left alone, or running `accrue init` again would bless
+        whatever was done to them (a kind of record a migration adds starts empty)."""
         with self.session() as session:
+            if session.scalar(_A_SEAL) is not None:
+                return
             self._seal(session, set(seals.KINDS))
             trail = session.scalars(select(AuditRow.after).order_by(AuditRow.seq))
             sealed = seals.sealed_lines(trail)
@@ -220,8 +224,8 @@ class Books:
                     raise WroteWhileReading(f"a reading transaction wrote {sorted(written)}")
                 self._seal(session, written)
             finally:
-                noted.pop("written", None)
-                noted.pop("touched", None)  # a rolled back transaction's keyed writes
+                for left in ("written", "touched", "astray"):  # a rolled back transaction's
+                    noted.pop(left, None)
 
     @contextmanager
     def recalculating(self, roots: set[str] | None) -> Iterator[None]:
@@ -390,6 +394,7 @@ class Books:
         return Program.model_validate_json(row.document)
 
 
+_A_SEAL = select(AuditRow.seq).where(AuditRow.action == "seal").limit(1)
 _READ_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _QUEUE_FOR_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
 

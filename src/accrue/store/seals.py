@@ -8,6 +8,11 @@ appended to the audit trail with each changed kind's digest of all its seals. A 
 inserted or deleted outside the application then no longer matches its seal, and a seal edited
 to match no longer adds up to the digest the trail holds.
 
+Resealing a whole kind must not bless what was done behind the application's back since its
+last transaction: the first time a transaction writes a kind, before that write runs, its
+records are checked against their seals, and those that already disagree are left as they
+were sealed (still named by verification) whatever the transaction then does.
+
 Journals and postings are sealed by range in the entries that post them (store/audit.py), and
 lines by a digest per batch in the entry that imports the batch (store/lines.py).
 """
@@ -21,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Table, delete, event, insert, select, tuple_
+from sqlalchemy import Connection, Engine, Table, delete, event, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -53,6 +58,8 @@ from accrue.store.tables import (
     UserRow,
 )
 
+Reader = Session | Connection
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -60,7 +67,7 @@ class Kind:
     table: Table
     unsealed: frozenset[str] = frozenset()  # columns that change with no one answerable
 
-    def digests(self, session: Session, only: set[tuple] | None = None) -> dict[str, str]:
+    def digests(self, reader: Reader, only: set[tuple] | None = None) -> dict[str, str]:
         """Each record's digest, by its key (the primary key's values joined by '/'): the
         SHA-256 of the `repr` of its values in column order, exact and unambiguous, and
         several times faster than JSON over the thousands of standings a recalculation
@@ -68,10 +75,11 @@ class Kind:
         columns = [c for c in self.table.columns if c.name not in self.unsealed]
         keys = [columns.index(c) for c in self.table.primary_key.columns]
         query = select(*columns)
-        if only is not None:
+        if _few(only):
             query = query.where(tuple_(*self.table.primary_key.columns).in_(sorted(only)))
-        rows = session.execute(query).tuples()
-        return {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
+        rows = reader.execute(query).tuples()
+        found = {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
+        return found if only is None or _few(only) else _within(found, set(map(_key_text, only)))
 
 
 KINDS = {
@@ -104,20 +112,27 @@ KINDS = {
     )
 }
 
-CHUNK = 500  # keys per DELETE: well under SQLite's limit on bound parameters
+CHUNK = 500  # keys per statement: well under SQLite's limit on bound parameters
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
 def note_writes(engine: Engine) -> None:
     """Record in a connection's `written` set (when it has one) each table it writes, unless
-    the write is `keyed` to the records it touches."""
+    the write is `keyed` to the records it touches; on the first write to a sealed kind, its
+    records that no longer match their seals, in `astray`, before the write runs."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _noted(connection, cursor, statement, parameters, context, executemany):
-        written = connection.info.get("written")
+        info = connection.info
+        written = info.get("written")
         found = written is not None and _WRITE.match(statement)
-        if found and found.group(1).lower() != connection.info.get("keyed"):
-            written.add(found.group(1).lower())
+        table = found and found.group(1).lower()
+        if not table or table == info.get("keyed") or table in written:
+            return
+        written.add(table)
+        if table in KINDS:
+            touched = set(map(_key_text, info.get("touched", {}).get(table, ())))
+            info.setdefault("astray", {})[table] = astray(connection, KINDS[table]) - touched
 
 
 @contextmanager
@@ -137,33 +152,52 @@ def keyed(session: Session, table: str, keys: Iterable[tuple]) -> Iterator[None]
 
 def seal(session: Session, tables: set[str]) -> dict | None:
     """Bring the seals of the records in these tables (and of the records `keyed` writes
-    touched) up to date; what changed, for the trail's `seal` entry (None when nothing did)."""
-    touched = session.connection().info.pop("touched", {})
+    touched) up to date, except those found astray before the transaction wrote them; what
+    changed, for the trail's `seal` entry (None when nothing did)."""
+    info = session.connection().info
+    touched, held = info.pop("touched", {}), info.pop("astray", {})
     changed = {}
     for name in sorted((tables | touched.keys()) & KINDS.keys()):
-        keys = touched.get(name, ())
-        only = None if name in tables or len(keys) > CHUNK else keys  # many: all, in one read
-        if found := _reseal(session, KINDS[name], only):
+        only = None if name in tables else touched[name]
+        kept = held.get(name, set())
+        if found := _reseal(session, KINDS[name], only, kept):
             changed[name] = found
     return changed or None
 
 
-def _reseal(session: Session, kind: Kind, only: set[tuple] | None) -> dict | None:
-    """One kind's seals brought up to date (`only`: for these records alone)."""
+def _reseal(session: Session, kind: Kind, only: set[tuple] | None, kept: set[str]) -> dict | None:
+    """One kind's seals brought up to date (`only`: for these records alone; `kept`: these
+    keep the seal they have); what changed, or None if nothing did."""
     current = kind.digests(session, only)
     stored = stored_seals(session, kind, None if only is None else set(map(_key_text, only)))
-    if current == stored:
+    gone = stored.keys() - current.keys() - kept
+    resealed = [k for k, d in current.items() if stored.get(k) != d and k not in kept]
+    if not (gone or resealed):
         return None
-    gone = stored.keys() - current.keys()
-    resealed = [k for k, d in current.items() if stored.get(k) != d]
     _replace(session, kind.table.name, gone | set(resealed), {k: current[k] for k in resealed})
-    every = current if only is None else stored_seals(session, kind)
+    every = current if only is None and not kept else stored_seals(session, kind)
     return {
         "records": len(every),
         "changed": len(resealed),
         "removed": len(gone),
         "digest": seals_digest(every),
     }
+
+
+def astray(reader: Reader, kind: Kind) -> set[str]:
+    """The keys of a kind's records that differ from their seals: edited, inserted or
+    deleted since the application last sealed them."""
+    current, stored = kind.digests(reader), stored_seals(reader, kind)
+    return {key for key in current.keys() | stored.keys() if current.get(key) != stored.get(key)}
+
+
+def _few(only: set | None) -> bool:
+    """Few enough keys to ask for by name; more are read with the rest and picked out."""
+    return only is not None and len(only) <= CHUNK
+
+
+def _within(found: dict[str, str], keys: set[str]) -> dict[str, str]:
+    return {key: digest for key, digest in found.items() if key in keys}
 
 
 def _key_text(key: tuple) -> str:
@@ -182,12 +216,13 @@ def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]
         session.execute(insert(RecordSeal), rows)
 
 
-def stored_seals(session: Session, kind: Kind, only: set[str] | None = None) -> dict[str, str]:
+def stored_seals(reader: Reader, kind: Kind, only: set[str] | None = None) -> dict[str, str]:
     """A kind's seals by record key (`only`: those of these keys)."""
     query = select(RecordSeal.key, RecordSeal.digest).where(RecordSeal.kind == kind.table.name)
-    if only is not None:
+    if _few(only):
         query = query.where(RecordSeal.key.in_(sorted(only)))
-    return dict(session.execute(query).tuples().all())
+    found = dict(reader.execute(query).tuples().all())
+    return found if only is None or _few(only) else _within(found, only)
 
 
 def seals_digest(seals: dict[str, str]) -> str:
