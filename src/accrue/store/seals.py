@@ -26,7 +26,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, Table, delete, event, insert, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -74,12 +85,10 @@ class Kind:
         reseals. `only`: just the records with these primary keys (those still there)."""
         columns = [c for c in self.table.columns if c.name not in self.unsealed]
         keys = [columns.index(c) for c in self.table.primary_key.columns]
-        query = select(*columns)
-        if _few(only):
-            query = query.where(tuple_(*self.table.primary_key.columns).in_(sorted(only)))
-        rows = reader.execute(query).tuples()
+        key = tuple_(*self.table.primary_key.columns)
+        rows = _read(reader, select(*columns), key, only)
         found = {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
-        return found if only is None or _few(only) else _within(found, set(map(_key_text, only)))
+        return found if not _many(only) else _within(found, set(map(_key_text, only)))
 
 
 KINDS = {
@@ -113,6 +122,9 @@ KINDS = {
 }
 
 CHUNK = 500  # keys per statement: well under SQLite's limit on bound parameters
+BY_KEY = 20 * CHUNK  # more keys than this are read with the rest of the kind and picked out
+TOTAL = ""  # the key of a kind's running digest over its seals (see `seals_digest`)
+MODULUS = 2**256
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
@@ -174,14 +186,20 @@ def _reseal(session: Session, kind: Kind, only: set[tuple] | None, kept: set[str
     resealed = [k for k, d in current.items() if stored.get(k) != d and k not in kept]
     if not (gone or resealed):
         return None
-    _replace(session, kind.table.name, gone | set(resealed), {k: current[k] for k in resealed})
-    every = current if only is None and not kept else stored_seals(session, kind)
+    fresh = {k: current[k] for k in resealed}
+    _replace(session, kind.table.name, gone | set(resealed), fresh)
+    before = {k: stored[k] for k in gone | set(resealed) if k in stored}
     return {
-        "records": len(every),
+        "records": _count(session, kind),
         "changed": len(resealed),
         "removed": len(gone),
-        "digest": seals_digest(every),
+        "digest": _total(session, kind, before, fresh),
     }
+
+
+def _count(session: Session, kind: Kind) -> int:
+    query = select(func.count()).where(RecordSeal.kind == kind.table.name, RecordSeal.key != TOTAL)
+    return session.scalar(query)
 
 
 def astray(reader: Reader, kind: Kind) -> set[str]:
@@ -191,9 +209,19 @@ def astray(reader: Reader, kind: Kind) -> set[str]:
     return {key for key in current.keys() | stored.keys() if current.get(key) != stored.get(key)}
 
 
-def _few(only: set | None) -> bool:
-    """Few enough keys to ask for by name; more are read with the rest and picked out."""
-    return only is not None and len(only) <= CHUNK
+def _many(only: set | None) -> bool:
+    """Too many keys to ask for by name: read with the rest of the kind and picked out."""
+    return only is not None and len(only) > BY_KEY
+
+
+def _read(reader: Reader, query, key, only: set | None) -> Iterator[tuple]:
+    """The query's rows (`only`: those whose `key` is one of these, asked for in chunks)."""
+    if only is None or _many(only):
+        yield from reader.execute(query).tuples()
+        return
+    wanted = sorted(only)
+    for start in range(0, len(wanted), CHUNK):
+        yield from reader.execute(query.where(key.in_(wanted[start : start + CHUNK]))).tuples()
 
 
 def _within(found: dict[str, str], keys: set[str]) -> dict[str, str]:
@@ -218,16 +246,51 @@ def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]
 
 def stored_seals(reader: Reader, kind: Kind, only: set[str] | None = None) -> dict[str, str]:
     """A kind's seals by record key (`only`: those of these keys)."""
-    query = select(RecordSeal.key, RecordSeal.digest).where(RecordSeal.kind == kind.table.name)
-    if _few(only):
-        query = query.where(RecordSeal.key.in_(sorted(only)))
-    found = dict(reader.execute(query).tuples().all())
-    return found if only is None or _few(only) else _within(found, only)
+    query = select(RecordSeal.key, RecordSeal.digest).where(
+        RecordSeal.kind == kind.table.name, RecordSeal.key != TOTAL
+    )
+    found = dict(_read(reader, query, RecordSeal.key, only))
+    return found if not _many(only) else _within(found, only)
 
 
 def seals_digest(seals: dict[str, str]) -> str:
-    """One digest of a kind's seals: what the trail holds of them."""
+    """One digest of a kind's seals, what the trail holds of them: the sum of each seal's
+    SHA-256 (mod 2**256), so resealing a few records of a large kind updates it from those
+    few (`_total`) instead of reading every seal again."""
+    return SUMMED + _hex(sum(_term(key, digest) for key, digest in seals.items()))
+
+
+SUMMED = "sum:"  # a digest `seals_digest` sums; the trail's older ones hash the sorted seals
+
+
+def _listed_digest(seals: dict[str, str]) -> str:
+    """What the trail held of a kind before digests were summed."""
     return _sha256(canonical(sorted(seals.items())))
+
+
+def _term(key: str, digest: str) -> int:
+    return int(_sha256(f"{key}\x1f{digest}"), 16)
+
+
+def _hex(total: int) -> str:
+    return f"{total % MODULUS:064x}"
+
+
+def _total(session: Session, kind: Kind, before: dict[str, str], after: dict[str, str]) -> str:
+    """The kind's digest once the seals in `before` became those in `after` (a key in one
+    only: a seal added or dropped), kept as the kind's TOTAL seal row; books sealed before
+    there was one read every seal once."""
+    name = kind.table.name
+    where = (RecordSeal.kind == name) & (RecordSeal.key == TOTAL)
+    kept = session.scalar(select(RecordSeal.digest).where(where))
+    if kept is None:
+        total = int(seals_digest(stored_seals(session, kind)).removeprefix(SUMMED), 16)
+        session.execute(insert(RecordSeal).values(kind=name, key=TOTAL, digest=_hex(total)))
+    else:
+        total = int(kept, 16) + sum(_term(k, d) for k, d in after.items())
+        total -= sum(_term(k, d) for k, d in before.items())
+        session.execute(update(RecordSeal).where(where).values(digest=_hex(total)))
+    return SUMMED + _hex(total)
 
 
 def _sha256(text: str) -> str:
@@ -241,7 +304,8 @@ def check(session: Session, sealed: dict[str, tuple[int, str]]) -> list[str]:
     for name, kind in KINDS.items():
         stored = stored_seals(session, kind)
         seq, expected = sealed.get(name, (None, seals_digest({})))
-        if seals_digest(stored) != expected:
+        digest = seals_digest if expected.startswith(SUMMED) else _listed_digest
+        if digest(stored) != expected:
             held = f"the digest audit entry {seq} holds" if seq else "any digest in the trail"
             problems.append(
                 f"{kind.name} seals differ from {held} (seals edited, "
