@@ -33,6 +33,20 @@ def test_the_portal_shows_money_at_the_minor_unit(amount, currency, shown):
     assert templates.env.filters["money"](Decimal(amount), currency) == shown
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("1234.5", "JPY", "JPY +1,235"),
+        ("-0.0005", "KWD", "KWD -0.001"),
+        ("0.125", "USD", "USD +0.13"),
+    ],
+)
+def test_the_portal_shows_a_money_lift_signed_at_the_minor_unit(amount, currency, shown):
+    change = templates.env.filters["change"]
+    assert change(Decimal(amount), "net_revenue", currency) == shown
+    assert change(Decimal("0.0125"), "category_rate", currency) == "+1.2 pts"
+
+
 @pytest.mark.parametrize(("amount", "currency", "shown"), CASES[:3])
 def test_an_alert_e_mail_shows_money_at_the_minor_unit(amount, currency, shown):
     gold = program(

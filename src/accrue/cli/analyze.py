@@ -12,6 +12,7 @@ import typer
 
 from accrue.cli.app import app, console, parse_date, reports_errors
 from accrue.cli.books import opened, table
+from accrue.domain.money import readable_money
 from accrue.export.cells import write_csv
 
 analyze = typer.Typer(help="Design analytics: calibrate, simulate, forecast, lift, unclaimed.")
@@ -195,8 +196,9 @@ def lift_command(
     console.print(table(f"Lift of {program}: {baseline} → {after}", columns, rows))
     console.print(
         f"{report.matched} matched pairs, {report.unmatched} unmatched; balance {report.balance}; "
-        f"incremental revenue {report.incremental_revenue:,} for rebates of "
-        f"{report.rebate_cost:,}: ROI {report.roi if report.roi is not None else 'n/a'}",
+        f"incremental revenue {readable_money(report.incremental_revenue, report.currency)} "
+        f"for rebates of {readable_money(report.rebate_cost, report.currency)}: "
+        f"ROI {report.roi if report.roi is not None else 'n/a'}",
         highlight=False,
     )
     pairs = [

@@ -43,6 +43,7 @@ class SegmentCalibration:
     partners: int
     percentiles: dict[int, Decimal]
     suggestions: list[Suggestion]
+    currency: str  # the program's: each suggestion's cost is in it
 
 
 def calibrate(
@@ -66,4 +67,5 @@ def calibrate(
         len(measures),
         {p: percentile(measures, p).quantize(Decimal("0.01")) for p in PERCENTILES},
         suggestions,
+        currency,
     )

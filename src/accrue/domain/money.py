@@ -93,10 +93,11 @@ def money_text(value: Decimal | None, currency: str) -> str | None:
     return None if value is None else format(round_money(value, currency), "f")
 
 
-def readable_money(value: Decimal | str, currency: str) -> str:
+def readable_money(value: Decimal | str, currency: str, *, signed: bool = False) -> str:
     """Money as people read it, in e-mails, pages and statements: USD 12,345.60, JPY 12,346,
-    KWD 12,345.600."""
-    return f"{currency} {round_money(Decimal(value), currency):,f}"
+    KWD 12,345.600; `signed` for a change, which reads +USD… wrongly: USD +12,345.60."""
+    sign = "+" if signed else ""
+    return f"{currency} {round_money(Decimal(value), currency):{sign},f}"
 
 
 def readable_price(value: Decimal, currency: str) -> str:

@@ -38,10 +38,11 @@ def metric(key: str) -> str:
     return METRICS.get(key, key.replace("_", " ").capitalize())
 
 
-def change(value: Decimal, key: str) -> str:
-    """A change in a lift metric as people read it: money with its sign, a share in points."""
+def change(value: Decimal, key: str, currency: str) -> str:
+    """A change in a lift metric as people read it: money with its sign in the program's
+    currency, a share in points."""
     if key in MONEY_METRICS:
-        return f"{value:+,.2f}"
+        return readable_money(value, currency, signed=True)
     return f"{value * 100:+,.1f} pts"
 
 
