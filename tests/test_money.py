@@ -12,6 +12,10 @@ from conftest import program
 from pypdf import PdfReader
 
 import accrue.api  # noqa: F401  (the portal's pages load with the app they belong to)
+from accrue.analytics.simulation import Totals
+from accrue.analytics.unclaimed import Unclaimed
+from accrue.cli.files import _shown
+from accrue.domain.calibration import calibrate
 from accrue.explain import summary
 from accrue.export.statements import Names, render
 from accrue.store.alerts import _alert
@@ -44,7 +48,7 @@ def test_the_portal_shows_money_at_the_minor_unit(amount, currency, shown):
 def test_the_portal_shows_a_money_lift_signed_at_the_minor_unit(amount, currency, shown):
     change = templates.env.filters["change"]
     assert change(Decimal(amount), "net_revenue", currency) == shown
-    assert change(Decimal("0.0125"), "category_rate", currency) == "+1.2 pts"
+    assert change(Decimal("0.0125"), "category_rate", currency) == "+1.3 pts"
 
 
 @pytest.mark.parametrize(("amount", "currency", "shown"), CASES[:3])
@@ -120,3 +124,45 @@ def test_a_program_preview_shows_money_in_its_currency_and_a_unit_price_as_writt
     text = "\n".join(summary(yen))
     assert "from JPY 1,000: JPY 0.125 per unit + a lump sum of JPY 2,500" in text
     assert "Cap: JPY 150,001 a partner" in text
+
+
+TIES = [  # what is not money is rounded as money is: half-up, never half-even (0.125 → 0.13)
+    (lambda: templates.env.filters["amount"](Decimal("0.125")), "0.13"),
+    (lambda: templates.env.filters["percent"](Decimal("0.0025")), "0.3%"),
+    (
+        lambda: templates.env.filters["change"](Decimal("0.0025"), "category_rate", "USD"),
+        "+0.3 pts",
+    ),
+    (lambda: Names({}, {}).measure("gone", "2.125"), "2.13"),
+    (lambda: _shown("2.125"), "2.13"),
+    (lambda: str(Totals("USD", cost=Decimal(1), revenue=Decimal(32)).cost_share), "0.0313"),
+    (
+        lambda: str(Unclaimed("fund", "f", "p", "USD", Decimal(1), Decimal(31), None).share),
+        "0.0313",
+    ),
+    (lambda: str(calibrate("Gold", [Decimal("0.125")], None, "USD").percentiles[50]), "0.13"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    TIES,
+    ids=[
+        "portal amount",
+        "portal percent",
+        "portal change in points",
+        "statement measure",
+        "cli screen",
+        "simulated cost share",
+        "unclaimed share",
+        "calibration percentile",
+    ],
+)
+def test_a_number_on_a_tie_is_rounded_half_up_wherever_it_is_shown(shown, expected):
+    assert shown() == expected
+
+
+def test_a_threshold_suggestions_share_of_partners_is_rounded_half_up():
+    measures = [Decimal(10)] * 31 + [Decimal(100)]  # one of 32 above: 0.03125
+    [at_15, *_] = calibrate("Gold", measures, None, "USD").suggestions
+    assert (str(at_15.threshold), str(at_15.qualifying_share)) == ("11.50", "0.0313")

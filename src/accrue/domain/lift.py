@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from accrue.domain.errors import Refused
-from accrue.domain.money import ZERO, exactly, round_money
+from accrue.domain.money import ZERO, exactly, round_half_up, round_money
 
 METRICS = ("net_revenue", "category_rate", "off_season")  # the metrics measured by default
 
 SIZE = "net_revenue"  # what partners are matched on, and the money the ROI counts
 MONEY_METRICS = frozenset({SIZE})
-RATE = Decimal("0.0001")
+RATE = 4  # decimal places of a share, a ratio or a distance
 BALANCE_LIMIT = Decimal("0.25")  # |standardized mean difference| above this: poorly matched
 LOW_Q, HIGH_Q = Decimal("0.025"), Decimal("0.975")
 
@@ -74,16 +74,12 @@ class LiftReport:
     currency: str  # the program's: money metrics and amounts are in it
 
 
-def _round(value: Decimal, quantum: Decimal) -> Decimal:
-    return value.quantize(quantum, rounding=ROUND_HALF_UP)
-
-
 def _rounded(metric: str, currency: str):
     """How a metric's values are rounded: money half-up at the currency's minor unit (the one
     rounding money gets), a rate or share to four places."""
     if metric in MONEY_METRICS:
         return lambda value: round_money(value, currency)
-    return lambda value: _round(value, RATE)
+    return lambda value: round_half_up(value, RATE)
 
 
 def _size(unit: Unit) -> Decimal | None:
@@ -144,7 +140,7 @@ def _take_nearest(treated: Unit, pool: list[Unit], caliper: Decimal) -> Match:
     if gap > caliper:
         return Match(treated.partner_id, None, None)
     pool.remove(best)
-    return Match(treated.partner_id, best.partner_id, _round(gap, RATE))
+    return Match(treated.partner_id, best.partner_id, round_half_up(gap, RATE))
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -211,9 +207,9 @@ def _effect(metric: str, series: _Series, draws: list[list[int]], currency: str)
         rounded(estimate),
         rounded(low),
         rounded(high),
-        None if relative is None else _round(relative, RATE),
-        None if rel is None else _round(rel[0], RATE),
-        None if rel is None else _round(rel[1], RATE),
+        None if relative is None else round_half_up(relative, RATE),
+        None if rel is None else round_half_up(rel[0], RATE),
+        None if rel is None else round_half_up(rel[1], RATE),
     )
 
 
@@ -227,7 +223,7 @@ def _balance(pairs: list[tuple[Unit, Unit]]) -> Decimal | None:
     pooled = ((_variance(treated) + _variance(control)) / 2).sqrt()
     if not pooled:
         return None
-    return _round((_mean(treated) - _mean(control)) / pooled, RATE)
+    return round_half_up((_mean(treated) - _mean(control)) / pooled, RATE)
 
 
 def _variance(values: list[Decimal]) -> Decimal:
@@ -285,7 +281,7 @@ def measure_lift(
 
 def _roi(incremental: Decimal, cost: Decimal) -> Decimal | None:
     """Return per rebate dollar on revenue, not margin: an upper bound on the profit it made."""
-    return _round((incremental - cost) / cost, RATE) if cost else None
+    return round_half_up((incremental - cost) / cost, RATE) if cost else None
 
 
 def _usable_metrics(

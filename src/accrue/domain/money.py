@@ -63,14 +63,24 @@ def minor_unit(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
-@functools.cache
 def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit(currency))
+    return _step(minor_unit(currency))
+
+
+@functools.cache
+def _step(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit: the one rounding money gets, wherever it is."""
-    return settled(value).quantize(quantum(currency), rounding=ROUND_HALF_UP, context=_EXACT)
+    return round_half_up(value, minor_unit(currency))
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    """Half-up to `places` decimals, from the exact value: how money is rounded, and so how
+    anything shown beside it is (a measure, a share, a rate), never Python's half-even."""
+    return settled(value).quantize(_step(places), rounding=ROUND_HALF_UP, context=_EXACT)
 
 
 def settled(value: Decimal) -> Decimal:
