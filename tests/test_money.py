@@ -16,7 +16,8 @@ from accrue.analytics.simulation import Totals
 from accrue.analytics.unclaimed import Unclaimed
 from accrue.cli.files import _shown
 from accrue.domain.calibration import calibrate
-from accrue.explain import summary
+from accrue.domain.money import readable_percent
+from accrue.explain import in_unit, summary
 from accrue.export.statements import Names, render
 from accrue.store.alerts import _alert
 from accrue.store.statements import Statement
@@ -126,6 +127,10 @@ def test_a_program_preview_shows_money_in_its_currency_and_a_unit_price_as_writt
     assert "Cap: JPY 150,001 a partner" in text
 
 
+MIX = (
+    "id: mix\nname: Mix\neffective: {from: 2026-01-01}\nmeasure: mix_share\n"
+    "mix: {product_lines: [Smart]}\ntiers: [{from: 0.2, rate: 1%}]"
+)
 TIES = [  # what is not money is rounded as money is: half-up, never half-even (0.125 → 0.13)
     (lambda: templates.env.filters["amount"](Decimal("0.125")), "0.13"),
     (lambda: templates.env.filters["percent"](Decimal("0.0025")), "0.3%"),
@@ -141,6 +146,8 @@ TIES = [  # what is not money is rounded as money is: half-up, never half-even (
         "0.0313",
     ),
     (lambda: str(calibrate("Gold", [Decimal("0.125")], None, "USD").percentiles[50]), "0.13"),
+    (lambda: readable_percent(Decimal("0.1225")), "12.3%"),
+    (lambda: in_unit(program(MIX), Decimal("0.0025")), "a 0.3% share"),
 ]
 
 
@@ -156,6 +163,8 @@ TIES = [  # what is not money is rounded as money is: half-up, never half-even (
         "simulated cost share",
         "unclaimed share",
         "calibration percentile",
+        "a share on the command line",
+        "a mix share in a program's summary",
     ],
 )
 def test_a_number_on_a_tie_is_rounded_half_up_wherever_it_is_shown(shown, expected):

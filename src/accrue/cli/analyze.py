@@ -12,7 +12,7 @@ import typer
 
 from accrue.cli.app import app, console, parse_date, reports_errors
 from accrue.cli.books import opened, table
-from accrue.domain.money import readable_money
+from accrue.domain.money import readable_money, readable_percent
 from accrue.export.cells import write_csv
 
 analyze = typer.Typer(help="Design analytics: calibrate, simulate, forecast, lift, unclaimed.")
@@ -51,7 +51,7 @@ def calibrate_command(
             *c.percentiles.values(),
             f"+{s.lift:.0%}",
             s.threshold,
-            f"{s.qualifying_share:.1%}",
+            readable_percent(s.qualifying_share),
             s.cost,
         ]
         for c in found
@@ -229,7 +229,7 @@ def unclaimed_command(
             u.currency,
             u.unclaimed,
             u.claimed,
-            f"{u.share:.1%}" if u.share is not None else "",
+            readable_percent(u.share) if u.share is not None else "",
             u.days_left if u.days_left is not None else "",
             u.note,
         ]

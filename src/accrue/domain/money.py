@@ -110,6 +110,11 @@ def readable_money(value: Decimal | str, currency: str, *, signed: bool = False)
     return f"{currency} {round_money(Decimal(value), currency):{sign},f}"
 
 
+def readable_percent(value: Decimal | float) -> str:
+    """A fraction as people read it, to a tenth of a percent half-up: 0.1225 → 12.3%."""
+    return f"{round_half_up(Decimal(value) * 100, 1):,f}%"
+
+
 def readable_price(value: Decimal, currency: str) -> str:
     """A price per unit as written, to at least the minor unit: USD 0.125, USD 2.50."""
     finer = value.as_tuple().exponent < -minor_unit(currency)  # type: ignore[operator]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from accrue.domain.lift import MONEY_METRICS
-from accrue.domain.money import readable_money, round_half_up
+from accrue.domain.money import readable_money, readable_percent, round_half_up
 
 METRICS = {
     "net_revenue": "Net revenue per partner",
@@ -31,7 +31,7 @@ def earned(card) -> str:
 def percent(value: Decimal | float | None) -> str:
     """A fraction (a ratio a template divided too) as a percentage to one place; a dash where
     there is none."""
-    return "—" if value is None else f"{round_half_up(Decimal(value) * 100, 1):,f}%"
+    return "—" if value is None else readable_percent(value)
 
 
 def metric(key: str) -> str:
