@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from apiclient import open_api
@@ -142,6 +143,13 @@ def test_a_partner_disputes_a_statement_line_and_finance_answers_beside_its_trac
     assert "Recomputed from the lines 240.00 (reproduces the settlement)" in text
     assert "Q1-ACME-1 USD 12,000.00 USD 240.00" in text  # the line and its share
     dispute = re.search(r'action="/finance/disputes/(\d+)"', page).group(1)
+    for typed, why in (("NaN", "is not a finite number"), ("1E400", "is too large")):
+        refused = finance.post(
+            f"/finance/disputes/{dispute}",
+            data={"resolution": "pay it", "adjustment": typed, "csrf": _csrf(page)},
+            follow_redirects=True,
+        )
+        assert f"dispute {dispute}: adjustment '{typed}' {why}" in unescape(refused.text)
     answered = finance.post(
         f"/finance/disputes/{dispute}",
         data={"resolution": "the invoice is in Q2", "adjustment": "", "csrf": _csrf(page)},
