@@ -25,6 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from accrue.domain.identifiers import MAX_RECORD_ID
 from accrue.domain.money import exact, money_text
 from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import ClaimLine
@@ -38,7 +39,6 @@ INVOICE_QUALIFIERS = ("IV", "DI")
 SALE_TYPES = {"SD": "pos", "SS": "pos", "DS": "pos", "SH": "pos", "BP": "pos", "PT": "pos"}
 RETURN_TYPES = {"RP": "return", "RB": "return", "RV": "return"}
 CURRENCY = re.compile(r"[A-Z]{3}")
-MAX_LINE = 2**31 - 1  # the records keep a claim line's number in a 32-bit integer
 X12_NAMES = (".edi", ".x12")
 
 
@@ -108,8 +108,8 @@ class _Reader:
     def line_number(self, segment: Segment, element: int) -> int:
         """A line's number: whole, from 1, and within the records' 32-bit integers."""
         value = self.number(segment, element)
-        if value != value.to_integral_value() or not 1 <= value <= MAX_LINE:
-            raise self.fail(segment, element, f"not a whole line number from 1 to {MAX_LINE}")
+        if value != value.to_integral_value() or not 1 <= value <= MAX_RECORD_ID:
+            raise self.fail(segment, element, f"not a whole line number from 1 to {MAX_RECORD_ID}")
         return int(value)
 
 
