@@ -254,6 +254,8 @@ def test_unknown_pages_and_bad_links_answer_as_pages_with_the_navigation(api):
     for link in ("/why/99999999999999999999", "/audit/payouts/99999999999999999999"):
         huge = finance.get(link)  # past the records' 32-bit ids: a bad link, not a 500
         assert huge.status_code == 400 and "<nav" in huge.text, link
+    huge = signed_in(api, "ada").get("/audit", params={"before": "99999999999999999999"})
+    assert huge.status_code == 400 and "<nav" in huge.text
     not_here = finance.put("/finance")
     assert not_here.status_code == 405 and "<nav" in not_here.text
     anonymous = TestClient(api.client.app).get("/nowhere")

@@ -16,6 +16,7 @@ from sqlalchemy import String, cast, or_, select
 
 from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
+from accrue.domain.identifiers import MAX_RECORD_ID
 from accrue.store.audit import verify_books
 from accrue.store.tables import (
     ApprovalRow,
@@ -138,7 +139,7 @@ def audit(
     since: Day = "",
     until: Day = "",
     partner: Text = "",
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
 ):
     """The audit trail, newest first, as sentences; narrowed by person, action, kind of
     record, dates and partner; and whether every seal still checks."""
