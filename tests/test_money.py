@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ import accrue.api  # noqa: F401  (the portal's pages load with the app they belo
 from accrue.analytics.simulation import Totals
 from accrue.analytics.unclaimed import Unclaimed
 from accrue.cli.files import _shown
+from accrue.domain import notices
 from accrue.domain.calibration import calibrate
 from accrue.domain.money import readable_percent
 from accrue.explain import in_unit, summary
@@ -175,3 +177,18 @@ def test_a_threshold_suggestions_share_of_partners_is_rounded_half_up():
     measures = [Decimal(10)] * 31 + [Decimal(100)]  # one of 32 above: 0.03125
     [at_15, *_] = calibrate("Gold", measures, None, "USD").suggestions
     assert (str(at_15.threshold), str(at_15.qualifying_share)) == ("11.50", "0.0313")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [("600", "USD", "600.00"), ("1234.0", "JPY", "1234"), ("2.5", "KWD", "2.500")],
+)
+def test_a_notices_data_carries_money_as_exact_text_at_the_minor_unit(amount, currency, text):
+    """What a webhook receives is the amount as the files write it, not as it was computed."""
+    on = date(2026, 4, 15)
+    money = Decimal(amount)
+    paid = notices.payment_sent(7, "ACME", "Volume", "2026-Q1", money, currency, "ach", "R1", on)
+    expiring = notices.fund_expiring("mdf", "MDF", "ACME", "2026-Q1", money, currency, on, 7)
+    answered = notices.dispute_answered(3, "ACME", "settlement 7", "ok", money, currency)
+    assert paid.facts["amount"] == expiring.facts["amount"] == text
+    assert answered.facts["adjustment"] == text
