@@ -89,6 +89,10 @@ def test_errors_are_reported_not_raised(accrue, tmp_path):
     assert "bad.csv:2: date = '2026-02-30'" in output and "quarantine export" in output
     assert "is not a date" in accrue("close", "2026-Q1", "--as-of", "tomorrow", code=1)
     assert "Traceback" not in output
+    huge = "99999999999999999999"  # past the records' 32-bit ids: a usage error, not a bug
+    for command in (("trace", huge), ("claims", "show", huge), ("approve", huge)):
+        refused = accrue(*command, code=2)
+        assert "internal error" not in refused and "2147483647" in refused, command
 
 
 def test_embedded_books_held_by_another_process_are_refused_with_what_to_do(accrue, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 MAX_LENGTH = 64
+MAX_RECORD_ID = 2**31 - 1  # record ids and claim line numbers: 32-bit integers on every backend
 CONTROL = r"[\x00-\x1f\x7f]"  # NUL and the other control characters (Python re and RE2 alike)
 _CONTROL = re.compile(CONTROL)
 

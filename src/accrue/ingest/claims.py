@@ -16,6 +16,7 @@ from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import Agreement, ClaimLine, Pricing
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import filled, identifiers, table_rows
+from accrue.ingest.tabular import read_json
 
 AGREEMENT_COLUMNS = (
     "agreement_id",
@@ -178,7 +179,7 @@ def read_claims(path: Path, today: date, name: str | None = None) -> list[ClaimI
 
 def _json_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         problems.append(Problem(str(path), None, None, None, f"not valid JSON: {error}"))
         return

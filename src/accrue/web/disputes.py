@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from accrue.api.schemas import PathId
 from accrue.api.security import Context, line_store_turn
 from accrue.app.claims import open_dispute, resolve_dispute
-from accrue.domain.errors import NotFound
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.money import readable_money
+from accrue.domain.numbers import read_decimal
 from accrue.domain.periods import running
 from accrue.domain.shipdebit import Reason
 from accrue.engine.runner import Attribution
@@ -161,7 +163,7 @@ def disputes(request: Request, viewer: Viewer):
 @pages.write("/finance/disputes/{dispute_id}", "disputes:resolve")
 def answer(
     request: Request,
-    dispute_id: int,
+    dispute_id: PathId,
     viewer: Viewer,
     _: Checked,
     resolution: Annotated[str, Form(max_length=2000)] = "",
@@ -169,13 +171,21 @@ def answer(
 ) -> RedirectResponse:
     """Dismiss (no adjustment) or propose an adjustment, which goes for approval."""
     try:
-        amount = Decimal(adjustment) if adjustment.strip() else None
+        amount = _adjustment(adjustment)
         done = resolve_dispute(viewer.books, dispute_id, resolution, amount)
-    except (DisputeError, NotFound, InvalidOperation) as refused:
-        return back(
-            request, "/finance/disputes", f"dispute {dispute_id}: {refused or 'bad amount'}"
-        )
+    except (DisputeError, NotFound, Refused) as refused:
+        return back(request, "/finance/disputes", f"dispute {dispute_id}: {refused}")
     return back(request, "/finance/disputes", f"dispute {dispute_id}: {done.status}")
+
+
+def _adjustment(typed: str) -> Decimal | None:
+    """The amount typed, read as every number from outside is (no NaN, no 1E400), or none."""
+    if not typed.strip():
+        return None
+    try:
+        return read_decimal(typed)
+    except Refused as refused:
+        raise Refused(f"adjustment {typed.strip()!r} {refused}") from None
 
 
 @pages.write("/claims/disputes", "disputes:open")
