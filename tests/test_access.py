@@ -265,6 +265,7 @@ def test_refused_uploads_are_not_kept_and_no_answer_names_where_files_are_kept(a
         ("/api/master/partners", "bad-partners.csv", b"id,name\n,Nameless\n"),
         ("/api/agreements", "bad-agreements.csv", b"agreement_id\nSPA-1\n"),
         ("/api/claims", "bad-claims.csv", b"claim_number\nC-1\n"),
+        ("/api/batches", "bad-lines.parquet", b"not parquet"),  # DuckDB names the file
     ]
     for route, name, content in refusals:
         sent = api.post("ada", route, files={"file": (name, content)})
