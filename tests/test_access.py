@@ -15,7 +15,7 @@ from pathlib import Path
 
 import itsdangerous
 import pytest
-from apiclient import PASSWORD, claim_lines, line_rows, lines_csv, open_api
+from apiclient import PASSWORD, PROGRAM, claim_lines, line_rows, lines_csv, open_api
 from fastapi.testclient import TestClient
 
 from accrue.api import create_app
@@ -310,3 +310,28 @@ def test_identifiers_with_nul_bytes_or_too_long_are_refused(api):
 
     nul = api.get("fin", "/api/standings", params={"partner_id": "ACME\x00"})
     assert nul.status_code == 422, nul.text
+
+
+@pytest.mark.parametrize("books_settings", ["postgres"], indirect=True)
+def test_nul_bytes_and_overlong_ids_are_refused_at_the_doors_of_people_and_programs(
+    books_settings,
+):
+    """PostgreSQL cannot hold a NUL byte nor a 65-character id: each is a refusal naming its
+    field (401 for a sign-in), never a 500."""
+    api = open_api(books_settings)
+    try:
+        nul = {"username": "acme\x00", "password": PASSWORD}
+        assert api.client.post("/api/auth/login", json=nul).status_code == 401
+        user = {"username": "nul", "name": "N\x00L", "role": "finance", "password": PASSWORD}
+        refused = [
+            ("name", api.post("ada", "/api/users", json=user)),
+            ("name", api.post("ada", "/api/users/fin/tokens", json={"name": "erp\x00"})),
+        ]
+        overlong = PROGRAM.replace("id: volume-q", "id: " + "v" * 65)
+        yaml = {"Content-Type": "application/yaml"}
+        refused.append(("id", api.post("pam", "/api/programs", content=overlong, headers=yaml)))
+        for field, sent in refused:
+            assert sent.status_code == 422, sent.text
+            assert [p["field"] for p in sent.json()["error"]["problems"]] == [field], sent.text
+    finally:
+        api.client.__exit__(None, None, None)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from accrue.domain.errors import Refused
+
 MAX_LENGTH = 64
 CONTROL = r"[\x00-\x1f\x7f]"  # NUL and the other control characters (Python re and RE2 alike)
 _CONTROL = re.compile(CONTROL)
@@ -19,3 +21,9 @@ def identifier_problem(value: str, longest: int = MAX_LENGTH) -> str | None:
     if _CONTROL.search(value):
         return "must not contain control characters such as NUL"
     return None
+
+
+def check_identifier(field: str, value: str, longest: int = MAX_LENGTH) -> None:
+    """Refused, naming `field`, unless `value` can be an identifier (or a one-line name)."""
+    if problem := identifier_problem(value, longest):
+        raise Refused(f"{field}: {problem}")
