@@ -11,11 +11,13 @@ import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import itsdangerous
 import pytest
 from apiclient import PASSWORD, PROGRAM, claim_lines, line_rows, lines_csv, open_api
+from conftest import BACKENDS
 from fastapi.testclient import TestClient
 
 from accrue.api import create_app
@@ -59,6 +61,24 @@ def test_parallel_wrong_passwords_are_all_counted_and_lock_the_account(api):
     )
     assert right.status_code == 401
     assert "too many failed logins" in right.json()["error"]["message"]
+
+
+@BACKENDS
+def test_a_locked_account_opens_to_the_right_password_once_the_window_has_passed(books_settings):
+    now = [datetime(2026, 11, 24, 12, tzinfo=UTC)]
+    books = Books.init(books_settings, clock=lambda: now[0])
+    try:
+        people.create_user(books, "fin", "Finance", Role.FINANCE, PASSWORD)
+        for _ in range(people.LOCK_AFTER):
+            with pytest.raises(people.LoginRefused, match="wrong username or password"):
+                people.login(books, "fin", "not the password")
+        now[0] += people.LOCK_FOR - timedelta(seconds=1)
+        with pytest.raises(people.LoginRefused, match="too many failed logins"):
+            people.login(books, "fin", PASSWORD)
+        now[0] += timedelta(seconds=1)
+        assert people.login(books, "fin", PASSWORD).startswith(people.PREFIX)
+    finally:
+        books.close()
 
 
 class _CountingHasher:
