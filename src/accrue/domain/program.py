@@ -308,7 +308,7 @@ class Program(Model):
     id: str = Field(
         max_length=MAX_LENGTH,
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
-        description="stable id: a-z, 0-9, - or _",
+        description=f"stable id: a-z, 0-9, - or _, at most {MAX_LENGTH} characters",
     )
     name: str = Field(min_length=1, description="name partners see")
     version: int = Field(1, ge=1, description="version number; a change is a new version")
