@@ -17,7 +17,6 @@ from starlette.types import Scope
 
 from accrue import __version__
 from accrue.api import errors
-from accrue.api.bodies import RefuseNulInBodies
 from accrue.api.middleware import ResponseHeaders
 from accrue.api.routes import (
     analytics,
@@ -100,7 +99,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     app.state.sign_ins = Throttle()
     errors.install(app)
     app.add_middleware(errors.RefuseNul)
-    app.add_middleware(RefuseNulInBodies)
     app.add_middleware(Unversioned)
     for module in (
         people,
