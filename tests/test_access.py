@@ -376,3 +376,34 @@ def test_nul_bytes_and_overlong_ids_are_refused_at_the_doors_of_people_and_progr
             assert [p["field"] for p in sent.json()["error"]["problems"]] == [field], sent.text
     finally:
         api.client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("books_settings", ["postgres"], indirect=True)
+def test_a_nul_byte_in_a_name_or_reason_is_refused_naming_its_field(books_settings):
+    """PostgreSQL cannot hold a NUL byte: a batch's name or a reason with one is a refusal
+    naming the field (the portal says so on its page), never a 500."""
+    api = open_api(books_settings)
+    try:
+        rows = line_rows("ACME", ["30000.00"])
+        sent = api.post("fin", "/api/lines", json={"name": "q\x001", "lines": rows})
+        refused = [("name", sent)]
+        api.ok(api.post("fin", "/api/lines", json={"name": "q1", "lines": rows}), 201)
+        api.ok(api.post("fin", "/api/recalc", json={}))
+        key = "volume-q/ACME/2026-Q1"
+        dispute = {"about": "standing", "key": key, "reason": "why\x00not"}
+        refused.append(("reason", api.post("acme", "/api/disputes", json=dispute)))
+        api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
+        [settled] = api.ok(api.get("fin", "/api/settlements"))["items"]
+        asked = api.ok(api.post("fin", f"/api/settlements/{settled['id']}/submit"), 201)
+        no = {"reason": "no\x00"}
+        refused.append(("reason", api.post("abe", f"/api/approvals/{asked['id']}/reject", json=no)))
+        for field, sent in refused:
+            assert sent.status_code == 422, sent.text
+            assert [p["field"] for p in sent.json()["error"]["problems"]] == [field], sent.text
+        browser = _signed_in(api.client.app)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/claims").text).group(1)
+        form = {"csrf": csrf, "line": f"standing:{key}", "reason": "why\x00not"}
+        assert browser.post("/claims/disputes", data=form).status_code == 303
+        assert "NUL" in browser.get("/claims").text
+    finally:
+        api.client.__exit__(None, None, None)

@@ -27,3 +27,10 @@ def check_identifier(field: str, value: str, longest: int = MAX_LENGTH) -> None:
     """Refused, naming `field`, unless `value` can be an identifier (or a one-line name)."""
     if problem := identifier_problem(value, longest):
         raise Refused(f"{field}: {problem}")
+
+
+def check_text(field: str, value: str) -> None:
+    """Refused, naming `field`, when a free text (a name, a reason) holds a NUL byte: no text
+    a person means has one, and PostgreSQL cannot store it."""
+    if "\x00" in value:
+        raise Refused(f"{field}: must not contain a NUL byte")

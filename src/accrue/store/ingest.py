@@ -24,6 +24,7 @@ import pyarrow as pa
 from sqlalchemy import select, update
 
 from accrue.domain.audit import canonical
+from accrue.domain.identifiers import check_text
 from accrue.export.cells import csv_text
 from accrue.ingest.edi import lines_from_867, x12_text
 from accrue.ingest.errors import InputError, Problem
@@ -81,6 +82,7 @@ def import_lines(books: Books, path: Path, name: str | None = None) -> Received:
 
 def import_payload(books: Books, name: str, document) -> Received:
     """A JSON payload (the API's): a list of line objects, or {"lines": [...]}."""
+    check_text("name", name)
     digest = hashlib.sha256(canonical(document).encode()).hexdigest()
     return _receive(books, Path(name), name, digest, json_rows(document, name))
 
