@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from accrue.domain.errors import Refused
+
 MAX_LENGTH = 64
 MAX_RECORD_ID = 2**31 - 1  # record ids and claim line numbers: 32-bit integers on every backend
 CONTROL = r"[\x00-\x1f\x7f]"  # NUL and the other control characters (Python re and RE2 alike)
@@ -20,3 +22,16 @@ def identifier_problem(value: str, longest: int = MAX_LENGTH) -> str | None:
     if _CONTROL.search(value):
         return "must not contain control characters such as NUL"
     return None
+
+
+def check_identifier(field: str, value: str, longest: int = MAX_LENGTH) -> None:
+    """Refused, naming `field`, unless `value` can be an identifier (or a one-line name)."""
+    if problem := identifier_problem(value, longest):
+        raise Refused(f"{field}: {problem}")
+
+
+def check_text(field: str, value: str) -> None:
+    """Refused, naming `field`, when a free text (a name, a reason) holds a NUL byte: no text
+    a person means has one, and PostgreSQL cannot store it."""
+    if "\x00" in value:
+        raise Refused(f"{field}: must not contain a NUL byte")

@@ -151,8 +151,7 @@ def upload(
     or, in the background, kept now and imported by a job whose progress shows on /jobs."""
     if background:
         with received(viewer.books, file) as sent:
-            files = [(sent.path, sent.name)]
-        job = import_lines_later(viewer.books, files, viewer.books.clock().date())
+            job = import_lines_later(viewer.books, sent, viewer.books.clock().date())
         return back(request, "/jobs", f"job {job.id}: {sent.name} queued for import")
     try:
         with line_store_turn(request):
