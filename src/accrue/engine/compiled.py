@@ -75,10 +75,12 @@ class Statements:
         if statement is None:
             return build(_tables(inputs)).cache()
         name = ibis.util.gen_name("accrue_kept")
-        with _filled(backend, statement, inputs) as sql:
-            backend.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
-        table = backend.table(name)
+        # the columns typed as the plan declares them, as Ibis's cache does: a sum past 64
+        # bits is refused on the way in, not kept as DuckDB's 128-bit integer
+        table = backend.create_table(name, schema=statement.schema, temp=True)
         weakref.finalize(table.op(), _drop, backend.con, name)
+        with _filled(backend, statement, inputs) as sql:
+            backend.con.execute(f'INSERT INTO "{name}" {sql}')
         return table
 
     def clear(self) -> None:
