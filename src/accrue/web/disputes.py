@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Form, Request
@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from accrue.api.security import Context, line_store_turn
 from accrue.app.claims import open_dispute, resolve_dispute
-from accrue.domain.errors import NotFound
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.money import readable_money
+from accrue.domain.numbers import read_decimal
 from accrue.domain.periods import running
 from accrue.domain.shipdebit import Reason
 from accrue.engine.runner import Attribution
-from accrue.store.disputes import OPEN, About, DisputeError
+from accrue.store.disputes import OPEN, About
 from accrue.store.tables import ClaimLineRow, ClaimRow, DisputeRow, SettlementRow, StandingRow
 from accrue.store.trace import trace
 from accrue.web.pages import back, page, pages
@@ -169,13 +170,31 @@ def answer(
 ) -> RedirectResponse:
     """Dismiss (no adjustment) or propose an adjustment, which goes for approval."""
     try:
-        amount = Decimal(adjustment) if adjustment.strip() else None
+        amount = _adjustment(adjustment)
         done = resolve_dispute(viewer.books, dispute_id, resolution, amount)
-    except (DisputeError, NotFound, InvalidOperation) as refused:
-        return back(
-            request, "/finance/disputes", f"dispute {dispute_id}: {refused or 'bad amount'}"
-        )
+    except (Refused, NotFound) as refused:
+        return back(request, "/finance/disputes", f"dispute {dispute_id}: {refused}")
     return back(request, "/finance/disputes", f"dispute {dispute_id}: {done.status}")
+
+
+def _adjustment(text: str) -> Decimal | None:
+    """The form's adjustment: none when empty, else a bounded number or a refusal naming it
+    (so that only a bug, never what was typed, fails further on)."""
+    if not text.strip():
+        return None
+    try:
+        return read_decimal(text)
+    except Refused as refused:
+        raise Refused(f"adjustment: {text.strip()!r:.40} {refused}") from None
+
+
+def _chosen(line: str) -> tuple[About, str]:
+    """The form's `about:key` choice, or a refusal: the page offers no other kind."""
+    about, _, key = line.partition(":")
+    try:
+        return About(about), key
+    except ValueError:
+        raise Refused(f"line: {about!r:.40} is not a kind of thing to dispute") from None
 
 
 @pages.write("/claims/disputes", "disputes:open")
@@ -187,11 +206,9 @@ def dispute(
     reason: Annotated[str, Form(min_length=3, max_length=2000)],
 ) -> RedirectResponse:
     """A dispute about the chosen statement line, settlement or standing."""
-    about, _, key = line.partition(":")
     try:
-        opened = open_dispute(
-            viewer.books, About(about), key, reason, visible=viewer.user.scope.sees
-        )
-    except (NotFound, DisputeError, ValueError) as refused:
+        about, key = _chosen(line)
+        opened = open_dispute(viewer.books, about, key, reason, visible=viewer.user.scope.sees)
+    except (Refused, NotFound) as refused:
         return back(request, "/claims", str(refused))
     return back(request, "/claims", f"dispute {opened.id} opened: finance will answer it")
