@@ -105,3 +105,29 @@ def test_what_a_person_sent_wrong_is_a_notice_on_the_page(api, username, action,
     answer = browser.post(action, data={**data, "csrf": csrf})
     assert answer.status_code == 200
     assert notice in html.unescape(answer.text)
+
+
+TOO_LARGE = str(2**63)  # beyond any 64-bit key: the database cannot even compare it
+LOOKED_UP = [
+    ("ada", "GET", "/admin/batches/{id}/correct.csv"),
+    ("ada", "GET", "/why/{id}"),
+    ("acme", "GET", "/why/{id}"),
+    ("aud", "GET", "/audit?before={id}"),
+    ("aud", "GET", "/audit/payouts/{id}"),
+    ("fin", "GET", "/finance/payouts/{id}/payout.csv"),
+    ("fin", "GET", "/jobs/{id}/status"),
+    ("fin", "POST", "/finance/disputes/{id}"),
+    ("fin", "POST", "/finance/payouts/{id}/paid"),
+    ("abe", "POST", "/finance/approvals/{id}"),
+]
+
+
+@pytest.mark.parametrize(("username", "method", "path"), LOOKED_UP)
+def test_an_id_beyond_any_record_is_refused_by_the_page_not_a_bug(api, username, method, path):
+    browser, csrf = _signed_in(api, username)
+    form = {"csrf": csrf, "resolution": "booked", "decision": "approve"}
+    answer = browser.request(
+        method, path.format(id=TOO_LARGE), data=form if method == "POST" else None
+    )
+    assert answer.status_code == 400, answer.text
+    assert "this page cannot use what was sent" in answer.text

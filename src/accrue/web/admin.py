@@ -11,6 +11,7 @@ from fastapi import Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
 from accrue.api.uploads import received
 from accrue.app.books import import_lines, import_programs
@@ -152,7 +153,7 @@ def upload(
 
 
 @pages.read("/admin/batches/{batch_id}/correct.csv", "batches:read", **saved_as("text/csv"))
-def correction(batch_id: int, viewer: Viewer):
+def correction(batch_id: PathId, viewer: Viewer):
     """The rejected rows of a batch, with what is wrong, to fix and upload again."""
     text, _ = correction_csv(viewer.books, batch_id)
     return download(text, "text/csv", f"batch-{batch_id}-to-correct.csv")
@@ -166,7 +167,7 @@ def users(request: Request, viewer: Viewer):
 
 
 @pages.read("/why/{settlement_id}", "settlements:read", response_class=HTMLResponse)
-def why(request: Request, settlement_id: int, viewer: Viewer):
+def why(request: Request, settlement_id: PathId, viewer: Viewer):
     """Why this amount: the program version, the journals, and every line's share, recomputed
     from the lines as they stood at close."""
     with viewer.books.session() as session:

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import String, cast, or_, select
 
+from accrue.api.schemas import MAX_ID, PathId
 from accrue.api.security import line_store_turn
 from accrue.store.audit import verify_books
 from accrue.store.tables import (
@@ -137,7 +138,7 @@ def audit(
     since: Day = "",
     until: Day = "",
     partner: Text = "",
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     """The audit trail, newest first, as sentences; narrowed by person, action, kind of
     record, dates and partner; and whether every seal still checks."""
@@ -179,7 +180,7 @@ def verified(request: Request, viewer: Viewer):
 
 
 @pages.read("/audit/payouts/{batch_id}", "payouts:read", response_class=HTMLResponse)
-def payout_trace(request: Request, batch_id: int, viewer: Viewer):
+def payout_trace(request: Request, batch_id: PathId, viewer: Viewer):
     """A payout batch: who made and approved it, and each settlement it paid with the program
     version that computed it; each links to the lines that earned it."""
     with viewer.books.session() as session:

@@ -13,6 +13,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from accrue.api.schemas import PathId
 from accrue.api.security import Context, line_store_turn
 from accrue.app.claims import open_dispute, resolve_dispute
 from accrue.domain.errors import NotFound, Refused
@@ -162,7 +163,7 @@ def disputes(request: Request, viewer: Viewer):
 @pages.write("/finance/disputes/{dispute_id}", "disputes:resolve")
 def answer(
     request: Request,
-    dispute_id: int,
+    dispute_id: PathId,
     viewer: Viewer,
     _: Checked,
     resolution: Annotated[str, Form(max_length=2000)] = "",

@@ -11,6 +11,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accrue.api.lists import XLSX, FileFormat, export
+from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
 from accrue.app import money
 from accrue.app.books import close_period
@@ -47,7 +48,7 @@ def _acted(
 @pages.write("/finance/approvals/{request_id}", "approvals:decide")
 def decide(
     request: Request,
-    request_id: int,
+    request_id: PathId,
     viewer: Viewer,
     _: Checked,
     decision: Annotated[str, Form(pattern="^(approve|reject)$")],
@@ -83,7 +84,7 @@ def batch(
 @pages.read(
     "/finance/payouts/{batch_id}/{name}", "payouts:read", **saved_as("application/xml", "text/csv")
 )
-def payout_file(batch_id: int, name: str, viewer: Viewer):
+def payout_file(batch_id: PathId, name: str, viewer: Viewer):
     """A released batch's bank file, credit memo or check list, or its journals once paid."""
     try:
         found = payouts.file(viewer.books, batch_id, name, viewer.books.clock().date())
@@ -93,7 +94,7 @@ def payout_file(batch_id: int, name: str, viewer: Viewer):
 
 
 @pages.write("/finance/payouts/{batch_id}/paid", "payouts:write")
-def paid(request: Request, batch_id: int, viewer: Viewer, _: Checked):
+def paid(request: Request, batch_id: PathId, viewer: Viewer, _: Checked):
     def marked() -> str:
         money.mark_paid(viewer.books, batch_id, viewer.books.clock().date())
         return f"payout batch {batch_id} paid"

@@ -11,6 +11,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from accrue.api.schemas import PathId
 from accrue.app.jobs import start
 from accrue.domain.errors import NotFound
 from accrue.domain.permissions import allows
@@ -37,7 +38,7 @@ def job_list(request: Request, viewer: Viewer):
 
 
 @pages.read("/jobs/{job_id}/status", "jobs:read", response_class=HTMLResponse)
-def job_status(request: Request, job_id: int, viewer: Viewer):
+def job_status(request: Request, job_id: PathId, viewer: Viewer):
     """One job's row, as the list polls it."""
     try:
         job = jobs.get(viewer.books, job_id)
