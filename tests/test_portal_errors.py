@@ -86,6 +86,12 @@ def test_a_bug_behind_a_form_is_a_logged_server_error(api, form, bug, monkeypatc
         ),
         ("acme", "/claims/disputes", {"line": "settlement:99", "reason": "missing"}, "99"),
         (
+            "acme",
+            "/claims/disputes",
+            {"line": "settlement:" + "9" * 20, "reason": "missing"},
+            "no settlement " + "9" * 20,
+        ),
+        (
             "fin",
             "/finance/disputes/99",
             {"resolution": "booked in Q2", "adjustment": "Infinity"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 MAX_LENGTH = 64
+MAX_ID = 2**31 - 1  # record ids are 32-bit integers on every backend
 CONTROL = r"[\x00-\x1f\x7f]"  # NUL and the other control characters (Python re and RE2 alike)
 _CONTROL = re.compile(CONTROL)
 
@@ -19,3 +20,13 @@ def identifier_problem(value: str, longest: int = MAX_LENGTH) -> str | None:
     if _CONTROL.search(value):
         return "must not contain control characters such as NUL"
     return None
+
+
+def record_id(text: str) -> int | None:
+    """`text` as a record's id (ASCII digits, 1 to MAX_ID), or None when no record can have
+    it: "²" passes `isdigit()` but not `int()`, and a 20-digit number overflows the
+    database's keys, so neither may reach a query."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None

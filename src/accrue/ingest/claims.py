@@ -43,6 +43,7 @@ CLAIM_COLUMNS = (
 )
 CLAIM_IDS = ("claim_number", "partner_id", "agreement_id", "sku", "invoice")
 INVOICE_LINE_LENGTH = 32  # as the records keep it
+MAX_DAYS = 36_500  # a claim window of a century: more is a typo, and overflows date arithmetic
 AGREEMENT_LEVEL = (
     "partner_id",
     "end_customer",
@@ -93,9 +94,12 @@ class Fields:
         return number
 
     def count(self, name: str) -> int:
+        """Whole days, at most MAX_DAYS, in ASCII digits ("²" is a digit to `isdigit`, not
+        to `int`)."""
         value = self.text(name)
-        if not value.isdigit():
-            self._bad(name, "not a whole number of days")
+        short = value.isascii() and value.isdigit() and len(value) <= len(str(MAX_DAYS))
+        if not short or int(value) > MAX_DAYS:
+            self._bad(name, f"not a whole number of days up to {MAX_DAYS}")
             return 0
         return int(value)
 
