@@ -137,3 +137,12 @@ def test_an_id_beyond_any_record_is_refused_by_the_page_not_a_bug(api, username,
     )
     assert answer.status_code == 400, answer.text
     assert "this page cannot use what was sent" in answer.text
+
+
+def test_the_program_editor_shows_a_date_yaml_cannot_read_as_a_problem(api):
+    """Typing a day that does not exist (2026-02-30) was a 500 from inside the YAML parser."""
+    browser, csrf = _signed_in(api, "pam")
+    typed = PROGRAM.replace("to: 2026-12-31", "to: 2026-02-30")
+    answer = browser.post("/admin/programs/check", data={"document": typed, "csrf": csrf})
+    assert answer.status_code == 200, answer.text
+    assert "effective.to" in answer.text and "day value is outside" in answer.text

@@ -473,7 +473,26 @@ def _yaml_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | st
         return text
 
 
+def _text_unless_read(construct):
+    """PyYAML's `construct` for a scalar, leaving text it cannot read as text (a date
+    2026-02-30, an integer of 5,000 digits, `!!bool maybe`) for validation to refuse naming
+    its field, instead of a ValueError or KeyError from inside the parser."""
+
+    def constructed(loader: yaml.SafeLoader, node: yaml.ScalarNode):
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError):
+            return loader.construct_scalar(node)
+
+    return constructed
+
+
 YamlDecimalLoader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
+for _tag in ("int", "bool", "timestamp"):
+    YamlDecimalLoader.add_constructor(
+        f"tag:yaml.org,2002:{_tag}",
+        _text_unless_read(getattr(yaml.SafeLoader, f"construct_yaml_{_tag}")),
+    )
 
 
 class ProgramError(Refused):
