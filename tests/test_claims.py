@@ -17,6 +17,7 @@ from accrue.domain.approvals import Subject
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.shipdebit import invoice_key
 from accrue.ingest.claims import AGREEMENT_COLUMNS, CLAIM_COLUMNS, read_claims
+from accrue.ingest.errors import InputError
 from accrue.store import ledger
 from accrue.store.approvals import decide_request, latest
 from accrue.store.books import Books
@@ -163,6 +164,22 @@ def test_the_same_claim_twice_changes_nothing_and_a_changed_one_is_refused(
         send(books, tmp_path, "a-changed.csv", changed)
     with books.session() as session:
         assert session.scalar(select(ClaimRow.id).where(ClaimRow.id > first.id)) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (f'[{{"quantity": {"9" * 5000}}}]', "a number has too many digits"),
+        ("[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_claims_file_json_cannot_read_is_refused_with_its_reason(tmp_path, content, reason):
+    path = tmp_path / "claims.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as refused:
+        read_claims(path, date(2026, 11, 24))
+    [problem] = refused.value.problems
+    assert problem.file == str(path) and problem.message == f"not valid JSON: {reason}"
 
 
 @pytest.mark.parametrize(

@@ -206,6 +206,11 @@ tiers:
         program(text.replace(*change))
 
 
+def test_a_program_nested_too_deeply_for_yaml_to_read_is_refused():
+    with pytest.raises(ProgramError, match="document: not valid YAML: nested too deeply"):
+        program("[" * 100_000)
+
+
 def test_what_the_next_tier_pays_is_not_lost_to_a_rounding_hair():
     rules = program(f"id: hair\nname: Hair\n{YEAR}tiers: [{{from: 25000, rate: 1%}}]")
     lines = [line("CORE", date(2026, 5, 1), "23035.06")]

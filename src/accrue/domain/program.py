@@ -514,6 +514,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
         raise ProgramError(source, [(where, f"not valid YAML: {error}", "")]) from None
+    except RecursionError:  # PyYAML reads nesting by recursion
+        problem = ("document", "not valid YAML: nested too deeply", "")
+        raise ProgramError(source, [problem]) from None
     if not isinstance(document, dict):
         raise ProgramError(source, [("", "a program is a mapping of fields", "start with id:")])
     try:

@@ -4,7 +4,6 @@ claim is answered as sent or not at all."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import Agreement, ClaimLine, Pricing
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import filled, identifiers, table_rows
+from accrue.ingest.tabular import json_document
 
 AGREEMENT_COLUMNS = (
     "agreement_id",
@@ -182,9 +182,9 @@ def read_claims(path: Path, today: date, name: str | None = None) -> list[ClaimI
 
 def _json_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.append(Problem(str(path), None, None, None, f"not valid JSON: {error}"))
+        document = json_document(path)
+    except InputError as refused:
+        problems.extend(refused.problems)
         return
     yield from json_claim_rows(document, str(path), problems)
 

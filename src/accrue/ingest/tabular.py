@@ -98,13 +98,22 @@ def _csv_rows(path: Path) -> Iterator[tuple]:
 
 
 def _json(path: Path) -> pa.Table:
+    return json_rows(json_document(path), path)
+
+
+def json_document(path: Path):
+    """A JSON file's document, or an InputError saying why the file holds none: not UTF-8,
+    not JSON, a number of more digits than Python reads, or nesting too deep to read."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise refuse(path, f"not UTF-8 text: {error.reason}") from None
     except json.JSONDecodeError as error:
         raise refuse(path, f"not valid JSON: {error.msg}", error.lineno) from None
-    return json_rows(document, path)
+    except ValueError:  # only an integer beyond int()'s digit limit gets here
+        raise refuse(path, "not valid JSON: a number has too many digits") from None
+    except RecursionError:
+        raise refuse(path, "not valid JSON: nested too deeply") from None
 
 
 def json_rows(document, path: Path | str) -> pa.Table:
