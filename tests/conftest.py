@@ -6,6 +6,7 @@ import itertools
 import os
 import uuid
 import warnings
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -102,22 +103,32 @@ def postgres_or_skip():
 @pytest.fixture
 def books_settings(request, tmp_path):
     """Settings for fresh, empty books: a data folder, or a new PostgreSQL database."""
+    with fresh_settings(getattr(request, "param", "embedded"), tmp_path) as settings:
+        yield settings
+
+
+@contextmanager
+def fresh_settings(backend: str, folder):
+    """Settings for fresh, empty books on `backend` ("embedded" or "postgres") in `folder`,
+    the PostgreSQL database dropped afterwards (for fixtures of any scope)."""
     from accrue.settings import Settings
 
-    if getattr(request, "param", "embedded") == "embedded":
-        yield Settings(data_dir=tmp_path / "books", actor="tester")
+    if backend == "embedded":
+        yield Settings(data_dir=folder / "books", actor="tester")
         return
     admin = postgres_or_skip()
     name = f"accrue_{uuid.uuid4().hex[:12]}"
     admin.execute(f"CREATE DATABASE {name}")
     user, host, port = POSTGRES.get("user", "postgres"), POSTGRES["host"], POSTGRES["port"]
-    yield Settings(
-        data_dir=tmp_path / "books",
-        database_url=f"postgresql://{user}@{host}:{port}/{name}",
-        actor="tester",
-    )
-    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    try:
+        yield Settings(
+            data_dir=folder / "books",
+            database_url=f"postgresql://{user}@{host}:{port}/{name}",
+            actor="tester",
+        )
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
 
 
 BACKENDS = pytest.mark.parametrize("books_settings", ["embedded", "postgres"], indirect=True)

@@ -30,7 +30,9 @@ from accrue.store.books import Books
 from accrue.store.outbox import MAX_ATTEMPTS, WEBHOOK, deliver_due, enqueue, signature
 from accrue.store.tables import OutboxRow
 
-WAIT = 60  # seconds a test waits for a delivery before it fails (it normally takes ms)
+# seconds a test waits for a mail server to start or a delivery to arrive before it fails: only
+# against a hang, never a measure of speed (it normally takes milliseconds)
+SAFETY = 300
 
 
 def _port() -> int:
@@ -52,7 +54,7 @@ class Received:
 
     def wait_for(self, count: int) -> list:
         with self.changed:
-            assert self.changed.wait_for(lambda: len(self.items) >= count, WAIT), self.items
+            assert self.changed.wait_for(lambda: len(self.items) >= count, SAFETY), self.items
             return list(self.items)
 
 
@@ -91,12 +93,19 @@ class Hooks(Received):
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
 
 
+def _mail_server(inbox: Inbox, port: int, **options) -> Controller:
+    """A mail server on loopback, started: waited for until it answers (aiosmtpd gives up after
+    5 s by default, which a loaded machine can take; SAFETY is only against a hang)."""
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=SAFETY, **options)
+    smtp.start()
+    return smtp
+
+
 def receiving(tmp_path, hooks: Hooks, **options) -> tuple[Inbox, Controller, Settings]:
     """A real mail server started on a free loopback port, and settings of books that send
     e-mail to it and webhooks to `hooks`, signed with "s3cret"."""
     inbox, port = Inbox(), _port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
+    smtp = _mail_server(inbox, port)
     settings = Settings(
         data_dir=tmp_path / "books",
         actor="t",
@@ -266,15 +275,9 @@ def _login(server, session, envelope, mechanism, auth_data):
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_e_mail_logs_in_to_the_mail_server_when_configured(tmp_path, password, status):
     inbox, port = Inbox(), _port()
-    smtp = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_login,
-        auth_require_tls=False,
-        auth_required=True,
+    smtp = _mail_server(
+        inbox, port, authenticator=_login, auth_require_tls=False, auth_required=True
     )
-    smtp.start()
     books = _books(
         tmp_path,
         smtp_host="127.0.0.1",

@@ -25,6 +25,7 @@ def test_analytics_through_the_api(tmp_path):
         assert {r["segment"] for r in calibration["items"]} == {"Gold", "Silver"}
         gold = [r for r in calibration["items"] if r["segment"] == "Gold"]
         assert gold[0]["median"] == "30000.00" and gold[0]["threshold"] == "34500.00"
+        assert {r["currency"] for r in calibration["items"]} == {"USD"}
         asked = {
             "drafts": [
                 draft,
@@ -55,6 +56,7 @@ def test_analytics_through_the_api(tmp_path):
             )
         )
         assert lift["warnings"] and lift["matched"] + lift["unmatched"] == 3
+        assert lift["currency"] == "USD" and lift["rebate_cost"].endswith(".00")
         text = api.get("aud", "/api/analytics/unclaimed/export", params={"format": "csv"})
         assert text.status_code == 200 and text.text.startswith("kind,program_id")
         assert api.get("acme", "/api/analytics/forecast").status_code == 403

@@ -25,6 +25,7 @@ from accrue.store.ledger import trial_balance
 from accrue.store.tables import DecisionRow, JournalRow, PayoutItemRow
 
 ROUNDS = 4
+SAFETY = 300  # seconds: only against a hang, never a measure of speed
 
 
 def _free_port() -> int:
@@ -176,19 +177,17 @@ def test_two_workers_read_while_others_write_and_never_wait_for_them(books_setti
             totals = trial_balance(session)
         assert totals and sum(b.debit for b in totals) == sum(b.credit for b in totals)
 
-        # a writer holding the books for long: every read still answers at once, from both
-        # workers, while a write (a sign-in counts its attempt) waits its turn
-        with _writers_lock(books_settings):
+        # a writer holding the books for as long as this block lasts: every read still answers,
+        # from both workers (a read that waited for it would never answer while the block
+        # lasts: SAFETY turns that hang into a failure), while a write (a sign-in counts its
+        # attempt) queues for its turn and gets it once the block ends
+        with _writers_lock(books_settings) as holder:
             waiting = threading.Thread(target=Person, args=(url, "amy"))
             waiting.start()
-            started = time.monotonic()
-            read = _together(*(aud.get(path) for path in READS * 4))
-            assert all(r.status_code == 200 for r in read), [r.text for r in read]
-            assert time.monotonic() - started < 10
-            time.sleep(0.5)
-            assert waiting.is_alive()  # the write is still waiting for the lock
-        waiting.join(timeout=30)
-        assert not waiting.is_alive()
+            read = _together(*(aud.get(path, timeout=SAFETY) for path in READS * 4))
+            assert all(r is not None and r.status_code == 200 for r in read), read
+            _until_a_write_queues(holder, waiting)
+        waiting.join()
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -197,12 +196,29 @@ def test_two_workers_read_while_others_write_and_never_wait_for_them(books_setti
 
 @contextmanager
 def _writers_lock(settings):
-    """The lock every writing transaction takes, held from outside as a long write would."""
+    """The lock every writing transaction takes, held from outside as a long write would; the
+    connection holding it."""
     url = settings.database_url.replace("+psycopg", "")
     with psycopg.connect(url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (WRITERS_LOCK,))
-        yield
+        yield holder
         holder.execute("SELECT pg_advisory_unlock(%s)", (WRITERS_LOCK,))
+
+
+# transactions of these books waiting for the writers' lock (a bigint key: objid, objsubid 1)
+QUEUED_WRITES = """
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND NOT granted AND objid = %s AND objsubid = 1
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+def _until_a_write_queues(holder, writer: threading.Thread) -> None:
+    """Until PostgreSQL shows a transaction waiting for the writers' lock, which `writer` (a
+    thread making a write) is still alive to be waiting on."""
+    while not holder.execute(QUEUED_WRITES, (WRITERS_LOCK,)).fetchone()[0]:
+        assert writer.is_alive(), "the write ended while the writers' lock was held"
+        time.sleep(0.05)
 
 
 def test_several_workers_are_refused_on_the_embedded_store(books_settings):

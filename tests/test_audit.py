@@ -22,6 +22,7 @@ from accrue.domain.approvals import Subject
 from accrue.domain.audit import Head
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.permissions import Role
+from accrue.store import seals
 from accrue.store.approvals import submit_settlement
 from accrue.store.audit import head_of, verify_books
 from accrue.store.books import Books
@@ -95,10 +96,15 @@ def test_tampering_is_detected(closed_books, tampering):
 
 
 @BACKENDS
-def test_a_recalculation_of_one_tree_reseals_its_standings_only(closed_books, tmp_path):
+@pytest.mark.parametrize("read_by_key", [500, 1], ids=["few written", "many written"])
+def test_a_recalculation_of_one_tree_reseals_its_standings_only(
+    closed_books, tmp_path, monkeypatch, read_by_key
+):
     """A recalculation seals again the standings it wrote, and no other: a standing edited
     behind the application's back in another partner tree is still found afterwards, not
-    sealed as it now stands."""
+    sealed as it now stands, whether the written ones are few enough to be read by key or
+    so many that every standing is read."""
+    monkeypatch.setattr(seals, "CHUNK", read_by_key)
     with closed_books.engine.begin() as connection:
         connection.execute(
             text(
@@ -238,6 +244,10 @@ EDITS = {
 
 @pytest.fixture
 def full_books(books, tmp_path):
+    return fill(books, tmp_path)
+
+
+def fill(books: Books, tmp_path) -> Books:
     """Books with a record of every kind verification covers: master data, agreements, two
     programs and their lines, users and a token, a ship-and-debit claim and a fund claim,
     each approved, a dispute, a closed period and a settlement approved into a payout batch."""
@@ -270,19 +280,13 @@ def full_books(books, tmp_path):
 def tampered(books: Books, statements: list[str]):
     """The books as verification reads them with `statements` applied behind the application's
     back, in transactions rolled back afterwards (so one set of books serves every case)."""
-    lines = "line_store" if books.postgres else "lines"
     embedded = None if books.postgres else books.line_store.raw
     with books.engine.connect() as connection:
         records = connection.begin()
         if embedded:
             embedded.begin()
         try:
-            for statement in statements:
-                sql = statement.format(lines=lines)
-                if embedded and "{lines}" in statement:
-                    assert embedded.execute(sql).fetchone()[0] > 0, sql
-                else:
-                    assert connection.execute(text(sql)).rowcount > 0, sql
+            behind_the_back(books, connection, statements)
             view = copy.copy(books)
             view.engine = connection  # its sessions join the open transaction
             yield view
@@ -290,6 +294,18 @@ def tampered(books: Books, statements: list[str]):
             records.rollback()
             if embedded:
                 embedded.rollback()
+
+
+def behind_the_back(books: Books, connection, statements: list[str]) -> None:
+    """Run `statements` on the records (`connection`) or the line store, each changing
+    something, in the transactions the caller holds."""
+    lines = "line_store" if books.postgres else "lines"
+    for statement in statements:
+        sql = statement.format(lines=lines)
+        if not books.postgres and "{lines}" in statement:
+            assert books.line_store.raw.execute(sql).fetchone()[0] > 0, sql
+        else:
+            assert connection.execute(text(sql)).rowcount > 0, sql
 
 
 @BACKENDS

@@ -323,3 +323,19 @@ def test_an_api_payload_is_a_batch_like_a_file(books, tmp_path):
     )
     again = import_payload(books, "api:2026-11-24", {"lines": rows})
     assert (again.batch.accepted, again.batch.duplicate, again.batch.rejected) == (0, 1, 1)
+
+
+def test_json_numbers_are_read_exactly_and_an_unbounded_one_is_named_as_written(books, tmp_path):
+    """A JSON number is the decimal it spells, not the nearest float: 18 digits of an amount
+    stay 18 digits, and 1e400 is quarantined as 1E+400, not as an Infinity nobody sent."""
+    exact, huge = _good(1) | {"amount": "@amount@"}, _bad(quantity="@quantity@")
+    text = json.dumps({"lines": [exact, huge]})
+    text = text.replace('"@amount@"', "123456789012.123456").replace('"@quantity@"', "1e400")
+    path = tmp_path / "lines.json"
+    path.write_text(text)
+    received = import_lines(books, path)
+    assert (received.batch.accepted, received.batch.rejected) == (1, 1)
+    (problem,) = [r.problem for r in received.rejections]
+    assert (problem.line, problem.field, problem.value) == (2, "quantity", "1E+400")
+    stored = books.line_store.lines().execute()
+    assert list(stored["amount_micros"]) == [123_456_789_012_123_456]

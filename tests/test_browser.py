@@ -9,14 +9,10 @@ import io
 import json
 import os
 import re
-import socket
-import threading
-import time
 import warnings
 from pathlib import Path
 
 import pytest
-import uvicorn
 from apiclient import (
     PASSWORD,
     PROGRAM,
@@ -31,6 +27,7 @@ from apiclient import (
 from conftest import PARTNERS, PRODUCTS
 from fastapi.responses import HTMLResponse
 from pypdf import PdfReader
+from serving import serving
 from test_jobs import ended
 
 from accrue.api.security import PUBLIC, declared_routes, permission_of
@@ -64,19 +61,8 @@ def site(tmp_path_factory):
 
 def _served(api):
     """`api`'s app on a loopback port, as (its address, `api`), until the module is done."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(api.client.app, port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", api
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(api.client.app, lifespan="off") as url:
+        yield url, api
     api.client.__exit__(None, None, None)
 
 

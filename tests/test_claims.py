@@ -3,6 +3,7 @@ to the cent, with their ledger entries; duplicates in every disguise; the leakag
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -343,3 +344,16 @@ def test_a_line_an_exclusive_program_already_paid_cannot_be_claimed(ship_and_deb
         ("rejected", "0", "0.00", "XP"),  # the volume rebate already paid for invoice 9001
         ("accepted", "10", "180.00", None),
     ]
+
+
+def test_a_json_claims_number_is_read_as_the_decimal_it_spells(tmp_path):
+    """1e400 in a JSON claims file is refused as written (too large), not as an infinity."""
+    [row] = claim_rows("C-9", "2026-03-01", ("9001", "1", "@quantity@", "2026-02-10", "Acme"))
+    text = json.dumps({"lines": [dict(zip(CLAIM_COLUMNS, row, strict=True))]})
+    path = tmp_path / "claims.json"
+    path.write_text(text.replace('"@quantity@"', "1e400"))
+    with pytest.raises(InputError) as refused:
+        read_claims(path, date(2026, 11, 24))
+    [problem] = refused.value.problems
+    assert (problem.field, problem.value) == ("quantity", "1E+400")
+    assert "too large" in problem.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def test_forecast_lift_and_unclaimed(accrue):
     lifted = accrue("analyze", "lift", "gold-na", "--baseline", "2025", "--after", "2026")
     assert "Matching" in lifted and "too few for a reliable estimate" in lifted
     assert "controls were matched across them" in lifted
+    money = r"incremental revenue USD -?[\d,]+\.\d\d for rebates of USD [\d,]+\.\d\d:"
+    assert re.search(money, " ".join(lifted.split())), lifted
     left = accrue("analyze", "unclaimed", *DAY, "--csv")
     assert left.splitlines()[0].startswith("kind,program,partner,currency,unclaimed")
     assert ",mdf-fund," in left

@@ -13,6 +13,7 @@ from test_worked_examples import E8
 from typer.testing import CliRunner
 
 from accrue.cli import app
+from accrue.domain.audit import Head
 
 runner = CliRunner()
 
@@ -64,13 +65,14 @@ def test_the_books_from_the_command_line(accrue, tmp_path):
     assert "5200 Rebate expense" in balance and "2300" in balance
 
     accrue("close", "2026-Q1", "--as-of", "2026-06-30")
-    accrue("close", "2026-Q2", "--as-of", "2026-06-30")
+    closed = accrue("close", "2026-Q2", "--as-of", "2026-06-30")
+    head = Head.parse(closed.split("audit head ")[1].split()[0])
     assert "3400.00" in accrue("ledger", "settlements", "--period", "2026-Q2")
     settlement_id = _settlement_id(accrue, "2026-Q2")
     traced = accrue("trace", settlement_id)
     assert "reproduces the settled amount" in traced and "e8@v1" in traced
     assert "paid" in accrue("pay", settlement_id, "--method", "bank_transfer", "--on", "2026-07-15")
-    assert "audit trail intact" in accrue("audit", "verify")
+    assert "audit trail intact" in accrue("audit", "verify", "--head", str(head))
 
 
 def _settlement_id(accrue, period: str) -> str:
@@ -87,6 +89,10 @@ def test_errors_are_reported_not_raised(accrue, tmp_path):
     assert "bad.csv:2: date = '2026-02-30'" in output and "quarantine export" in output
     assert "is not a date" in accrue("close", "2026-Q1", "--as-of", "tomorrow", code=1)
     assert "Traceback" not in output
+    huge = "99999999999999999999"  # past the records' 32-bit ids: a usage error, not a bug
+    for command in (("trace", huge), ("claims", "show", huge), ("approve", huge)):
+        refused = accrue(*command, code=2)
+        assert "internal error" not in refused and "2147483647" in refused, command
 
 
 def test_embedded_books_held_by_another_process_are_refused_with_what_to_do(accrue, tmp_path):

@@ -234,6 +234,8 @@ PAD = [
         ([HEAD[0], Segment("N1", ("ZZ", "Acme", "91", "ACME")), *CON, *PAD], "N101"),
         ([*HEAD, CON[0], Segment("N1", ("BT", "Acme Hospital")), *PAD], "N101"),
         ([*HEAD, *PAD], "PAD01"),  # a line before its agreement
+        ([*HEAD, *CON, Segment("PAD", ("1.5", "SD")), *PAD[1:]], "PAD01"),  # no line 1.5
+        ([*HEAD, *CON, Segment("PAD", ("99999999999", "SD")), *PAD[1:]], "PAD01"),  # over 2^31
         ([*HEAD, *CON, *PAD[:3], PAD[4]], "PAD01"),  # no invoice
         ([Segment("BAA", ("00", "CP", "20261301", "", "C-9")), HEAD[1], *CON, *PAD], "BAA03"),
         ([*HEAD, *CON, *PAD, Segment("TD5", ("B",))], "TD501"),  # not part of a claim line

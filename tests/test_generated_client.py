@@ -11,17 +11,13 @@ import importlib.util
 import io
 import json
 import pkgutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-import uvicorn
 import yaml
 from apiclient import (
     FUND,
@@ -38,6 +34,7 @@ from apiclient import (
     products_csv,
     reps_csv,
 )
+from serving import serving
 
 from accrue.api import create_app
 from accrue.settings import Settings
@@ -51,7 +48,6 @@ CONFIG = (
     "content_type_overrides:\n  application/yaml: application/octet-stream\npost_hooks: []\n"
     "http_timeout: 120\n"
 )
-READY_WITHIN = 30.0  # seconds for the server to start answering
 
 if importlib.util.find_spec("openapi_python_client") is None:
     pytest.skip(
@@ -65,24 +61,8 @@ def base_url(tmp_path_factory) -> Iterator[str]:
     """A real server on a free port of loopback, over fresh books with every user."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("client") / "books", actor="t", **PAYER)
     init_books(settings)
-    listening = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, clock=lambda: NOW), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    _wait_until_started(server, thread)
-    yield f"http://127.0.0.1:{listening.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(READY_WITHIN)
-
-
-def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + READY_WITHIN
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, f"the server did not start in {READY_WITHIN} s"
-        time.sleep(0.01)
+    with serving(create_app(settings, clock=lambda: NOW)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -121,6 +121,20 @@ def test_roi_on_a_hand_computed_example():
     assert measure_lift(units, Decimal(0), metrics=("net_revenue",), reps=5).roi is None
 
 
+@pytest.mark.parametrize(
+    ("currency", "gain", "shown"),
+    [("USD", "1.005", "1.01"), ("JPY", "2.5", "3"), ("KWD", "1.0005", "1.001")],
+)
+def test_money_lift_is_at_the_currencys_minor_unit_half_up(currency, gain, shown):
+    """Net revenue is money: the effect and the incremental revenue are rounded once, half-up
+    to the program currency's minor unit (JPY 3, KWD 1.001), not to cents."""
+    units = [unit("a", True, "100", str(100 + Decimal(gain))), unit("x", False, "100", "100")]
+    report = measure_lift(units, Decimal(1), metrics=("net_revenue",), reps=5, currency=currency)
+    effect = report.effects["net_revenue"]
+    assert (str(effect.estimate), str(effect.treated_change)) == (shown, shown)
+    assert (str(report.incremental_revenue), report.currency) == (shown, currency)
+
+
 # --- matching -----------------------------------------------------------------------------
 
 

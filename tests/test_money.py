@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,13 @@ from conftest import program
 from pypdf import PdfReader
 
 import accrue.api  # noqa: F401  (the portal's pages load with the app they belong to)
-from accrue.explain import summary
+from accrue.analytics.simulation import Totals
+from accrue.analytics.unclaimed import Unclaimed
+from accrue.cli.files import _shown
+from accrue.domain import notices
+from accrue.domain.calibration import calibrate
+from accrue.domain.money import readable_percent
+from accrue.explain import in_unit, summary
 from accrue.export.statements import Names, render
 from accrue.store.alerts import _alert
 from accrue.store.statements import Statement
@@ -31,6 +38,20 @@ CASES = [  # (amount, currency, as people read it)
 @pytest.mark.parametrize(("amount", "currency", "shown"), CASES)
 def test_the_portal_shows_money_at_the_minor_unit(amount, currency, shown):
     assert templates.env.filters["money"](Decimal(amount), currency) == shown
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("1234.5", "JPY", "JPY +1,235"),
+        ("-0.0005", "KWD", "KWD -0.001"),
+        ("0.125", "USD", "USD +0.13"),
+    ],
+)
+def test_the_portal_shows_a_money_lift_signed_at_the_minor_unit(amount, currency, shown):
+    change = templates.env.filters["change"]
+    assert change(Decimal(amount), "net_revenue", currency) == shown
+    assert change(Decimal("0.0125"), "category_rate", currency) == "+1.3 pts"
 
 
 @pytest.mark.parametrize(("amount", "currency", "shown"), CASES[:3])
@@ -106,3 +127,68 @@ def test_a_program_preview_shows_money_in_its_currency_and_a_unit_price_as_writt
     text = "\n".join(summary(yen))
     assert "from JPY 1,000: JPY 0.125 per unit + a lump sum of JPY 2,500" in text
     assert "Cap: JPY 150,001 a partner" in text
+
+
+MIX = (
+    "id: mix\nname: Mix\neffective: {from: 2026-01-01}\nmeasure: mix_share\n"
+    "mix: {product_lines: [Smart]}\ntiers: [{from: 0.2, rate: 1%}]"
+)
+TIES = [  # what is not money is rounded as money is: half-up, never half-even (0.125 → 0.13)
+    (lambda: templates.env.filters["amount"](Decimal("0.125")), "0.13"),
+    (lambda: templates.env.filters["percent"](Decimal("0.0025")), "0.3%"),
+    (
+        lambda: templates.env.filters["change"](Decimal("0.0025"), "category_rate", "USD"),
+        "+0.3 pts",
+    ),
+    (lambda: Names({}, {}).measure("gone", "2.125"), "2.13"),
+    (lambda: _shown("2.125"), "2.13"),
+    (lambda: str(Totals("USD", cost=Decimal(1), revenue=Decimal(32)).cost_share), "0.0313"),
+    (
+        lambda: str(Unclaimed("fund", "f", "p", "USD", Decimal(1), Decimal(31), None).share),
+        "0.0313",
+    ),
+    (lambda: str(calibrate("Gold", [Decimal("0.125")], None, "USD").percentiles[50]), "0.13"),
+    (lambda: readable_percent(Decimal("0.1225")), "12.3%"),
+    (lambda: in_unit(program(MIX), Decimal("0.0025")), "a 0.3% share"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    TIES,
+    ids=[
+        "portal amount",
+        "portal percent",
+        "portal change in points",
+        "statement measure",
+        "cli screen",
+        "simulated cost share",
+        "unclaimed share",
+        "calibration percentile",
+        "a share on the command line",
+        "a mix share in a program's summary",
+    ],
+)
+def test_a_number_on_a_tie_is_rounded_half_up_wherever_it_is_shown(shown, expected):
+    assert shown() == expected
+
+
+def test_a_threshold_suggestions_share_of_partners_is_rounded_half_up():
+    measures = [Decimal(10)] * 31 + [Decimal(100)]  # one of 32 above: 0.03125
+    [at_15, *_] = calibrate("Gold", measures, None, "USD").suggestions
+    assert (str(at_15.threshold), str(at_15.qualifying_share)) == ("11.50", "0.0313")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [("600", "USD", "600.00"), ("1234.0", "JPY", "1234"), ("2.5", "KWD", "2.500")],
+)
+def test_a_notices_data_carries_money_as_exact_text_at_the_minor_unit(amount, currency, text):
+    """What a webhook receives is the amount as the files write it, not as it was computed."""
+    on = date(2026, 4, 15)
+    money = Decimal(amount)
+    paid = notices.payment_sent(7, "ACME", "Volume", "2026-Q1", money, currency, "ach", "R1", on)
+    expiring = notices.fund_expiring("mdf", "MDF", "ACME", "2026-Q1", money, currency, on, 7)
+    answered = notices.dispute_answered(3, "ACME", "settlement 7", "ok", money, currency)
+    assert paid.facts["amount"] == expiring.facts["amount"] == text
+    assert answered.facts["adjustment"] == text

@@ -21,7 +21,7 @@ from accrue.domain import notices
 from accrue.domain.money import ZERO
 from accrue.domain.notices import Channels, NoticeKind
 from accrue.domain.permissions import Role
-from accrue.store import notify, people
+from accrue.store import alerts, notify, people
 from accrue.store.books import Books
 from accrue.store.outbox import deliver_due, signature
 from accrue.store.tables import NotificationRow, OutboxRow, UserRow
@@ -271,6 +271,17 @@ def test_funds_about_to_expire_are_told_once_per_fund_and_threshold(world):
         warning["subject"],
         warning["subject"],
     ]
+
+
+def test_funds_are_looked_at_once_a_day_not_at_every_recalculation(world, monkeypatch):
+    """Every fund of every partner is read to find those about to expire: the days left
+    change by the day, so a busy day's one-line recalculations do not read them again."""
+    api, _, _ = world
+    looked: list[date] = []
+    monkeypatch.setattr(alerts, "warn_expiring", lambda books, session, day: looked.append(day))
+    for day in ("2026-06-01", "2026-06-01", "2026-06-02", "2026-06-02"):
+        api.ok(api.post("fin", "/api/recalc", json={"as_of": day}))
+    assert looked == [date(2026, 6, 1), date(2026, 6, 2)]
 
 
 @pytest.mark.parametrize(

@@ -75,3 +75,13 @@ def test_the_tests_run_on_the_locked_versions():
 def test_the_license_is_an_spdx_expression():
     """A license table is deprecated by setuptools (and breaks builds from 2027-02-18)."""
     assert PROJECT["license"] == "Apache-2.0"
+
+
+def test_the_license_text_goes_with_the_package():
+    """The license declared is the license shipped: license-files names its text, which every
+    wheel and source archive then carries (setuptools' License-File)."""
+    shipped = [path for pattern in PROJECT["license-files"] for path in ROOT.glob(pattern)]
+    assert shipped, f"no file matches license-files {PROJECT['license-files']}"
+    text = " ".join(shipped[0].read_text().split())
+    assert text.startswith("Apache License Version 2.0, January 2004")
+    assert "END OF TERMS AND CONDITIONS" in text

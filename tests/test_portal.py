@@ -13,6 +13,7 @@ from apiclient import PASSWORD, USERS, agreements_csv, claim_lines, line_rows, o
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
 from accrue.api.security import PUBLIC, declared_routes, permission_of
 from accrue.domain.money import readable_money
@@ -184,6 +185,21 @@ def test_finance_closes_a_period_and_a_second_person_approves_from_the_page(api)
     assert "Approve" not in auditor and "Close a period" not in auditor
 
 
+def test_master_data_imported_in_the_portal_recalculates_or_says_why_not(api):
+    pam = signed_in(api, "pam")
+    csrf = _csrf(pam.get("/admin/master").text)
+
+    def sent(kind: str, content: bytes) -> str:
+        form = {"kind": kind, "csrf": csrf}
+        answer = pam.post("/admin/master", data=form, files={"file": ("m.csv", content)})
+        return pam.get(answer.headers["location"]).text
+
+    rates = b"valid_from,from_currency,to_currency,rate\n2026-01-01,USD,EUR,0.9\n"
+    assert re.search(r"batch \d+: 1 fx rows, 1 new or changed.*recalculated all", sent("fx", rates))
+    assert "not imported: unknown master data &#39;lines&#39;" in sent("lines", rates)
+    assert "not imported: " in sent("partners", b"id,name\n")
+
+
 def test_a_partner_downloads_a_pdf_statement_and_cannot_fetch_anothers(api):
     browser = signed_in(api, "acme")
     page = browser.get("/partner").text
@@ -306,6 +322,21 @@ def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simula
         f"{percent(total.cost_share)}"
     ), row[:200]
     assert signed_in(api, "acme").get("/analytics").status_code == 403
+
+
+def test_the_analytics_page_shows_lift_and_calibration_money_in_the_programs_currency(api):
+    page = signed_in(api, "pam").get(
+        "/analytics", params={"program": "volume-q", "baseline": "2026-Q1", "after": "2026-Q4"}
+    )
+    assert page.status_code == 200
+    words = _words(page.text)
+    report = lift(api.books, "volume-q", "2026-Q1", "2026-Q4", reps=500)
+    incremental, cost = (
+        readable_money(v, "USD") for v in (report.incremental_revenue, report.rebate_cost)
+    )
+    assert f"incremental revenue {incremental} for rebates of {cost};" in words
+    costs = re.findall(r"\+\d+\.\d% \S+ \S+ (\S+ \S+)", words.split("Cost if paid", 1)[1])
+    assert costs and all(c.startswith("USD ") for c in costs), costs
 
 
 # a script element that is not a file nor JSON data, or an inline event handler in a tag

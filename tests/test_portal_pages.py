@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from apiclient import open_api
@@ -142,6 +143,13 @@ def test_a_partner_disputes_a_statement_line_and_finance_answers_beside_its_trac
     assert "Recomputed from the lines 240.00 (reproduces the settlement)" in text
     assert "Q1-ACME-1 USD 12,000.00 USD 240.00" in text  # the line and its share
     dispute = re.search(r'action="/finance/disputes/(\d+)"', page).group(1)
+    for typed, why in (("NaN", "is not a finite number"), ("1E400", "is too large")):
+        refused = finance.post(
+            f"/finance/disputes/{dispute}",
+            data={"resolution": "pay it", "adjustment": typed, "csrf": _csrf(page)},
+            follow_redirects=True,
+        )
+        assert f"dispute {dispute}: adjustment '{typed}' {why}" in unescape(refused.text)
     answered = finance.post(
         f"/finance/disputes/{dispute}",
         data={"resolution": "the invoice is in Q2", "adjustment": "", "csrf": _csrf(page)},
@@ -243,6 +251,11 @@ def test_unknown_pages_and_bad_links_answer_as_pages_with_the_navigation(api):
     wrong = finance.get("/finance/close", params={"period": "last quarter"})
     assert wrong.status_code == 400 and "cannot use what was sent (period)" in wrong.text
     assert "<nav" in wrong.text
+    for link in ("/why/99999999999999999999", "/audit/payouts/99999999999999999999"):
+        huge = finance.get(link)  # past the records' 32-bit ids: a bad link, not a 500
+        assert huge.status_code == 400 and "<nav" in huge.text, link
+    huge = signed_in(api, "ada").get("/audit", params={"before": "99999999999999999999"})
+    assert huge.status_code == 400 and "<nav" in huge.text
     not_here = finance.put("/finance")
     assert not_here.status_code == 405 and "<nav" in not_here.text
     anonymous = TestClient(api.client.app).get("/nowhere")

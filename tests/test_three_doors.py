@@ -1,11 +1,13 @@
-"""Every use case through every door: the same steps — lines imported, a period closed, a
-settlement submitted and approved, a payout batch made, approved and paid, a claim submitted
-and approved, market development funds claimed and approved, a dispute opened, resolved with
-an adjustment and approved — run on fresh books through the command line (Typer's runner),
-the API (bearer tokens) and the portal (signed-in sessions posting the forms) leave the same
-books after each step: standings, settlements, journals, claims, disputes, approvals, the audit
-trail (who did what to what) and the alerts in the outbox. Ids are compared too (the same
-steps make the same rows); times, hashes and delivery attempts are not."""
+"""Every use case through every door: the same steps — lines imported, a new program version
+(other rates, other accounts) imported, a period closed, a settlement submitted and approved, a
+payout batch made, approved and paid, a claim submitted and approved, market development funds
+claimed and approved, a dispute opened, resolved with an adjustment and approved, master data
+changed (a partner moved under another, after its period closed) — run on fresh
+books through the command line (Typer's runner), the API (bearer tokens) and the portal
+(signed-in sessions posting the forms) leave the same books after each step: standings,
+settlements, journals, claims, disputes, approvals, the audit trail (who did what to what) and
+the alerts in the outbox. Ids are compared too (the same steps make the same rows); times,
+hashes and delivery attempts are not."""
 
 from __future__ import annotations
 
@@ -13,7 +15,18 @@ import json
 import re
 from datetime import UTC, datetime
 
-from apiclient import FUND, NOW, PDF, agreements_csv, claim_lines, csv_bytes, line_rows, open_api
+from apiclient import (
+    FUND,
+    NOW,
+    PDF,
+    PROGRAM,
+    agreements_csv,
+    claim_lines,
+    csv_bytes,
+    line_rows,
+    open_api,
+    partners_csv,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from test_portal import _csrf, signed_in
@@ -43,6 +56,10 @@ LINES = csv_bytes(
         ]
     ],
 )
+VERSION = PROGRAM.replace("2%", "3%") + (
+    "accounts: {expense: 5210 Other rebates, accrued: 2310 Other accrued}\n"
+)  # v2 of volume-q, in force from the start: Q1 and Q4 repriced, their accruals moved
+MOVED = partners_csv().replace(b"CORE,Core Industrial,,", b"CORE,Core Industrial,ACME,")
 SPENT = {"number": "F-1", "amount": "100.00", "description": "trade show booth"}
 CLAIM = claim_lines("ACME", number="C-ACME", units=("200",))
 CLAIMS = csv_bytes(list(CLAIM[0]), [list(r.values()) for r in CLAIM])
@@ -66,6 +83,13 @@ class Api:
 
     def lines(self, actor: str) -> None:
         self.api.ok(self.api.post(actor, "/api/batches", files={"file": ("q.csv", LINES)}), 201)
+
+    def version(self, actor: str) -> None:
+        self.api.ok(self.api.yaml(actor, "/api/programs", VERSION))
+
+    def master(self, actor: str) -> None:
+        moved = {"file": ("partners.csv", MOVED)}
+        self.api.ok(self.api.post(actor, "/api/master/partners", files=moved))
 
     def close(self, actor: str, period: str) -> None:
         self.api.ok(self.api.post(actor, f"/api/periods/{period}/close", json={}))
@@ -100,6 +124,9 @@ class Api:
         self.api.ok(self.api.post(actor, f"/api/disputes/{dispute}/resolve", json=asked))
 
 
+LANDING = {"acme": "/claims", "pam": "/admin/programs"}  # a page each may see (its csrf)
+
+
 class Portal:
     """The use cases as forms posted by people signed in to the portal."""
 
@@ -114,12 +141,18 @@ class Portal:
     def _browser(self, actor: str) -> tuple[TestClient, str]:
         if actor not in self.browsers:
             browser = signed_in(self.api, actor)
-            page = browser.get("/claims" if actor == "acme" else "/finance").text
+            page = browser.get(LANDING.get(actor, "/finance")).text
             self.browsers[actor] = (browser, _csrf(page))
         return self.browsers[actor]
 
     def lines(self, actor: str) -> None:
         self._post(actor, "/admin/uploads", {}, file=("q.csv", LINES))
+
+    def version(self, actor: str) -> None:
+        self._post(actor, "/admin/programs", {"document": VERSION})
+
+    def master(self, actor: str) -> None:
+        self._post(actor, "/admin/master", {"kind": "partners"}, file=("partners.csv", MOVED))
 
     def close(self, actor: str, period: str) -> None:
         self._post(actor, "/finance/close", {"label": period})
@@ -163,6 +196,8 @@ class Cli:
         monkeypatch.chdir(folder)
         (folder / "q.csv").write_bytes(LINES)
         (folder / "c.csv").write_bytes(CLAIMS)
+        (folder / "v.yaml").write_text(VERSION)
+        (folder / "partners.csv").write_bytes(MOVED)
         (folder / "p.pdf").write_bytes(PDF)
         self.settings = settings
         self.books = Books.open(settings)
@@ -180,6 +215,12 @@ class Cli:
 
     def lines(self, actor: str) -> None:
         self._run(actor, "import", "lines", "q.csv", "--as-of", DAY)
+
+    def version(self, actor: str) -> None:
+        self._run(actor, "import", "programs", "v.yaml", "--as-of", DAY)
+
+    def master(self, actor: str) -> None:
+        self._run(actor, "import", "partners", "partners.csv", "--as-of", DAY)
 
     def close(self, actor: str, period: str) -> None:
         self._run(actor, "close", period, "--as-of", DAY)
@@ -220,6 +261,7 @@ def _now() -> datetime:
 
 STEPS = (
     ("import lines", lambda d: d.lines("fin")),  # CORE's Q1 earns Gold, ACME's Q4 nears Silver
+    ("import a program version", lambda d: d.version("pam")),
     ("close a period", lambda d: d.close("fin", "2026-Q1")),
     ("submit a settlement", lambda d: d.submit("fin", latest(d.books, SettlementRow))),
     ("approve it", lambda d: d.approve("abe", latest(d.books, ApprovalRow))),
@@ -239,6 +281,7 @@ STEPS = (
         lambda d: d.resolve("fin", latest(d.books, DisputeRow), "agreed, 50 more", "900.00"),
     ),
     ("approve the adjustment", lambda d: d.approve("abe", latest(d.books, ApprovalRow))),
+    ("move a partner under another", lambda d: d.master("pam")),
 )
 
 
@@ -303,6 +346,11 @@ def test_every_use_case_leaves_the_same_books_through_every_door(tmp_path, monke
     cli_door.books.close()
     last = seen["api"][-1]
     assert last["outbox"] and last["settlements"] and last["disputes"], "the scenario is whole"
+    versioned = seen["api"][1]
+    assert versioned["standings"] != seen["api"][0]["standings"], "the version recalculated"
+    assert {"2310 Other accrued"} <= {p["account"] for p in versioned["postings"]}
+    moved, before = seen["api"][-1]["standings"], seen["api"][-2]["standings"]
+    assert moved != before, "the master data change recalculated"
     for n, (step, _) in enumerate(STEPS):
         for table, rows in seen["api"][n].items():
             assert seen["portal"][n][table] == rows, f"{step}: portal ≠ API in {table}"

@@ -144,6 +144,18 @@ def test_e6_category_breadth():
     assert "Meters" in core.gap.detail
 
 
+def test_e6_what_a_bucket_still_needs_is_money_rounded_up_to_the_minor_unit():
+    """A bucket 0.005 short needs a cent more, written as money (as every other gap is)."""
+    lines = [
+        line("CORE", date(2026, 7, 1), "6000", sku="V-100"),
+        line("CORE", date(2026, 7, 2), "4999.995", sku="P-200"),
+        line("CORE", date(2026, 7, 3), "4000.5", sku="M-300"),
+    ]
+    gap = run([program(E6)], lines).get("e6", "CORE", "2026-Q3").gap
+    assert gap.needed == D("999.51")
+    assert gap.detail == "USD 0.01 in Pumps; USD 999.50 in Meters"
+
+
 def test_e7_off_season_multiplier_attributed_per_line():
     rules = """
 id: e7

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from accrue.domain.catalog import Product
 from accrue.domain.lines import Line, LineKind
-from accrue.domain.money import readable_money, readable_price, round_money
+from accrue.domain.money import readable_money, readable_percent, readable_price, round_money
 from accrue.domain.partners import Partner
 from accrue.domain.periods import Period
 from accrue.domain.program import Base, Evaluation, Measure, Method, Program, Thresholds, Tier
@@ -46,7 +46,7 @@ def in_unit(program: Program, value: Decimal) -> str:
     if program.measure is Measure.UNITS:
         return f"{value.normalize():,f} units"
     if program.measure is Measure.MIX_SHARE:
-        return f"a {value * 100:,.1f}% share"
+        return f"a {readable_percent(value)} share"
     if program.measure is Measure.BREADTH:
         return f"{value.normalize():f} product groups"
     return readable_money(value, program.currency)

@@ -55,7 +55,7 @@ def lift(books: Books, program_id: str, baseline: str, after: str, **options) ->
         for top in tree
         if top.parent_id is None
     ]
-    report = measure_lift(units, cost, **options)
+    report = measure_lift(units, cost, currency=program.currency, **options)
     across = [
         name for name, same in (("segments", same_segment), ("regions", same_region)) if not same
     ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from accrue.analytics.common import engine, segment_of
-from accrue.domain.money import ZERO, round_money
+from accrue.domain.money import ZERO, round_half_up, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Program
 from accrue.store.books import Books
@@ -32,7 +32,7 @@ class Totals:
 
     @property
     def cost_share(self) -> Decimal | None:
-        return (self.cost / self.revenue).quantize(Decimal("0.0001")) if self.revenue else None
+        return round_half_up(self.cost / self.revenue, 4) if self.revenue else None
 
     @property
     def cost_per_partner(self) -> Decimal | None:

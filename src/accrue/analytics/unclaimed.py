@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from accrue.domain.money import ZERO, round_money
+from accrue.domain.money import ZERO, round_half_up, round_money
 from accrue.domain.shipdebit import invoice_key
 from accrue.store.books import Books
 from accrue.store.claims import latest_agreements
@@ -33,7 +33,7 @@ class Unclaimed:
     @property
     def share(self) -> Decimal | None:
         whole = self.unclaimed + self.claimed
-        return (self.unclaimed / whole).quantize(Decimal("0.0001")) if whole else None
+        return round_half_up(self.unclaimed / whole, 4) if whole else None
 
 
 def unclaimed(books: Books, today: date) -> list[Unclaimed]:

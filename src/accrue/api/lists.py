@@ -26,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import BaseModel
 from sqlalchemy import Numeric, Select, cast, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from accrue.export.cells import csv_text, inert
@@ -133,11 +134,14 @@ def where_given(query: Select, *conditions: tuple) -> Select:
     return query
 
 
-def _ordering(model, paging: Paging):
+def _ordering(model, paging: Paging) -> list:
+    """The sorted column, then the record's key: rows that tie on the column keep one order,
+    so pages neither repeat nor skip one (PostgreSQL orders ties as it finds them)."""
     column = getattr(model, (paging.sort or "").lstrip("-") or paging.keys[0])
+    ties = [key for key in sa_inspect(model).primary_key if key.key != column.key]
     if column.type is Money:  # exact decimal text in the records: ordered by its value
         column = cast(column, Numeric)
-    return column.desc() if (paging.sort or "").startswith("-") else column.asc()
+    return [column.desc() if (paging.sort or "").startswith("-") else column.asc(), *ties]
 
 
 def listing(
@@ -149,7 +153,7 @@ def listing(
     name: str,
 ):
     """A page of `query`'s rows as `out` models, or the whole list as a file."""
-    ordered = query.order_by(_ordering(model, paging))
+    ordered = query.order_by(*_ordering(model, paging))
     if paging.file:
         return export((out(r) for r in session.scalars(ordered)), name, paging.file)
     total = session.scalar(select(func.count()).select_from(query.subquery()))

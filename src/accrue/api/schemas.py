@@ -21,7 +21,7 @@ from pydantic import (
 
 from accrue.domain import notices
 from accrue.domain.approvals import Status
-from accrue.domain.identifiers import MAX_ID
+from accrue.domain.identifiers import MAX_RECORD_ID
 from accrue.domain.ledger import PayoutMethod
 from accrue.domain.periods import PeriodKind
 from accrue.domain.permissions import Role
@@ -33,6 +33,7 @@ Money = Annotated[str, Field(description="exact decimal text", examples=["1234.5
 # sends a float
 MONEY_TEXT = {"type": "string", "pattern": r"^[+-]?\d{1,18}(\.\d{1,4})?$", "examples": ["1234.50"]}
 MoneyIn = Annotated[Decimal, WithJsonSchema(MONEY_TEXT)]
+MAX_ID = MAX_RECORD_ID
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")]

@@ -1,5 +1,7 @@
 """A brake on one client's failed sign-ins, whatever usernames it tries: the lockout protects
-one account, this stops a client from trying many. Kept in memory, per process."""
+one account, this stops a client from trying many. Each sign-in is counted before its password
+is checked and forgiven once it succeeds, so guesses sent at once are held back like guesses
+sent one after another. Kept in memory, per process."""
 
 from __future__ import annotations
 
@@ -39,15 +41,23 @@ class Throttle:
         self._recent: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, client: str) -> None:
+    def attempt(self, client: str) -> float:
+        """Count a sign-in from `client` as failed until `forgive` says otherwise, or refuse it
+        while the client has failed too often lately; when it was counted."""
         with self._lock:
             recent = self._forget_old(client)
             if len(recent) >= self.failures:
                 raise TooManyAttempts(math.ceil(recent[0] + self.window - self.clock()))
+            counted = self.clock()
+            recent.append(counted)
+            return counted
 
-    def failed(self, client: str) -> None:
+    def forgive(self, client: str, counted: float) -> None:
+        """The sign-in counted at `counted` succeeded: it does not count against the client."""
         with self._lock:
-            self._forget_old(client).append(self.clock())
+            recent = self._recent.get(client, ())
+            if counted in recent:
+                recent.remove(counted)
 
     def _forget_old(self, client: str) -> deque[float]:
         since = self.clock() - self.window
@@ -62,12 +72,9 @@ class Throttle:
 @contextmanager
 def throttled(request: Request) -> Iterator[None]:
     """A sign-in from the request's client: refused while it is throttled, and counted
-    against it when refused."""
+    against it unless it succeeds."""
     throttle: Throttle = request.app.state.sign_ins
     client = request.client.host if request.client else "unknown"
-    throttle.check(client)
-    try:
-        yield
-    except LoginRefused:
-        throttle.failed(client)
-        raise
+    counted = throttle.attempt(client)
+    yield
+    throttle.forgive(client, counted)

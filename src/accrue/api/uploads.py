@@ -1,7 +1,5 @@
-"""Files received over the API are kept, as received, in the data folder's `uploads/` while
-they are imported, and afterwards only if the import took them (the batch names the file and
-its digest, and the file is there to show what was sent); a refused upload is deleted. Records
-and answers call an upload by the name it was sent with, never by where the server keeps it."""
+"""Files received over the API and the portal, written to the data folder's `uploads/` as
+received (see accrue.store.uploads for what is kept, and what an upload is called)."""
 
 from __future__ import annotations
 
@@ -10,7 +8,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import UploadFile
@@ -18,15 +15,10 @@ from fastapi import UploadFile
 from accrue.domain.errors import Refused
 from accrue.ingest.errors import InputError
 from accrue.store.books import Books
+from accrue.store.uploads import Upload, forget
 
 MAX_BYTES = 512 * 1024 * 1024
 CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Upload:
-    path: Path  # where the server keeps it: for reading, never shown
-    name: str  # the name it was sent with, made safe: what records and answers call it
 
 
 def _safe_name(name: str | None) -> str:
@@ -48,9 +40,9 @@ def received(books: Books, upload: UploadFile) -> Iterator[Upload]:
             raise Refused(f"file: larger than {MAX_BYTES // 2**20} MiB; split it")
         digest.update(chunk)
     folder = books.settings.data_dir / "uploads" / digest.hexdigest()[:16]
-    kept = Upload(folder / _safe_name(upload.filename), _safe_name(upload.filename))
-    brought = not kept.path.exists()
-    if brought:
+    name = _safe_name(upload.filename)
+    kept = Upload(folder / name, name, brought=not (folder / name).exists())
+    if kept.brought:
         folder.mkdir(parents=True, exist_ok=True)
         upload.file.seek(0)
         with kept.path.open("wb") as out:
@@ -58,15 +50,7 @@ def received(books: Books, upload: UploadFile) -> Iterator[Upload]:
     try:
         yield kept
     except BaseException as refused:
-        _forget(kept.path, brought)
+        forget(kept)
         if isinstance(refused, InputError):
             raise refused.naming(kept.path, kept.name) from None
         raise
-
-
-def _forget(path: Path, brought: bool) -> None:
-    """A refused upload is not kept (unless an earlier, accepted upload was the same file)."""
-    if brought:
-        path.unlink(missing_ok=True)
-        if not any(path.parent.iterdir()):
-            path.parent.rmdir()

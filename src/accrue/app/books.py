@@ -60,7 +60,7 @@ def recalculate(books: Books, as_of: date, full: bool = False) -> Refreshed:
     """Recompute what is pending (or everything), post the deltas, and raise the proximity
     alerts of the periods running on `as_of` (once per tier per period)."""
     done = recalc(books, as_of, full)
-    return Refreshed(done, raise_alerts(books, as_of))
+    return Refreshed(done, raise_alerts(books, as_of, done.roots))
 
 
 def _then(books: Books, as_of: date, recalculating: bool, received: list) -> Imported:

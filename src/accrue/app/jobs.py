@@ -22,10 +22,12 @@ from accrue.analytics.simulation import simulate
 from accrue.app.books import Progress, close_period, import_lines, recalculate
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import parse_program
+from accrue.ingest.errors import InputError
 from accrue.store import jobs
 from accrue.store.books import Books
 from accrue.store.tables import JobRow
 from accrue.store.threads import repeating
+from accrue.store.uploads import Upload, forget
 
 log = logging.getLogger(__name__)
 Turn = Callable[[], AbstractContextManager]
@@ -49,7 +51,11 @@ def _recalculate(books: Books, params: dict, progress: Progress) -> dict:
 def _import_lines(books: Books, params: dict, progress: Progress) -> dict:
     files = [(Path(path), name) for path, name in params["files"]]
     day = date.fromisoformat(params["as_of"])
-    imported = import_lines(books, files, day, params.get("recalculate", True), progress)
+    try:
+        imported = import_lines(books, files, day, params.get("recalculate", True), progress)
+    except InputError:  # the file refused whole: not kept, as an upload imported at once
+        forget(Upload(*files[0], brought=params.get("brought", False)))
+        raise
     summaries = [r.summary for r in imported.received]
     if imported.refreshed:
         summaries.append(imported.refreshed.summary)
@@ -91,10 +97,10 @@ def start(books: Books, kind: str, params: dict) -> JobRow:
     return jobs.submit(books, kind, params)
 
 
-def import_lines_later(books: Books, files: list[tuple[Path, str]], as_of: date) -> JobRow:
-    """Queue an import of files already kept (path, the name the books call it)."""
-    kept = [(str(path), name) for path, name in files]
-    return start(books, "import_lines", {"files": kept, "as_of": as_of.isoformat()})
+def import_lines_later(books: Books, upload: Upload, as_of: date) -> JobRow:
+    """Queue an import of an upload already kept."""
+    params = {"files": [(str(upload.path), upload.name)], "brought": upload.brought}
+    return start(books, "import_lines", {**params, "as_of": as_of.isoformat()})
 
 
 def worker_name() -> str:

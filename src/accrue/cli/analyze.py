@@ -12,6 +12,7 @@ import typer
 
 from accrue.cli.app import app, console, parse_date, reports_errors
 from accrue.cli.books import opened, table
+from accrue.domain.money import readable_money, readable_percent
 from accrue.export.cells import write_csv
 
 analyze = typer.Typer(help="Design analytics: calibrate, simulate, forecast, lift, unclaimed.")
@@ -50,7 +51,7 @@ def calibrate_command(
             *c.percentiles.values(),
             f"+{s.lift:.0%}",
             s.threshold,
-            f"{s.qualifying_share:.1%}",
+            readable_percent(s.qualifying_share),
             s.cost,
         ]
         for c in found
@@ -195,8 +196,9 @@ def lift_command(
     console.print(table(f"Lift of {program}: {baseline} → {after}", columns, rows))
     console.print(
         f"{report.matched} matched pairs, {report.unmatched} unmatched; balance {report.balance}; "
-        f"incremental revenue {report.incremental_revenue:,} for rebates of "
-        f"{report.rebate_cost:,}: ROI {report.roi if report.roi is not None else 'n/a'}",
+        f"incremental revenue {readable_money(report.incremental_revenue, report.currency)} "
+        f"for rebates of {readable_money(report.rebate_cost, report.currency)}: "
+        f"ROI {report.roi if report.roi is not None else 'n/a'}",
         highlight=False,
     )
     pairs = [
@@ -227,7 +229,7 @@ def unclaimed_command(
             u.currency,
             u.unclaimed,
             u.claimed,
-            f"{u.share:.1%}" if u.share is not None else "",
+            readable_percent(u.share) if u.share is not None else "",
             u.days_left if u.days_left is not None else "",
             u.note,
         ]

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from accrue.domain.errors import Refused
+from accrue.domain.identifiers import MAX_RECORD_ID
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -80,6 +81,17 @@ def progress_bar() -> Progress:
         console=errors,
         transient=True,
     )
+
+
+def record_id(help: str):
+    """A record's id as an argument, from 1 to the records' 32-bit limit: a mistyped one is a
+    usage error, not an overflow in the database."""
+    return typer.Argument(help=help, min=1, max=MAX_RECORD_ID)
+
+
+def record_option(*names: str, help: str):
+    """A record's id as an option, bounded as `record_id`."""
+    return typer.Option(*names, help=help, min=1, max=MAX_RECORD_ID)
 
 
 def parse_amount(text: str | None, option: str) -> Decimal | None:

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
+from accrue.cli.app import (
+    app,
+    console,
+    errors,
+    parse_date,
+    progress_bar,
+    record_id,
+    record_option,
+    reports_errors,
+)
 from accrue.domain.errors import Refused
 from accrue.domain.ledger import PayoutMethod
 from accrue.export.cells import write_csv
@@ -168,15 +177,11 @@ def _master_command(kind: str):
         recalculate: Recalculate = True,
     ) -> None:
         from accrue.app.books import import_master
+        from accrue.store.master import batch_summary
 
         with opened() as books:
             imported = import_master(books, kind, path, _day(as_of), recalculating=recalculate)
-            batch = imported.received[0]
-            console.print(
-                f"batch {batch.id}: {batch.received} {kind} rows, {batch.accepted} new or "
-                f"changed, {batch.duplicate} unchanged",
-                highlight=False,
-            )
+            console.print(batch_summary(imported.received[0]), highlight=False)
             _refreshed(books, imported.refreshed)
 
     command.__doc__ = f"Import {kind} (upsert by key; history kept); a change recomputes all."
@@ -249,18 +254,26 @@ def close(
         typer.Option(help="close a period that has not ended; the reason goes to the audit"),
     ] = None,
 ) -> None:
-    """Close a period: settle its standings, carry forward, charge back, lock it."""
+    """Close a period: settle its standings, carry forward, charge back, lock it; print the
+    audit head after it, to keep outside the books (see `audit head`)."""
     from accrue.app.books import close_period
+    from accrue.store.audit import head_of
 
     with opened() as books:
         closed = close_period(books, period, _day(as_of), force_reason)
         console.print(closed.summary, highlight=False)
+        console.print(
+            f"audit head {head_of(books)} (keep it outside the books: "
+            "`accrue audit verify --head` it later)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("pay")
 @reports_errors
 def pay_command(
-    settlement: Annotated[int, typer.Argument(help="settlement id")],
+    settlement: Annotated[int, record_id("settlement id")],
     method: Annotated[PayoutMethod, typer.Option(help="how it is paid")],
     reference: Annotated[str, typer.Option(help="memo, transfer or check number")] = "",
     on: Annotated[str | None, typer.Option(help="payment date (default: today)")] = None,
@@ -276,7 +289,7 @@ def pay_command(
 @app.command("reverse")
 @reports_errors
 def reverse_command(
-    journal: Annotated[int, typer.Argument(help="payout journal id")],
+    journal: Annotated[int, record_id("payout journal id")],
     reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
     on: Annotated[str | None, typer.Option(help="date (default: today)")] = None,
 ) -> None:
@@ -448,7 +461,7 @@ def audit_head() -> None:
 @app.command("trace")
 @reports_errors
 def trace_command(
-    settlement: Annotated[int, typer.Argument(help="settlement id")],
+    settlement: Annotated[int, record_id("settlement id")],
     lines: Annotated[int, typer.Option(help="lines shown (largest shares first)")] = 20,
 ) -> None:
     """Why this amount: program version, journals and every line's share."""
@@ -506,7 +519,7 @@ def trace_command(
 @quarantine_app.command("list")
 @reports_errors
 def quarantine_list(
-    batch: Annotated[int | None, typer.Option(help="only this batch")] = None,
+    batch: Annotated[int | None, record_option(help="only this batch")] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="include resolved rows")] = False,
 ) -> None:
     """Rejected rows with file, row, field, value and reason."""
@@ -541,7 +554,7 @@ def quarantine_list(
 @quarantine_app.command("export")
 @reports_errors
 def quarantine_export(
-    batch: Annotated[int, typer.Argument(help="batch id")],
+    batch: Annotated[int, record_id("batch id")],
     out: Annotated[Path, typer.Option(help="CSV to correct and import again")],
 ) -> None:
     """A batch's open rejected rows as a CSV to fix and import again; `problem` says what."""

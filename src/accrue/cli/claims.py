@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from accrue.cli.app import app, console, parse_amount, reports_errors
+from accrue.cli.app import app, console, parse_amount, record_id, reports_errors
 from accrue.cli.books import imports, opened, table
 from accrue.domain.errors import NotFound, Refused
 
@@ -122,7 +122,7 @@ def _show(books, claim_id: int) -> None:
 
 @claims_app.command("show")
 @reports_errors
-def show(claim: Annotated[int, typer.Argument(help="claim id")]) -> None:
+def show(claim: Annotated[int, record_id("claim id")]) -> None:
     """A claim and the answer to each of its lines."""
     with opened() as books:
         _show(books, claim)
@@ -131,7 +131,7 @@ def show(claim: Annotated[int, typer.Argument(help="claim id")]) -> None:
 @claims_app.command("response")
 @reports_errors
 def response(
-    claim: Annotated[int, typer.Argument(help="claim id")],
+    claim: Annotated[int, record_id("claim id")],
     format: Annotated[str, typer.Option(help="x12 (an 849) or csv")] = "x12",
     out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None,
 ) -> None:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from accrue.cli.app import app, console, errors, parse_date, progress_bar, reports_errors
 from accrue.domain.errors import Refused
-from accrue.domain.money import readable_money
+from accrue.domain.money import readable_money, round_half_up
 
 
 @app.command()
@@ -136,7 +136,8 @@ def _shown(value) -> str:
         return ""
     text = str(value)
     whole, _, decimals = text.partition(".")
-    return f"{Decimal(text):.2f}" if len(decimals) > 2 and whole.lstrip("-").isdigit() else text
+    shorter = len(decimals) > 2 and whole.lstrip("-").isdigit()
+    return f"{round_half_up(Decimal(text), 2):f}" if shorter else text
 
 
 def _print_closest(rows: list[dict], limit: int) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from accrue.cli.app import app, console, errors, progress_bar, reports_errors
+from accrue.cli.app import app, console, errors, progress_bar, record_option, reports_errors
 from accrue.cli.books import opened, table
 
 jobs_app = typer.Typer(help="Background jobs: imports, recalculation, close, simulations.")
@@ -39,7 +39,7 @@ def job_list(
 @jobs_app.command("run")
 @reports_errors
 def run(
-    job: Annotated[int | None, typer.Option("--id", help="only this queued job")] = None,
+    job: Annotated[int | None, record_option("--id", help="only this queued job")] = None,
 ) -> None:
     """Run queued jobs here, oldest first, each with a progress bar; exit 1 if one failed."""
     from accrue.store.jobs import FAILED

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from accrue.cli.app import app, console, parse_amount, parse_date, reports_errors
+from accrue.cli.app import app, console, parse_amount, parse_date, record_id, reports_errors
 from accrue.cli.books import opened
 from accrue.domain.ledger import PayoutMethod
 
@@ -38,7 +38,7 @@ def submit(
 @app.command("approve")
 @reports_errors
 def approve(
-    request: Annotated[int, typer.Argument(help="approval request id")],
+    request: Annotated[int, record_id("approval request id")],
     reject: Annotated[bool, typer.Option(help="reject instead (needs --reason)")] = False,
     reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")] = "",
 ) -> None:
@@ -75,7 +75,7 @@ def batch(
 @payouts_app.command("paid")
 @reports_errors
 def paid(
-    batch_id: Annotated[int, typer.Argument(help="payout batch id")],
+    batch_id: Annotated[int, record_id("payout batch id")],
     on: Annotated[str | None, typer.Option(help="payment date (default: today)")] = None,
 ) -> None:
     """Mark a released batch paid: one payout journal per settlement, once."""
@@ -108,7 +108,7 @@ def open_dispute(
 @disputes_app.command("resolve")
 @reports_errors
 def resolve(
-    dispute: Annotated[int, typer.Argument(help="dispute id")],
+    dispute: Annotated[int, record_id("dispute id")],
     resolution: Annotated[str, typer.Option(help="the answer (kept in the audit trail)")],
     adjustment: Annotated[
         str | None, typer.Option(help="amount to post (goes for approval); none dismisses")

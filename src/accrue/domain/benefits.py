@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, localcontext
 
 from accrue.domain.aggregate import Aggregate
-from accrue.domain.money import ZERO, exactly, floor_to, quantum, round_money
+from accrue.domain.money import ZERO, exactly, floor_to, quantum, readable_money, round_money
 from accrue.domain.program import Base, Measure, Method, Program, Thresholds, Tier
 
 
@@ -190,10 +190,12 @@ def _shortfall(program: Program, agg: Aggregate, measure: Decimal, threshold: De
 
 
 def _breadth_shortfall(program: Program, agg: Aggregate, buckets_needed: int):
-    breadth = program.breadth
+    """The cheapest buckets still short, each what it needs as money like any other gap
+    (rounded up to the minor unit, written with its currency)."""
+    breadth, currency = program.breadth, program.currency
     assert breadth is not None
     short = sorted(
-        (breadth.min_each - bucket.amount, i)
+        (_cents_up(breadth.min_each - bucket.amount, currency), i)
         for i, bucket in enumerate(agg.buckets)
         if bucket.amount < breadth.min_each
     )
@@ -204,5 +206,5 @@ def _breadth_shortfall(program: Program, agg: Aggregate, buckets_needed: int):
     for amount, index in short[:missing]:
         reached = reached.plus_purchases(amount, bucket=index)
         needed += amount
-        names.append(f"{amount} in {breadth.values[index]}")
-    return needed, program.currency, "; ".join(names), reached
+        names.append(f"{readable_money(amount, currency)} in {breadth.values[index]}")
+    return needed, currency, "; ".join(names), reached

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accrue.domain.errors import Refused
-from accrue.domain.money import ZERO, round_money
+from accrue.domain.money import ZERO, round_half_up, round_money
 
 PERCENTILES = (10, 25, 50, 75, 90)
 DEFAULT_LIFTS = (Decimal("0.15"), Decimal("0.20"), Decimal("0.25"))
@@ -43,6 +43,7 @@ class SegmentCalibration:
     partners: int
     percentiles: dict[int, Decimal]
     suggestions: list[Suggestion]
+    currency: str  # the program's: each suggestion's cost is in it
 
 
 def calibrate(
@@ -56,14 +57,15 @@ def calibrate(
     median = percentile(measures, 50)
     suggestions = []
     for lift in lifts:
-        threshold = (median * (1 + lift)).quantize(Decimal("0.01"))
+        threshold = round_half_up(median * (1 + lift), 2)
         above = [m for m in measures if m >= threshold]
         cost = round_money(sum((m * rate for m in above), ZERO), currency) if rate else ZERO
-        share = (Decimal(len(above)) / len(measures)).quantize(Decimal("0.0001"))
+        share = round_half_up(Decimal(len(above)) / len(measures), 4)
         suggestions.append(Suggestion(lift, threshold, share, len(above), cost))
     return SegmentCalibration(
         segment,
         len(measures),
-        {p: percentile(measures, p).quantize(Decimal("0.01")) for p in PERCENTILES},
+        {p: round_half_up(percentile(measures, p), 2) for p in PERCENTILES},
         suggestions,
+        currency,
     )

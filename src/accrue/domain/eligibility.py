@@ -83,8 +83,11 @@ def _bucket(program: Program, product: Product) -> int:
     return program.breadth.values.index(value) if value in program.breadth.values else -1
 
 
-def partner_rollup(program: Program, tree: PartnerTree) -> dict[str, str]:
-    """Enrolled partner → the partner it is measured as (its ancestor at the roll-up level).
+def partner_rollup(
+    program: Program, tree: PartnerTree, among: Iterable[str] | None = None
+) -> dict[str, str]:
+    """Enrolled partner (of `among`, if given) → the partner it is measured as (its ancestor
+    at the roll-up level).
 
     A partner is enrolled when it or an ancestor is named (or no one is), its segment and
     region (inherited from the nearest ancestor that has one) match, and neither it nor an
@@ -93,15 +96,15 @@ def partner_rollup(program: Program, tree: PartnerTree) -> dict[str, str]:
     rules = program.eligibility
     named, excluded = set(rules.partners), set(rules.exclude.partners)
     enrolled = {}
-    for partner in tree:
-        path = set(tree.path(partner.id))
+    for partner_id in sorted(among) if among is not None else (p.id for p in tree):
+        path = set(tree.path(partner_id))
         if (named and not path & named) or path & excluded:
             continue
-        if rules.segments and tree.inherited(partner.id, "segment") not in rules.segments:
+        if rules.segments and tree.inherited(partner_id, "segment") not in rules.segments:
             continue
-        if rules.regions and tree.inherited(partner.id, "region") not in rules.regions:
+        if rules.regions and tree.inherited(partner_id, "region") not in rules.regions:
             continue
-        enrolled[partner.id] = tree.rollup(partner.id, program.rollup_level)
+        enrolled[partner_id] = tree.rollup(partner_id, program.rollup_level)
     return enrolled
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from accrue.domain.aggregate import Aggregate
 from accrue.domain.benefits import evaluate
-from accrue.domain.money import ZERO, round_money, settled
+from accrue.domain.money import ZERO, round_half_up, round_money
 from accrue.domain.periods import Period
 from accrue.domain.program import Kind, Measure, Program
 
@@ -63,5 +63,5 @@ def _shown(program: Program, measure: Decimal) -> Decimal:
     if program.measure is Measure.AMOUNT:
         return round_money(measure, program.currency)
     if program.measure is Measure.UNITS:
-        return settled(measure).quantize(Decimal(1).scaleb(-UNIT_PLACES), rounding=ROUND_HALF_UP)
+        return round_half_up(measure, UNIT_PLACES)
     return measure

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 
+from accrue.domain.errors import Refused
+
 MAX_LENGTH = 64
-MAX_ID = 2**31 - 1  # record ids are 32-bit integers on every backend
+MAX_RECORD_ID = 2**31 - 1  # record ids and claim line numbers: 32-bit integers on every backend
 CONTROL = r"[\x00-\x1f\x7f]"  # NUL and the other control characters (Python re and RE2 alike)
 _CONTROL = re.compile(CONTROL)
 
@@ -22,11 +24,24 @@ def identifier_problem(value: str, longest: int = MAX_LENGTH) -> str | None:
     return None
 
 
+def check_identifier(field: str, value: str, longest: int = MAX_LENGTH) -> None:
+    """Refused, naming `field`, unless `value` can be an identifier (or a one-line name)."""
+    if problem := identifier_problem(value, longest):
+        raise Refused(f"{field}: {problem}")
+
+
+def check_text(field: str, value: str) -> None:
+    """Refused, naming `field`, when a free text (a name, a reason) holds a NUL byte: no text
+    a person means has one, and PostgreSQL cannot store it."""
+    if "\x00" in value:
+        raise Refused(f"{field}: must not contain a NUL byte")
+
+
 def record_id(text: str) -> int | None:
-    """`text` as a record's id (ASCII digits, 1 to MAX_ID), or None when no record can have
+    """`text` as a record's id (ASCII digits, 1 to MAX_RECORD_ID), or None when no record can have
     it: "²" passes `isdigit()` but not `int()`, and a 20-digit number overflows the
     database's keys, so neither may reach a query."""
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_RECORD_ID)):
         return None
     number = int(text)
-    return number if 1 <= number <= MAX_ID else None
+    return number if 1 <= number <= MAX_RECORD_ID else None

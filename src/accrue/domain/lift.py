@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from accrue.domain.errors import Refused
-from accrue.domain.money import ZERO, exactly
+from accrue.domain.money import ZERO, exactly, round_half_up, round_money
 
 METRICS = ("net_revenue", "category_rate", "off_season")  # the metrics measured by default
 
 SIZE = "net_revenue"  # what partners are matched on, and the money the ROI counts
 MONEY_METRICS = frozenset({SIZE})
-CENT = Decimal("0.01")
-RATE = Decimal("0.0001")
+RATE = 4  # decimal places of a share, a ratio or a distance
 BALANCE_LIMIT = Decimal("0.25")  # |standardized mean difference| above this: poorly matched
 LOW_Q, HIGH_Q = Decimal("0.025"), Decimal("0.975")
 
@@ -53,7 +52,7 @@ class Effect:
     metric: str
     treated_change: Decimal  # mean(after - baseline) over matched enrolled partners
     control_change: Decimal  # same over their controls
-    estimate: Decimal  # treated_change - control_change (each rounded alone: may differ by 1 cent)
+    estimate: Decimal  # treated_change - control_change (rounded alone: may be a minor unit off)
     low: Decimal  # 95% bootstrap interval of the estimate (percentile method)
     high: Decimal
     relative: Decimal | None  # estimate / mean(treated after - estimate); None if that is 0
@@ -68,18 +67,19 @@ class LiftReport:
     matched: int
     unmatched: int
     balance: Decimal | None  # standardized mean difference of baseline net revenue (pooled SD)
-    incremental_revenue: Decimal  # net_revenue estimate × matched, rounded to cents
+    incremental_revenue: Decimal  # net_revenue estimate × matched, at the minor unit
     rebate_cost: Decimal
     roi: Decimal | None  # (incremental_revenue - rebate_cost) / rebate_cost
     warnings: list[str]
+    currency: str  # the program's: money metrics and amounts are in it
 
 
-def _round(value: Decimal, quantum: Decimal) -> Decimal:
-    return value.quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def _quantum(metric: str) -> Decimal:
-    return CENT if metric in MONEY_METRICS else RATE
+def _rounded(metric: str, currency: str):
+    """How a metric's values are rounded: money half-up at the currency's minor unit (the one
+    rounding money gets), a rate or share to four places."""
+    if metric in MONEY_METRICS:
+        return lambda value: round_money(value, currency)
+    return lambda value: round_half_up(value, RATE)
 
 
 def _size(unit: Unit) -> Decimal | None:
@@ -140,7 +140,7 @@ def _take_nearest(treated: Unit, pool: list[Unit], caliper: Decimal) -> Match:
     if gap > caliper:
         return Match(treated.partner_id, None, None)
     pool.remove(best)
-    return Match(treated.partner_id, best.partner_id, _round(gap, RATE))
+    return Match(treated.partner_id, best.partner_id, round_half_up(gap, RATE))
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def _draws(n: int, reps: int, seed: int) -> list[list[int]]:
     return [rng.choices(range(n), k=n) for _ in range(reps)]
 
 
-def _effect(metric: str, series: _Series, draws: list[list[int]]) -> Effect:
+def _effect(metric: str, series: _Series, draws: list[list[int]], currency: str) -> Effect:
     estimate = _mean(series.diff)
     relative = _relative(estimate, _mean(series.after))
     boot = [
@@ -199,17 +199,17 @@ def _effect(metric: str, series: _Series, draws: list[list[int]]) -> Effect:
     ]
     low, high = _interval([e for e, _ in boot])
     rel = _interval([_relative(e, a) for e, a in boot]) if relative is not None else None
-    money = _quantum(metric)
+    rounded = _rounded(metric, currency)
     return Effect(
         metric,
-        _round(_mean(series.treated), money),
-        _round(_mean(series.control), money),
-        _round(estimate, money),
-        _round(low, money),
-        _round(high, money),
-        None if relative is None else _round(relative, RATE),
-        None if rel is None else _round(rel[0], RATE),
-        None if rel is None else _round(rel[1], RATE),
+        rounded(_mean(series.treated)),
+        rounded(_mean(series.control)),
+        rounded(estimate),
+        rounded(low),
+        rounded(high),
+        None if relative is None else round_half_up(relative, RATE),
+        None if rel is None else round_half_up(rel[0], RATE),
+        None if rel is None else round_half_up(rel[1], RATE),
     )
 
 
@@ -223,7 +223,7 @@ def _balance(pairs: list[tuple[Unit, Unit]]) -> Decimal | None:
     pooled = ((_variance(treated) + _variance(control)) / 2).sqrt()
     if not pooled:
         return None
-    return _round((_mean(treated) - _mean(control)) / pooled, RATE)
+    return round_half_up((_mean(treated) - _mean(control)) / pooled, RATE)
 
 
 def _variance(values: list[Decimal]) -> Decimal:
@@ -244,9 +244,11 @@ def measure_lift(
     reps: int = 1000,
     seed: int = 7,
     min_pairs: int = 10,
+    currency: str = "USD",
 ) -> LiftReport:
     """Match, estimate each metric's difference in differences with a bootstrap interval over
-    matched pairs, and weigh the incremental revenue against the rebates paid."""
+    matched pairs, and weigh the incremental revenue against the rebates paid (money in
+    `currency`, the program's)."""
     if reps < 1:
         raise Refused("reps must be at least 1")
     matches = match(units, caliper)
@@ -255,10 +257,11 @@ def measure_lift(
     warnings = _population_warnings(units)
     usable = _usable_metrics(pairs, metrics, warnings)
     draws = _draws(len(pairs), reps, seed) if usable else []
-    effects = {m: _effect(m, _Series.of(pairs, m), draws) for m in usable}
+    effects = {m: _effect(m, _Series.of(pairs, m), draws, currency) for m in usable}
     balance = _balance(pairs)
     warnings += _matching_warnings(units, len(pairs), balance, caliper, min_pairs)
-    incremental = _round(sum(_Series.of(pairs, SIZE).diff, ZERO), CENT) if SIZE in effects else ZERO
+    diffs = _Series.of(pairs, SIZE).diff
+    incremental = round_money(sum(diffs, ZERO), currency) if SIZE in effects else ZERO
     roi = _roi(incremental, rebate_cost) if SIZE in effects else None
     if SIZE not in effects and pairs:
         warnings.append(f"no {SIZE} effect: incremental revenue and ROI cannot be measured")
@@ -272,12 +275,13 @@ def measure_lift(
         rebate_cost,
         roi,
         warnings,
+        currency,
     )
 
 
 def _roi(incremental: Decimal, cost: Decimal) -> Decimal | None:
     """Return per rebate dollar on revenue, not margin: an upper bound on the profit it made."""
-    return _round((incremental - cost) / cost, RATE) if cost else None
+    return round_half_up((incremental - cost) / cost, RATE) if cost else None
 
 
 def _usable_metrics(

@@ -63,14 +63,24 @@ def minor_unit(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
-@functools.cache
 def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit(currency))
+    return _step(minor_unit(currency))
+
+
+@functools.cache
+def _step(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit: the one rounding money gets, wherever it is."""
-    return settled(value).quantize(quantum(currency), rounding=ROUND_HALF_UP, context=_EXACT)
+    return round_half_up(value, minor_unit(currency))
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    """Half-up to `places` decimals, from the exact value: how money is rounded, and so how
+    anything shown beside it is (a measure, a share, a rate), never Python's half-even."""
+    return settled(value).quantize(_step(places), rounding=ROUND_HALF_UP, context=_EXACT)
 
 
 def settled(value: Decimal) -> Decimal:
@@ -93,10 +103,16 @@ def money_text(value: Decimal | None, currency: str) -> str | None:
     return None if value is None else format(round_money(value, currency), "f")
 
 
-def readable_money(value: Decimal | str, currency: str) -> str:
+def readable_money(value: Decimal | str, currency: str, *, signed: bool = False) -> str:
     """Money as people read it, in e-mails, pages and statements: USD 12,345.60, JPY 12,346,
-    KWD 12,345.600."""
-    return f"{currency} {round_money(Decimal(value), currency):,f}"
+    KWD 12,345.600; `signed` for a change, which reads +USD… wrongly: USD +12,345.60."""
+    sign = "+" if signed else ""
+    return f"{currency} {round_money(Decimal(value), currency):{sign},f}"
+
+
+def readable_percent(value: Decimal | float) -> str:
+    """A fraction as people read it, to a tenth of a percent half-up: 0.1225 → 12.3%."""
+    return f"{round_half_up(Decimal(value) * 100, 1):,f}%"
 
 
 def readable_price(value: Decimal, currency: str) -> str:

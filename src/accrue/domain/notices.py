@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from accrue.domain.money import readable_money
+from accrue.domain.money import money_text, readable_money
 
 
 class NoticeKind(StrEnum):
@@ -147,7 +147,11 @@ def dispute_answered(
         f"Your dispute of the {about} was {outcome}: “{resolution}”. If you still disagree, "
         "open a new dispute from the claims and disputes page.",
         "/claims",
-        {"dispute": dispute_id, "partner_id": partner_id, "adjustment": _text(adjustment)},
+        {
+            "dispute": dispute_id,
+            "partner_id": partner_id,
+            "adjustment": money_text(adjustment, currency),
+        },
     )
 
 
@@ -205,7 +209,7 @@ def payment_sent(
         {
             "settlement": settlement_id,
             "partner_id": partner_id,
-            "amount": _text(amount),
+            "amount": money_text(amount, currency),
             "currency": currency,
             "reference": reference,
         },
@@ -250,7 +254,7 @@ def fund_expiring(
             "fund": fund_id,
             "partner_id": partner_id,
             "period": period,
-            "amount": _text(amount),
+            "amount": money_text(amount, currency),
             "currency": currency,
             "last_day": last_day.isoformat(),
         },
@@ -276,7 +280,3 @@ def parse_thresholds(text: str) -> list[int]:
     if any(days < 0 for days in found):
         raise ValueError(f"fund_expiry_warnings {text!r}: days cannot be negative")
     return found
-
-
-def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else format(amount, "f")

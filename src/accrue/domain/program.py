@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from accrue.domain.errors import Refused
+from accrue.domain.identifiers import MAX_LENGTH
 from accrue.domain.lines import LineKind
 from accrue.domain.numbers import read_decimal
 from accrue.domain.periods import Period, PeriodKind
@@ -304,7 +305,11 @@ class Accounts(Model):
 class Program(Model):
     """One version of a rebate program."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="stable id: a-z, 0-9, - or _")
+    id: str = Field(
+        max_length=MAX_LENGTH,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description=f"stable id: a-z, 0-9, - or _, at most {MAX_LENGTH} characters",
+    )
     name: str = Field(min_length=1, description="name partners see")
     version: int = Field(1, ge=1, description="version number; a change is a new version")
     takes_effect: date | None = Field(

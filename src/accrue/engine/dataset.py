@@ -91,6 +91,7 @@ class DataSet:
     fx_rates: Sequence[FxRate] = ()
     reps: Sequence[SalesRep] = ()
     lines_hash: tuple[int, int] | None = None  # (count, hash sum) when hashed on the way in
+    scope: frozenset[str] | None = None  # the only partners the lines are of (None: any)
     tree: PartnerTree = field(init=False)
     fx: FxTable = field(init=False)
     _daily_rates: dict[str, tuple[pa.Table, int]] = field(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+from ibis.common.exceptions import IbisError
 
 WIDE = "decimal(38, 0)"
 
@@ -31,9 +32,17 @@ def fence(table: ir.Table) -> ir.Table:
     and substitutes every column by the expression defining it, so a column used five times
     in each of several stages would grow the query five-fold a stage; there each stage is a
     temporary table. DuckDB and Spark keep projections as they are written."""
-    if table._find_backend(use_default=True).name == "postgres":
+    if _backend_name(table) == "postgres":
         return table.cache()
     return table
+
+
+def _backend_name(table: ir.Table) -> str | None:
+    """None for a statement's placeholder tables (engine.compiled), which only DuckDB keeps."""
+    try:
+        return table._find_backend(use_default=True).name
+    except IbisError:
+        return None
 
 
 def _corrected(estimate, rest, denominator) -> ir.IntegerValue:

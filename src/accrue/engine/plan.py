@@ -9,10 +9,11 @@ micro-rates for foreign currencies), so DuckDB, PostgreSQL and Spark all agree e
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import cached_property
 
 import ibis
 import numpy as np
@@ -24,18 +25,37 @@ from accrue.domain.errors import NotFound
 from accrue.domain.fx import MissingRate
 from accrue.domain.money import exact
 from accrue.domain.program import Program
+from accrue.engine.compiled import STATEMENTS
 from accrue.engine.dataset import AMOUNT_SCALE, QUANTITY_SCALE, DataSet
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The plan's output columns and how to turn their integers back into Decimal."""
+    """One program's part of the plan: the monthly sums of every program (column prefix
+    `p{k}_`) and its partners' roll-up, the tables its query reads (`inputs`, so a compiled
+    statement can be run again over new ones); and how to turn its integers back into
+    Decimal."""
 
-    query: ibis.Table
+    k: int
+    program: Program
+    monthly: ibis.Table
+    partners: pa.Table  # partner_id → rollup_id, the enrolled partners only
     amount_exponent: int  # amount columns are integers × 10**amount_exponent
     units_divisor: int  # unit columns are integers ÷ units_divisor
     windows: int
     buckets: int
+
+    @property
+    def inputs(self) -> dict:
+        return {"monthly": self.monthly, "partners": self.partners}
+
+    def over(self, tables: Mapping[str, ibis.Table]) -> ibis.Table:
+        """The program's sums per measured partner and period, over `inputs` as tables."""
+        return _rollup(self.k, self.program, tables["monthly"], tables["partners"])
+
+    @cached_property
+    def query(self) -> ibis.Table:
+        return self.over({"monthly": self.monthly, "partners": ibis.memtable(self.partners)})
 
 
 def unit_weights(roles) -> tuple[dict[str, int], int]:
@@ -47,11 +67,6 @@ def unit_weights(roles) -> tuple[dict[str, int], int]:
 
 
 def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibis.Table]:
-    rollup = partner_rollup(program, data.tree)
-    partners = pa.table(
-        {"partner_id": list(rollup), "rollup_id": list(rollup.values())},
-        schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),
-    )
     roles = product_roles(program, data.products)
     weights, _ = unit_weights(roles)
     products = pa.table(
@@ -61,7 +76,7 @@ def eligibility_tables(program: Program, data: DataSet) -> tuple[ibis.Table, ibi
             "earns": pa.array([r.earns for r in roles.values()], pa.bool_()),
         }
     )
-    return ibis.memtable(partners), ibis.memtable(products)
+    return ibis.memtable(_rollup_table(program, data)), ibis.memtable(products)
 
 
 def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
@@ -69,7 +84,7 @@ def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
     `amount` in the program's currency as an integer of 10**amount_exponent units: what
     attribution shares out."""
     partners, products = eligibility_tables(program, data)
-    days, day_flags = _day_classes([program], data)
+    days, day_flags = (ibis.memtable(t) for t in _day_classes([program], data))
     counted = day_flags.filter(day_flags.p0_in_dates).select("day_class", window="p0_window")
     lines = data.lines.filter(
         data.lines.kind.isin([k.value for k in program.eligibility.line_types])
@@ -79,10 +94,11 @@ def eligible_lines(program: Program, data: DataSet) -> ibis.Table:
         .inner_join(partners, "partner_id")
         .inner_join(products, "sku")
     )
-    rates = _rates_into([program.currency], data)
+    into = conversion(program.currency, data)
+    rates = _rates_into({program.currency: into})
     if rates is not None:
-        joined = joined.left_join(rates, ["currency", "date"])
-    converted = _converted(joined, program.currency, data)
+        joined = joined.left_join(ibis.memtable(rates), ["currency", "date"])
+    converted = _converted(joined, program.currency, into)
     columns = {"amount": converted[f"amount_{program.currency}"], "units": _units(joined)}
     if f"missing_{program.currency}" in converted:
         columns["rate_missing"] = converted[f"missing_{program.currency}"] == 1
@@ -107,17 +123,52 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
     then run over those few rows per partner and month; partner eligibility, roll-up and
     periods apply to the resulting monthly table, one cheap query per program.
     """
-    targets = sorted({p.currency for p in programs})
+    into = {
+        currency: conversion(currency, data) for currency in sorted({p.currency for p in programs})
+    }
     roles = [product_roles(program, data.products) for program in programs]
     products, product_flags = _product_classes(roles, data)
     days, day_flags = _day_classes(programs, data)
-    scan = data.lines.inner_join(products, "sku").inner_join(days, "date")
-    rates = _rates_into(targets, data)
+    inputs = {
+        "lines": data.lines,
+        "products": products,
+        "product_flags": product_flags,
+        "days": days,
+        "day_flags": day_flags,
+    }
+    rates = _rates_into(into)
     if rates is not None:
-        scan = scan.left_join(rates, ["currency", "date"])
+        inputs["rates"] = rates
+    shape = (
+        "monthly",
+        tuple((p.ref, p.digest) for p in programs),
+        tuple((c, i.amount_places, i.rate_places, i.rates is None) for c, i in into.items()),
+    )
+    monthly = STATEMENTS.table(shape, inputs, lambda tables: _monthly(programs, into, tables))
+    return [
+        Plan(
+            k,
+            program,
+            monthly,
+            _rollup_table(program, data),
+            into[program.currency].exponent,
+            unit_weights(roles[k])[1] * 10**QUANTITY_SCALE,
+            len(program.multipliers),
+            program.shape[1],
+        )
+        for k, program in enumerate(programs)
+    ]
+
+
+def _monthly(programs: Sequence[Program], into: dict, tables: Mapping[str, ibis.Table]):
+    """Every program's sums per leaf partner and month, over `build_all`'s inputs."""
+    lines = tables["lines"]
+    scan = lines.inner_join(tables["products"], "sku").inner_join(tables["days"], "date")
+    if "rates" in tables:
+        scan = scan.left_join(tables["rates"], ["currency", "date"])
     derived = {"year": scan.date.year(), "month": scan.date.month().cast("int64")}
-    for currency in targets:
-        derived.update(_converted(scan, currency, data))
+    for currency, conversion_into in into.items():
+        derived.update(_converted(scan, currency, conversion_into))
     scan = scan.mutate(**derived)
     keys = ["partner_id", "year", "month", "product_class", "day_class", "kind"]
     folded = scan.group_by(keys).aggregate(
@@ -125,17 +176,17 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
         lines=scan.count(),
         **{c: scan[c].sum() for c in derived if c.startswith(("amount_", "missing_"))},
     )
-    rows = folded.inner_join(product_flags, "product_class").inner_join(day_flags, "day_class")
+    rows = folded.inner_join(tables["product_flags"], "product_class").inner_join(
+        tables["day_flags"], "day_class"
+    )
     sums: dict[str, ibis.Value] = {}
     for k, program in enumerate(programs):
         sums.update(_program_sums(k, program, rows))
-    monthly = rows.group_by(["partner_id", "year", "month"]).aggregate(**sums).cache()
-    divisors = [unit_weights(r)[1] * 10**QUANTITY_SCALE for r in roles]
-    return [_rollup(k, p, monthly, data, divisors[k]) for k, p in enumerate(programs)]
+    return rows.group_by(["partner_id", "year", "month"]).aggregate(**sums)
 
 
 def _classes(keys: dict, names: list[str], key: str, key_type, class_name: str):
-    """(key → class id, class id → flag columns) as two small tables."""
+    """(key → class id, class id → flag columns) as two small Arrow tables."""
     ids: dict[tuple, int] = {}
     members = {key: [], class_name: []}
     for value, vector in keys.items():
@@ -152,7 +203,7 @@ def _classes(keys: dict, names: list[str], key: str, key_type, class_name: str):
             class_name: pa.array(members[class_name], pa.int64()),
         }
     )
-    return ibis.memtable(keyed), ibis.memtable(pa.table(columns))
+    return keyed, pa.table(columns)
 
 
 def _product_classes(roles: list[dict], data: DataSet):
@@ -221,12 +272,12 @@ def conversion(target: str, data: DataSet) -> Conversion:
     return Conversion(rates, data.amount_places, places)
 
 
-def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
+def _rates_into(into: dict[str, Conversion]) -> pa.Table | None:
     """One table of (currency, date) → rate into each target currency that has foreign
     lines, so the scan needs one join whatever the programs' currencies."""
     merged: pa.Table | None = None
-    for target in targets:
-        daily = conversion(target, data).rates
+    for conversion_into in into.values():
+        daily = conversion_into.rates
         if daily is None:
             continue
         merged = (
@@ -234,13 +285,12 @@ def _rates_into(targets: list[str], data: DataSet) -> ibis.Table | None:
             if merged is None
             else merged.join(daily, ["currency", "date"], join_type="full outer")
         )
-    return ibis.memtable(merged) if merged is not None else None
+    return merged
 
 
-def _converted(scan: ibis.Table, currency: str, data: DataSet) -> dict:
+def _converted(scan: ibis.Table, currency: str, into: Conversion) -> dict:
     """amount_{currency}: the line's amount converted, an integer × 10**exponent;
     missing_{currency}: the line has no rate on its date."""
-    into = conversion(currency, data)
     if into.rates is None:
         return {f"amount_{currency}": scan.amount_micros}
     rate_column = scan[f"rate_{currency}"]
@@ -284,15 +334,16 @@ def _program_sums(k: int, program: Program, rows: ibis.Table) -> dict:
     return sums
 
 
-def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet, divisor: int) -> Plan:
-    """One program's monthly sums → enrolled partners at the roll-up level × periods."""
-    rollup = partner_rollup(program, data.tree)
-    partners = ibis.memtable(
-        pa.table(
-            {"partner_id": list(rollup), "rollup_id": list(rollup.values())},
-            schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),
-        )
+def _rollup_table(program: Program, data: DataSet) -> pa.Table:
+    rollup = partner_rollup(program, data.tree, data.scope)
+    return pa.table(
+        {"partner_id": list(rollup), "rollup_id": list(rollup.values())},
+        schema=pa.schema([("partner_id", pa.string()), ("rollup_id", pa.string())]),
     )
+
+
+def _rollup(k: int, program: Program, monthly: ibis.Table, partners: ibis.Table) -> ibis.Table:
+    """One program's monthly sums → enrolled partners at the roll-up level × periods."""
     prefix = f"p{k}_"
     mine = monthly.select(
         "partner_id",
@@ -305,11 +356,8 @@ def _rollup(k: int, program: Program, monthly: ibis.Table, data: DataSet, diviso
     index = ((joined.month - 1) // program.period.months + 1).cast("int64")
     keyed = joined.mutate(index=index)
     measures = [c for c in mine.columns if c not in ("partner_id", "year", "month")]
-    query = keyed.group_by(["rollup_id", "year", "index"]).aggregate(
+    return keyed.group_by(["rollup_id", "year", "index"]).aggregate(
         **{c: keyed[c].sum() for c in measures}
-    )
-    return Plan(
-        query, amount_exponent(program, data), divisor, len(program.multipliers), program.shape[1]
     )
 
 

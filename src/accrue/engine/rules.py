@@ -21,10 +21,12 @@ program's decimals scaled to integers once, here, by their common denominators.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -163,7 +165,16 @@ PERIODS = pa.schema(
 )
 
 
-def _period_table(periods: list[Period], as_of: date | None) -> ir.Table:
+def period_tables(k: Constants, periods: list[Period], as_of: date | None) -> dict[str, pa.Table]:
+    """The grid's periods, and a year earlier where thresholds or growth need a baseline:
+    small Arrow tables a kept statement reads as its inputs."""
+    tables = {"periods": _period_table(periods, as_of)}
+    if k.needs_baseline:
+        tables["earlier"] = _period_table([p.shifted_years(-1) for p in periods], None)
+    return tables
+
+
+def _period_table(periods: list[Period], as_of: date | None) -> pa.Table:
     rows = [
         (
             p.year,
@@ -174,16 +185,17 @@ def _period_table(periods: list[Period], as_of: date | None) -> ir.Table:
         for p in periods
     ]
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(PERIODS)
-    return ibis.memtable(pa.table(dict(zip(PERIODS.names, columns, strict=True)), schema=PERIODS))
+    return pa.table(dict(zip(PERIODS.names, columns, strict=True)), schema=PERIODS)
 
 
 def standings_table(
-    program: Program, k: Constants, cells: ir.Table, periods: list[Period], as_of: date | None
+    program: Program, k: Constants, cells: ir.Table, tables: Mapping[str, ir.Table]
 ) -> ir.Table:
-    """Every measured partner × period (none missing: a quiet period still has a gap), with
-    the measure, tier, earned and capped amounts, gap and projection as integers."""
+    """Every measured partner × period of `tables` (see `period_tables`; none missing: a
+    quiet period still has a gap), with the measure, tier, earned and capped amounts, gap and
+    projection as integers."""
     partners = cells.select("rollup_id").distinct()
-    grid = partners.cross_join(_period_table(periods, as_of))
+    grid = partners.cross_join(tables["periods"])
     checks = [cells.missing_rates] if "missing_rates" in cells.columns else []
     joined = grid.left_join(cells, ["rollup_id", "year", "index"]).select(
         grid.rollup_id,
@@ -196,7 +208,7 @@ def standings_table(
     )
     table = _cumulated(program, k, joined)
     if k.needs_baseline:
-        table = _with_baseline(program, k, cells, partners, periods, table)
+        table = _with_baseline(program, k, cells, partners, tables["earlier"], table)
     table = fence(table)
     table = fence(table.mutate(tier=_tier(k, table, table.measure)))
     table = table.mutate(**_earned(program, k, table), **_projection(program, k, table))
@@ -223,10 +235,10 @@ SUMS = ("measure", "base", "units")
 KEYS = ["rollup_id", "year", "index"]
 
 
-def _with_baseline(program, k, cells, partners, periods, table) -> ir.Table:
+def _with_baseline(program, k, cells, partners, earlier_periods, table) -> ir.Table:
     """Rules 5 and 15: the same scope a year earlier: its measure, which relative thresholds
     are shares of, and its earning amount, which growth is paid over."""
-    grid = partners.cross_join(_period_table([p.shifted_years(-1) for p in periods], None))
+    grid = partners.cross_join(earlier_periods)
     earlier = grid.left_join(cells, KEYS).select(
         grid.rollup_id, grid.year, grid.index, *_sums(program, k, cells)
     )
@@ -548,6 +560,29 @@ PLAIN_COLUMNS = (
 )
 
 
+class _Row(NamedTuple):
+    """One standing's decoded values, named so `decoded` and `_Maker` agree by name."""
+
+    measure: Decimal
+    needed: Decimal | None
+    earned: Decimal
+    increment: Decimal
+    amount: Decimal
+    would_pay: Decimal | None
+    projected: Decimal | None
+    projected_measure: Decimal | None
+    baseline: Decimal | None
+    rollup_id: str
+    year: int
+    index: int
+    tier: int
+    status: str
+    pays: bool
+    elapsed: int | None
+    projected_tier: int | None
+    points_awarded: int | None
+
+
 def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
     """The plan's integer columns as the domain's standings: each column converted at once,
     then one object a row, with what a program repeats (periods, tier names, the fixed parts
@@ -561,23 +596,21 @@ def decoded(program: Program, k: Constants, table: pa.Table) -> list[Standing]:
 
     shown = 10**k.minor if program.measure is Measure.AMOUNT else 10**UNIT_PLACES
     points = program.kind is Kind.POINTS
-    columns = {
-        "measure": quantity("measure"),
-        "needed": quantity("needed"),
-        "earned": money("earned"),
-        "increment": money("increment"),
-        "amount": money("amount"),
-        "would_pay": decimals(table["would_pay_points"], 0) if points else money("would_pay"),
-        "projected": decimals(table["projected_points"], 0)
-        if points
-        else money("projected_amount"),
-        "projected_measure": decimals_divided(table["projected_measure"], shown),
-        "baseline": quantity("baseline") if k.needs_baseline else [None] * table.num_rows,
+    columns = _Row(
+        measure=quantity("measure"),
+        needed=quantity("needed"),
+        earned=money("earned"),
+        increment=money("increment"),
+        amount=money("amount"),
+        would_pay=decimals(table["would_pay_points"], 0) if points else money("would_pay"),
+        projected=decimals(table["projected_points"], 0) if points else money("projected_amount"),
+        projected_measure=decimals_divided(table["projected_measure"], shown),
+        baseline=quantity("baseline") if k.needs_baseline else [None] * table.num_rows,
         **{name: table[name].to_pylist() for name in PLAIN_COLUMNS},
-        "points_awarded": _whole(table["points_awarded"]),
-    }
+        points_awarded=_whole(table["points_awarded"]),
+    )
     make = _Maker(program)
-    return [make(row) for row in zip(*columns.values(), strict=True)]
+    return [make(row) for row in map(_Row._make, zip(*columns, strict=True))]
 
 
 def _whole(column: pa.ChunkedArray) -> list[int | None]:
@@ -593,7 +626,7 @@ def _keep_nulls(column: pa.ChunkedArray, values: list) -> list:
 
 
 class _Maker:
-    """One program's standings from decoded columns, in the order `decoded` lists them."""
+    """One program's standings from decoded rows."""
 
     def __init__(self, program: Program):
         self.program = program
@@ -605,45 +638,45 @@ class _Maker:
         self.detail = "more units" if units else "more purchases"
         self.relative = program.thresholds is Thresholds.BASELINE
 
-    def __call__(self, row: tuple) -> Standing:
+    def __call__(self, row: _Row) -> Standing:
         """A points program pays no money: what it shows is points."""
-        (measure, needed, earned, increment, capped, would_pay, projected, projected_measure,
-         baseline, rollup_id, year, index, tier, status, pays, elapsed, projected_tier,
-         points_awarded) = row  # fmt: skip
         program = self.program
-        period = self.periods.get((year, index))
+        period = self.periods.get((row.year, row.index))
         if period is None:
-            period = self.periods[year, index] = Period(year, program.period, index)
-        amount = ZERO if self.points else capped
+            period = self.periods[row.year, row.index] = Period(
+                year=row.year, kind=program.period, index=row.index
+            )
+        amount = ZERO if self.points else row.amount
         return Standing(
             program_id=program.id,
             version=program.version,
-            partner_id=rollup_id,
+            partner_id=row.rollup_id,
             period=period,
             currency=program.currency,
             kind=program.kind,
-            measure=measure,
-            baseline=baseline,
-            tier=tier,
-            tier_name=self.names[tier],
-            status=status,
-            earned=earned,
-            increment=increment,
-            cap_excess=increment - capped,
+            measure=row.measure,
+            baseline=row.baseline,
+            tier=row.tier,
+            tier_name=self.names[row.tier],
+            status=row.status,
+            earned=row.earned,
+            increment=row.increment,
+            cap_excess=row.increment - row.amount,
             amount=amount,
             carried_in=ZERO,
             payout=amount,
             carried_out=ZERO,
-            points=points_awarded,
-            gap=None
-            if needed is None
-            else self._gap(tier, needed, baseline, would_pay if pays else None),
+            points=row.points_awarded,
+            gap=None if row.needed is None else self._gap(row),
             projection=None
-            if elapsed is None
-            else Projection(projected_measure, projected_tier, projected),
+            if row.elapsed is None
+            else Projection(row.projected_measure, row.projected_tier, row.projected),
         )
 
-    def _gap(self, tier: int, needed: Decimal, baseline, would_pay) -> Gap:
-        upper = self.program.tiers[tier]
-        threshold = upper.from_ * baseline if self.relative else upper.from_
-        return Gap(tier + 1, upper.name, threshold, needed, self.unit, self.detail, would_pay)
+    def _gap(self, row: _Row) -> Gap:
+        upper = self.program.tiers[row.tier]
+        threshold = upper.from_ * row.baseline if self.relative else upper.from_
+        would_pay = row.would_pay if row.pays else None
+        return Gap(
+            row.tier + 1, upper.name, threshold, row.needed, self.unit, self.detail, would_pay
+        )

@@ -21,6 +21,7 @@ from accrue.domain.standings import Standing, finish, share_budget, standings_fo
 from accrue.engine import plan, rules
 from accrue.engine.attribution import Part, attributions
 from accrue.engine.backends import overflowed
+from accrue.engine.compiled import STATEMENTS
 from accrue.engine.dataset import LINE_HASH, DataSet
 
 Progress = Callable[[Program], None]
@@ -171,9 +172,14 @@ class Engine:
         rules allow (engine.rules), otherwise by the Decimal rules over decoded cells."""
         constants = rules.constants(program, built.amount_exponent, built.units_divisor)
         if constants is not None and self.rules_in_plan:
+            inputs = {**built.inputs, **rules.period_tables(constants, computed, as_of)}
+            shape = ("standings", program.ref, program.digest, built.k, tuple(computed), as_of)
             try:
-                query = rules.standings_table(program, constants, built.query, computed, as_of)
-                table = query.to_pyarrow()
+                table = STATEMENTS.fetch(
+                    shape,
+                    inputs,
+                    lambda t: rules.standings_table(program, constants, built.over(t), t),
+                )
             except Exception as error:
                 if not overflowed(error):
                     raise

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from accrue.domain.money import ZERO, readable_money
+from accrue.domain.money import ZERO, readable_money, round_half_up
 from accrue.domain.program import Kind, Program
 from accrue.explain import in_unit
 from accrue.export.pdf import Document, latin
@@ -47,7 +47,7 @@ class Names:
         found = self.programs.get(key)
         if not value:
             return "-"
-        return in_unit(found, Decimal(value)) if found else f"{Decimal(value):,.2f}"
+        return in_unit(found, Decimal(value)) if found else f"{round_half_up(Decimal(value), 2):,f}"
 
 
 def render(statement: Statement, names: Names) -> bytes:

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from accrue.domain.identifiers import MAX_RECORD_ID
 from accrue.domain.money import exact, money_text
 from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import ClaimLine
@@ -103,6 +104,13 @@ class _Reader:
         if value < 0:
             raise self.fail(segment, element, "not a positive number")
         return value
+
+    def line_number(self, segment: Segment, element: int) -> int:
+        """A line's number: whole, from 1, and within the records' 32-bit integers."""
+        value = self.number(segment, element)
+        if value != value.to_integral_value() or not 1 <= value <= MAX_RECORD_ID:
+            raise self.fail(segment, element, f"not a whole line number from 1 to {MAX_RECORD_ID}")
+        return int(value)
 
 
 def _first(segments, ids: str) -> Segment | None:
@@ -211,7 +219,7 @@ def _claim_line(reader, segments, partner, agreement, customer, claimed_on) -> C
     if not customer:
         raise reader.fail(pad, 1, "no end customer (N1*EN after CON) for this line")
     return ClaimLine(
-        line_no=int(reader.number(pad, 1)),
+        line_no=reader.line_number(pad, 1),
         partner_id=partner,
         agreement_id=agreement,
         end_customer=customer,

@@ -37,8 +37,15 @@ class InputError(Refused):
         super().__init__(f"{len(problems)} problem(s) in the input:\n{shown}{tail}")
 
     def naming(self, path: Path, name: str) -> InputError:
-        """The same problems with the file at `path` called `name`: an upload is named as it
-        was sent, never where the server keeps it."""
+        """The same problems with the file at `path` called `name`, in their messages too (a
+        reader's own reason may quote the path): an upload is named as it was sent, never where
+        the server keeps it."""
+        where = str(path)
         return InputError(
-            [replace(p, file=name) if p.file == str(path) else p for p in self.problems]
+            [
+                replace(p, file=name, message=p.message.replace(where, name))
+                if p.file == where
+                else p
+                for p in self.problems
+            ]
         )

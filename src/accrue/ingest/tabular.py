@@ -12,13 +12,15 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from itertools import zip_longest
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from accrue.domain.errors import Refused
+from accrue.domain.numbers import read_decimal
 from accrue.ingest.errors import InputError, Problem
 
 FORMATS = (".csv", ".txt", ".xlsx", ".parquet", ".json")
@@ -34,13 +36,29 @@ def _text(value) -> str | None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, float):
-        return format(Decimal(repr(value)).normalize(), "f")
+    if isinstance(value, float | Decimal):
+        return _number_text(Decimal(repr(value)) if isinstance(value, float) else value)
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _number_text(number: Decimal) -> str:
+    """An Excel or JSON number as the plain text it stands for, every digit kept (1.0 → 1);
+    one no reader accepts (1E+400, NaN) as written, for the row's check to quarantine."""
+    try:
+        number = read_decimal(number)
+    except Refused:
+        return str(number)
+    return format(number.normalize(Context(prec=len(number.as_tuple().digits))), "f")
+
+
+def read_json(text: str):
+    """JSON with its numbers as the decimals they spell (never the nearest float: 18 digits
+    of an amount stay 18) and NaN or Infinity as the words sent."""
+    return json.loads(text, parse_float=Decimal, parse_constant=str)
 
 
 def _sheet_rows(path: Path) -> Iterator[tuple]:
@@ -110,7 +128,7 @@ def json_document(path: Path):
     """A JSON file's document, or an InputError saying why the file holds none: not UTF-8,
     not JSON, a number of more digits than Python reads, or nesting too deep to read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise refuse(path, f"not UTF-8 text: {error.reason}") from None
     except json.JSONDecodeError as error:

@@ -1,7 +1,8 @@
 """Proximity alerts in the books: raised once per program, partner, period and tier, for the
 partner's users and its reps; shown in the portal, and told through accrue.store.notify in the
 same transaction (the bell, e-mail as each person chose, a signed webhook), delivered after,
-retried, never lost. Funds about to expire are looked for at the same time."""
+retried, never lost. Funds about to expire are looked for at the first recalculation of
+each day."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from accrue.report import readable_gap
 from accrue.store import notify
 from accrue.store.books import Books
 from accrue.store.funds import warn_expiring
+from accrue.store.recalc import global_program_ids
 from accrue.store.tables import AlertRow, PartnerRow, StandingRow
 
 
-def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
-    """New alerts for standings of periods running on `as_of`, queued for delivery."""
+def raise_alerts(books: Books, as_of: date, roots: frozenset[str] | None = None) -> list[AlertRow]:
+    """New alerts for standings of periods running on `as_of` (of the partner trees under
+    `roots` only, when a recalculation touched only those), queued for delivery."""
     with books.session() as session:
         programs = books.latest_programs(session)
         names = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples().all())
@@ -33,6 +36,10 @@ def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
         )
         audience = notify.audience(session, books, reps=True)
         running_now = select(StandingRow).where(StandingRow.period.in_(running(as_of)))
+        if roots is not None:
+            shared = global_program_ids(list(programs.values()))
+            touched = StandingRow.root_id.in_(sorted(roots)) | StandingRow.program_id.in_(shared)
+            running_now = running_now.where(touched)
         raised = []
         for row in session.scalars(running_now):
             alert = _alert(row, programs, names, books.settings.alert_share)
@@ -51,7 +58,11 @@ def raise_alerts(books: Books, as_of: date) -> list[AlertRow]:
                 session.add(found)
                 notify.tell(session, books, alert.notice(), recipients)
                 raised.append(found)
-        warn_expiring(books, session, as_of)
+        looking = books.done_on.get("funds") != as_of  # days to expiry change by the day
+        if looking:
+            warn_expiring(books, session, as_of)
+    if looking:
+        books.done_on["funds"] = as_of
     return raised
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from accrue.domain import notices
 from accrue.domain.approvals import ApprovalError, Decision, Levels, Status, Subject, decide
 from accrue.domain.errors import NotFound
+from accrue.domain.identifiers import check_text
 from accrue.store import notify
 from accrue.store.books import Books
 from accrue.store.tables import ApprovalRow, DecisionRow
@@ -138,6 +139,7 @@ def submit_settlement(books: Books, settlement_id: int) -> ApprovalRow:
 
 
 def decide_request(books: Books, request_id: int, approve: bool, reason: str = "") -> ApprovalRow:
+    check_text("reason", reason)
     actor = books.settings.actor
     with books.session() as session:
         request = session.scalar(

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -77,6 +77,8 @@ class Books:
         self.clock = clock
         self.outbox_waiting = threading.Event()  # set when a message is queued
         self.jobs_waiting = threading.Event()  # set when a job is queued
+        # what daily work was last done for which day, shared by the copies acting for people
+        self.done_on: dict[str, date] = {}
         self.engine: Engine = database.connect(settings.url)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.reads_only = False
@@ -135,8 +137,12 @@ class Books:
 
     def seal_everything(self) -> None:
         """Books from before seals get theirs as they stand at `accrue init`: from then on
-        any change made behind the application's back is found (see accrue.store.seals)."""
+        any change made behind the application's back is found (see accrue.store.seals).
+        Books sealed already are left alone, or running `accrue init` again would bless
+        whatever was done to them (a kind of record a migration adds starts empty)."""
         with self.session() as session:
+            if session.scalar(_A_SEAL) is not None:
+                return
             self._seal(session, set(seals.KINDS))
             trail = session.scalars(select(AuditRow.after).order_by(AuditRow.seq))
             sealed = seals.sealed_lines(trail)
@@ -218,8 +224,8 @@ class Books:
                     raise WroteWhileReading(f"a reading transaction wrote {sorted(written)}")
                 self._seal(session, written)
             finally:
-                noted.pop("written", None)
-                noted.pop("touched", None)  # a rolled back transaction's keyed writes
+                for left in ("written", "touched", "astray"):  # a rolled back transaction's
+                    noted.pop(left, None)
 
     @contextmanager
     def recalculating(self, roots: set[str] | None) -> Iterator[None]:
@@ -351,9 +357,10 @@ class Books:
         partners, or as of a batch). Some partners' lines are copied out first, so the
         engine's scans read only those."""
         lines = self.line_store.lines(as_of_batch)
-        if partner_ids is not None:
-            lines = lines.filter(lines.partner_id.isin(sorted(partner_ids))).cache()
-        return DataSet(lines=lines, **(master or self.master(session)))
+        scope = None if partner_ids is None else frozenset(partner_ids)
+        if scope is not None:
+            lines = lines.filter(lines.partner_id.isin(sorted(scope))).cache()
+        return DataSet(lines=lines, scope=scope, **(master or self.master(session)))
 
     def tree(self, session: Session) -> PartnerTree:
         return PartnerTree(self.partners(session))
@@ -387,6 +394,7 @@ class Books:
         return Program.model_validate_json(row.document)
 
 
+_A_SEAL = select(AuditRow.seq).where(AuditRow.action == "seal").limit(1)
 _READ_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _QUEUE_FOR_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from accrue.domain.approvals import Subject
 from accrue.domain.audit import canonical
 from accrue.domain.errors import Conflict
+from accrue.domain.identifiers import check_text
 from accrue.domain.ledger import (
     JournalKind,
     PayoutMethod,
@@ -127,6 +128,7 @@ def guard(label: str, as_of: date, force_reason: str | None) -> None:
 def _guard(period: Period, as_of: date, force_reason: str | None) -> str | None:
     """The reason a close before the period's end is forced, or a refusal without one."""
     reason = (force_reason or "").strip()
+    check_text("force_reason", reason)
     if as_of >= period.end:
         return None
     if len(reason) < 3:  # its lines may still come
@@ -410,6 +412,7 @@ def pay_settlement(
 def reverse(books: Books, journal_id: int, reason: str, on: date) -> int:
     """Reverse a payout (a voided check, a returned transfer): the settlement is owed again.
     Accruals are not reversed by hand: they follow their standings."""
+    check_text("reason", reason)
     with books.session() as session:
         original = ledger.load(session, journal_id)
         if original.kind.value != "payout":

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accrue.domain import notices
 from accrue.domain.approvals import Status, Subject
 from accrue.domain.errors import Conflict, NotFound, Refused
-from accrue.domain.identifiers import record_id
+from accrue.domain.identifiers import check_text, record_id
 from accrue.domain.ledger import (
     SHIP_AND_DEBIT_EXPENSE,
     SHIP_AND_DEBIT_RECEIVABLE,
@@ -74,6 +74,7 @@ def _subject(session: Session, about: About, key: str) -> tuple[str, str, str, s
 
 def open_dispute(books: Books, about: About, key: str, reason: str, visible=None) -> DisputeRow:
     """`visible(partner_id)` says whether the person opening it may see that partner."""
+    check_text("reason", reason)
     if len(reason.strip()) < 3:
         raise DisputeError("reason: say what is wrong")
     with books.session() as session:
@@ -133,6 +134,7 @@ def resolve(
     books: Books, dispute_id: int, resolution: str, adjustment: Decimal | None
 ) -> DisputeRow:
     """Dismiss (no adjustment) or propose an adjustment, which needs approval to be posted."""
+    check_text("resolution", resolution)
     if len(resolution.strip()) < 3:
         raise DisputeError("resolution: say why")
     with books.session() as session:

@@ -24,6 +24,7 @@ import pyarrow as pa
 from sqlalchemy import select, update
 
 from accrue.domain.audit import canonical
+from accrue.domain.identifiers import check_text
 from accrue.export.cells import csv_text
 from accrue.ingest.edi import lines_from_867, x12_text
 from accrue.ingest.errors import InputError, Problem
@@ -67,17 +68,21 @@ class Received:
 
 def import_lines(books: Books, path: Path, name: str | None = None) -> Received:
     """A lines file: CSV, Excel, Parquet, JSON, or an X12 867 resale report; `name` is what
-    the books call it (its path when not given)."""
-    content = path.read_bytes() if path.is_file() else b""
-    table = None
-    text = x12_text(content, path.name) if path.is_file() else None
-    if text is not None:
-        table = json_rows(lines_from_867(text, path.name), path)
-    return _receive(books, path, name or str(path), hashlib.sha256(content).hexdigest(), table)
+    the books call it, and its problems too (its path when not given)."""
+    try:
+        content = path.read_bytes() if path.is_file() else b""
+        table = None
+        text = x12_text(content, path.name) if path.is_file() else None
+        if text is not None:
+            table = json_rows(lines_from_867(text, path.name), path)
+        return _receive(books, path, name or str(path), hashlib.sha256(content).hexdigest(), table)
+    except InputError as refused:
+        raise refused.naming(path, name) if name else refused from None
 
 
 def import_payload(books: Books, name: str, document) -> Received:
     """A JSON payload (the API's): a list of line objects, or {"lines": [...]}."""
+    check_text("name", name)
     digest = hashlib.sha256(canonical(document).encode()).hexdigest()
     return _receive(books, Path(name), name, digest, json_rows(document, name))
 

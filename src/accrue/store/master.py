@@ -128,6 +128,14 @@ def import_master(books: Books, kind: str, path: Path, name: str | None = None) 
     return batch
 
 
+def batch_summary(batch: Batch) -> str:
+    """What a master file brought, worded the same at every door."""
+    return (
+        f"batch {batch.id}: {batch.received} {batch.kind} rows, {batch.accepted} new or "
+        f"changed, {batch.duplicate} unchanged"
+    )
+
+
 def _upsert(session: Session, spec: Kind, item, batch_id: int) -> dict | None:
     values = spec.row(item)
     existing = session.get(spec.table, spec.key(item))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from accrue.domain.errors import Refused
+from accrue.domain.identifiers import check_identifier, identifier_problem
 from accrue.domain.permissions import Role, Scope, scope_of
 from accrue.store.books import Books
 from accrue.store.tables import RepRow, TokenRow, UserRow
@@ -40,6 +41,7 @@ LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
 PREFIX = "acr_"  # a bearer token for the API
 PORTAL = "acs_"  # a portal session id: opens pages, never the API (nor the reverse)
+NAME_LENGTH, TOKEN_NAME_LENGTH = 200, 100  # their columns' lengths
 STRONG = 3  # zxcvbn's score (0-4): 3 is "safely unguessable", about 10^10 guesses
 
 
@@ -72,6 +74,8 @@ def create_user(
     rep_id: str | None = None,
     email: str | None = None,
 ) -> UserRow:
+    check_identifier("username", username)
+    check_identifier("name", name, NAME_LENGTH)
     check_password(password, username, name)
     if role is Role.PARTNER and not partner_id:
         raise Refused("partner_id: a partner user belongs to a partner")
@@ -117,8 +121,8 @@ def login(books: Books, username: str, password: str, portal: bool = False) -> s
     (committed) before the password is checked, and an unknown username costs the same hash
     check as a known one, so neither parallel guesses nor timing tell anything."""
     now = datetime.fromisoformat(books.now())
-    attempt = _count_attempt(books, username, now)
-    if attempt is None:
+    attempt = None if identifier_problem(username) else _count_attempt(books, username, now)
+    if attempt is None:  # no such user (no username holds a NUL byte: the database cannot)
         _verify(_decoy(), password)
         raise LoginRefused("wrong username or password")
     user_id, attempts, password_hash, active = attempt
@@ -212,6 +216,7 @@ def _issue(
 
 def issue_token(books: Books, username: str, name: str) -> str:
     """A long-lived API token for an integration, shown once."""
+    check_identifier("name", name, TOKEN_NAME_LENGTH)
     with books.session() as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username))
         if user is None:

@@ -47,6 +47,7 @@ class Recalculated:
     changed: int
     removed: int
     journals: int
+    roots: frozenset[str] | None = None  # the partner trees recomputed; None: every one
 
     @property
     def summary(self) -> str:
@@ -131,7 +132,12 @@ def _apply(books: Books, session: Session, plan: _Plan, as_of: date) -> Recalcul
     }
     books.audit(session, "recalc", "standings", scope, after=after, inputs_digest=plan.digest)
     return Recalculated(
-        scope, len(computed), len(changes["changed"]), len(changes["removed"]), count
+        scope,
+        len(computed),
+        len(changes["changed"]),
+        len(changes["removed"]),
+        count,
+        None if roots is None else frozenset(roots),
     )
 
 

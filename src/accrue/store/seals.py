@@ -8,6 +8,11 @@ appended to the audit trail with each changed kind's digest of all its seals. A 
 inserted or deleted outside the application then no longer matches its seal, and a seal edited
 to match no longer adds up to the digest the trail holds.
 
+Resealing a whole kind must not bless what was done behind the application's back since its
+last transaction: the first time a transaction writes a kind, before that write runs, its
+records are checked against their seals, and those that already disagree are left as they
+were sealed (still named by verification) whatever the transaction then does.
+
 Journals and postings are sealed by range in the entries that post them (store/audit.py), and
 lines by a digest per batch in the entry that imports the batch (store/lines.py).
 """
@@ -21,7 +26,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Table, delete, event, insert, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from accrue.domain.audit import canonical
@@ -53,6 +69,8 @@ from accrue.store.tables import (
     UserRow,
 )
 
+Reader = Session | Connection
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -60,18 +78,17 @@ class Kind:
     table: Table
     unsealed: frozenset[str] = frozenset()  # columns that change with no one answerable
 
-    def digests(self, session: Session, only: set[tuple] | None = None) -> dict[str, str]:
+    def digests(self, reader: Reader, only: set[tuple] | None = None) -> dict[str, str]:
         """Each record's digest, by its key (the primary key's values joined by '/'): the
         SHA-256 of the `repr` of its values in column order, exact and unambiguous, and
         several times faster than JSON over the thousands of standings a recalculation
         reseals. `only`: just the records with these primary keys (those still there)."""
         columns = [c for c in self.table.columns if c.name not in self.unsealed]
         keys = [columns.index(c) for c in self.table.primary_key.columns]
-        query = select(*columns)
-        if only is not None:
-            query = query.where(tuple_(*self.table.primary_key.columns).in_(sorted(only)))
-        rows = session.execute(query).tuples()
-        return {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
+        key = tuple_(*self.table.primary_key.columns)
+        rows = _read(reader, select(*columns), key, only)
+        found = {"/".join(str(row[k]) for k in keys): _sha256(repr(tuple(row))) for row in rows}
+        return found if not _many(only) else _within(found, set(map(_key_text, only)))
 
 
 KINDS = {
@@ -104,20 +121,30 @@ KINDS = {
     )
 }
 
-CHUNK = 500  # keys per DELETE: well under SQLite's limit on bound parameters
+CHUNK = 500  # keys per statement: well under SQLite's limit on bound parameters
+BY_KEY = 20 * CHUNK  # more keys than this are read with the rest of the kind and picked out
+TOTAL = ""  # the key of a kind's running digest over its seals (see `seals_digest`)
+MODULUS = 2**256
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
 def note_writes(engine: Engine) -> None:
     """Record in a connection's `written` set (when it has one) each table it writes, unless
-    the write is `keyed` to the records it touches."""
+    the write is `keyed` to the records it touches; on the first write to a sealed kind, its
+    records that no longer match their seals, in `astray`, before the write runs."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _noted(connection, cursor, statement, parameters, context, executemany):
-        written = connection.info.get("written")
+        info = connection.info
+        written = info.get("written")
         found = written is not None and _WRITE.match(statement)
-        if found and found.group(1).lower() != connection.info.get("keyed"):
-            written.add(found.group(1).lower())
+        table = found and found.group(1).lower()
+        if not table or table == info.get("keyed") or table in written:
+            return
+        written.add(table)
+        if table in KINDS:
+            touched = set(map(_key_text, info.get("touched", {}).get(table, ())))
+            info.setdefault("astray", {})[table] = astray(connection, KINDS[table]) - touched
 
 
 @contextmanager
@@ -137,33 +164,68 @@ def keyed(session: Session, table: str, keys: Iterable[tuple]) -> Iterator[None]
 
 def seal(session: Session, tables: set[str]) -> dict | None:
     """Bring the seals of the records in these tables (and of the records `keyed` writes
-    touched) up to date; what changed, for the trail's `seal` entry (None when nothing did)."""
-    touched = session.connection().info.pop("touched", {})
+    touched) up to date, except those found astray before the transaction wrote them; what
+    changed, for the trail's `seal` entry (None when nothing did)."""
+    info = session.connection().info
+    touched, held = info.pop("touched", {}), info.pop("astray", {})
     changed = {}
     for name in sorted((tables | touched.keys()) & KINDS.keys()):
-        keys = touched.get(name, ())
-        only = None if name in tables or len(keys) > CHUNK else keys  # many: all, in one read
-        if found := _reseal(session, KINDS[name], only):
+        only = None if name in tables else touched[name]
+        kept = held.get(name, set())
+        if found := _reseal(session, KINDS[name], only, kept):
             changed[name] = found
     return changed or None
 
 
-def _reseal(session: Session, kind: Kind, only: set[tuple] | None) -> dict | None:
-    """One kind's seals brought up to date (`only`: for these records alone)."""
+def _reseal(session: Session, kind: Kind, only: set[tuple] | None, kept: set[str]) -> dict | None:
+    """One kind's seals brought up to date (`only`: for these records alone; `kept`: these
+    keep the seal they have); what changed, or None if nothing did."""
     current = kind.digests(session, only)
     stored = stored_seals(session, kind, None if only is None else set(map(_key_text, only)))
-    if current == stored:
+    gone = stored.keys() - current.keys() - kept
+    resealed = [k for k, d in current.items() if stored.get(k) != d and k not in kept]
+    if not (gone or resealed):
         return None
-    gone = stored.keys() - current.keys()
-    resealed = [k for k, d in current.items() if stored.get(k) != d]
-    _replace(session, kind.table.name, gone | set(resealed), {k: current[k] for k in resealed})
-    every = current if only is None else stored_seals(session, kind)
+    fresh = {k: current[k] for k in resealed}
+    _replace(session, kind.table.name, gone | set(resealed), fresh)
+    before = {k: stored[k] for k in gone | set(resealed) if k in stored}
     return {
-        "records": len(every),
+        "records": _count(session, kind),
         "changed": len(resealed),
         "removed": len(gone),
-        "digest": seals_digest(every),
+        "digest": _total(session, kind, before, fresh),
     }
+
+
+def _count(session: Session, kind: Kind) -> int:
+    query = select(func.count()).where(RecordSeal.kind == kind.table.name, RecordSeal.key != TOTAL)
+    return session.scalar(query)
+
+
+def astray(reader: Reader, kind: Kind) -> set[str]:
+    """The keys of a kind's records that differ from their seals: edited, inserted or
+    deleted since the application last sealed them."""
+    current, stored = kind.digests(reader), stored_seals(reader, kind)
+    return {key for key in current.keys() | stored.keys() if current.get(key) != stored.get(key)}
+
+
+def _many(only: set | None) -> bool:
+    """Too many keys to ask for by name: read with the rest of the kind and picked out."""
+    return only is not None and len(only) > BY_KEY
+
+
+def _read(reader: Reader, query, key, only: set | None) -> Iterator[tuple]:
+    """The query's rows (`only`: those whose `key` is one of these, asked for in chunks)."""
+    if only is None or _many(only):
+        yield from reader.execute(query).tuples()
+        return
+    wanted = sorted(only)
+    for start in range(0, len(wanted), CHUNK):
+        yield from reader.execute(query.where(key.in_(wanted[start : start + CHUNK]))).tuples()
+
+
+def _within(found: dict[str, str], keys: set[str]) -> dict[str, str]:
+    return {key: digest for key, digest in found.items() if key in keys}
 
 
 def _key_text(key: tuple) -> str:
@@ -182,17 +244,53 @@ def _replace(session: Session, name: str, stale: set[str], fresh: dict[str, str]
         session.execute(insert(RecordSeal), rows)
 
 
-def stored_seals(session: Session, kind: Kind, only: set[str] | None = None) -> dict[str, str]:
+def stored_seals(reader: Reader, kind: Kind, only: set[str] | None = None) -> dict[str, str]:
     """A kind's seals by record key (`only`: those of these keys)."""
-    query = select(RecordSeal.key, RecordSeal.digest).where(RecordSeal.kind == kind.table.name)
-    if only is not None:
-        query = query.where(RecordSeal.key.in_(sorted(only)))
-    return dict(session.execute(query).tuples().all())
+    query = select(RecordSeal.key, RecordSeal.digest).where(
+        RecordSeal.kind == kind.table.name, RecordSeal.key != TOTAL
+    )
+    found = dict(_read(reader, query, RecordSeal.key, only))
+    return found if not _many(only) else _within(found, only)
 
 
 def seals_digest(seals: dict[str, str]) -> str:
-    """One digest of a kind's seals: what the trail holds of them."""
+    """One digest of a kind's seals, what the trail holds of them: the sum of each seal's
+    SHA-256 (mod 2**256), so resealing a few records of a large kind updates it from those
+    few (`_total`) instead of reading every seal again."""
+    return SUMMED + _hex(sum(_term(key, digest) for key, digest in seals.items()))
+
+
+SUMMED = "sum:"  # a digest `seals_digest` sums; the trail's older ones hash the sorted seals
+
+
+def _listed_digest(seals: dict[str, str]) -> str:
+    """What the trail held of a kind before digests were summed."""
     return _sha256(canonical(sorted(seals.items())))
+
+
+def _term(key: str, digest: str) -> int:
+    return int(_sha256(f"{key}\x1f{digest}"), 16)
+
+
+def _hex(total: int) -> str:
+    return f"{total % MODULUS:064x}"
+
+
+def _total(session: Session, kind: Kind, before: dict[str, str], after: dict[str, str]) -> str:
+    """The kind's digest once the seals in `before` became those in `after` (a key in one
+    only: a seal added or dropped), kept as the kind's TOTAL seal row; books sealed before
+    there was one read every seal once."""
+    name = kind.table.name
+    where = (RecordSeal.kind == name) & (RecordSeal.key == TOTAL)
+    kept = session.scalar(select(RecordSeal.digest).where(where))
+    if kept is None:
+        total = int(seals_digest(stored_seals(session, kind)).removeprefix(SUMMED), 16)
+        session.execute(insert(RecordSeal).values(kind=name, key=TOTAL, digest=_hex(total)))
+    else:
+        total = int(kept, 16) + sum(_term(k, d) for k, d in after.items())
+        total -= sum(_term(k, d) for k, d in before.items())
+        session.execute(update(RecordSeal).where(where).values(digest=_hex(total)))
+    return SUMMED + _hex(total)
 
 
 def _sha256(text: str) -> str:
@@ -206,7 +304,8 @@ def check(session: Session, sealed: dict[str, tuple[int, str]]) -> list[str]:
     for name, kind in KINDS.items():
         stored = stored_seals(session, kind)
         seq, expected = sealed.get(name, (None, seals_digest({})))
-        if seals_digest(stored) != expected:
+        digest = seals_digest if expected.startswith(SUMMED) else _listed_digest
+        if digest(stored) != expected:
             held = f"the digest audit entry {seq} holds" if seq else "any digest in the trail"
             problems.append(
                 f"{kind.name} seals differ from {held} (seals edited, "

@@ -1,5 +1,5 @@
 """The admin's pages: programs edited with live validation and the plain-language preview,
-line uploads with the per-row error report and the file to correct, users."""
+master data files, line uploads with the per-row error report and the file to correct, users."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from sqlalchemy import select
 from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
 from accrue.api.uploads import received
-from accrue.app.books import import_lines, import_programs
+from accrue.app.books import import_lines, import_master, import_programs
 from accrue.app.jobs import import_lines_later
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
 from accrue.store.ingest import correction_csv
+from accrue.store.master import KINDS, batch_summary
 from accrue.store.programs import VersionError
 from accrue.store.tables import (
     ProgramSourceRow,
@@ -107,6 +108,32 @@ def save(request: Request, viewer: Viewer, _: Checked, document: Document):
     )
 
 
+@pages.read("/admin/master", "master:write", response_class=HTMLResponse)
+def master_data(request: Request, viewer: Viewer):
+    return page(request, "master.html", user=viewer.user, kinds=list(KINDS))
+
+
+@pages.write("/admin/master", "master:write")
+def import_master_data(
+    request: Request,
+    viewer: Viewer,
+    _: Checked,
+    file: UploadFile,
+    kind: Annotated[str, Form(max_length=16)],
+):
+    """Partners, products, reps or FX rates, imported as the command line and the API import
+    them: a change recalculates everything at once."""
+    try:
+        with line_store_turn(request), received(viewer.books, file) as sent:
+            day = viewer.books.clock().date()
+            done = import_master(viewer.books, kind, sent.path, day, sent.name)
+    except Refused as refused:
+        return back(request, "/admin/master", f"not imported: {refused}")
+    return back(
+        request, "/admin/master", f"{batch_summary(done.received[0])}; {done.refreshed.summary}"
+    )
+
+
 @pages.read("/admin/uploads", "lines:write", response_class=HTMLResponse)
 def uploads(request: Request, viewer: Viewer):
     return page(request, "uploads.html", user=viewer.user, received=None, rejected=[])
@@ -124,8 +151,7 @@ def upload(
     or, in the background, kept now and imported by a job whose progress shows on /jobs."""
     if background:
         with received(viewer.books, file) as sent:
-            files = [(sent.path, sent.name)]
-        job = import_lines_later(viewer.books, files, viewer.books.clock().date())
+            job = import_lines_later(viewer.books, sent, viewer.books.clock().date())
         return back(request, "/jobs", f"job {job.id}: {sent.name} queued for import")
     try:
         with line_store_turn(request):

@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import String, cast, or_, select
 
-from accrue.api.schemas import MAX_ID, PathId
+from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
-from accrue.domain.identifiers import record_id
+from accrue.domain.identifiers import MAX_RECORD_ID, record_id
 from accrue.store.audit import verify_books
 from accrue.store.tables import (
     ApprovalRow,
@@ -139,7 +139,7 @@ def audit(
     since: Day = "",
     until: Day = "",
     partner: Text = "",
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
 ):
     """The audit trail, newest first, as sentences; narrowed by person, action, kind of
     record, dates and partner; and whether every seal still checks."""

@@ -178,15 +178,14 @@ def answer(
     return back(request, "/finance/disputes", f"dispute {dispute_id}: {done.status}")
 
 
-def _adjustment(text: str) -> Decimal | None:
-    """The form's adjustment: none when empty, else a bounded number or a refusal naming it
-    (so that only a bug, never what was typed, fails further on)."""
-    if not text.strip():
+def _adjustment(typed: str) -> Decimal | None:
+    """The amount typed, read as every number from outside is (no NaN, no 1E400), or none."""
+    if not typed.strip():
         return None
     try:
-        return read_decimal(text)
+        return read_decimal(typed)
     except Refused as refused:
-        raise Refused(f"adjustment: {text.strip()!r:.40} {refused}") from None
+        raise Refused(f"adjustment {typed.strip()!r} {refused}") from None
 
 
 def _chosen(line: str) -> tuple[About, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from accrue.domain.lift import MONEY_METRICS
-from accrue.domain.money import readable_money
+from accrue.domain.money import readable_money, readable_percent, round_half_up
 
 METRICS = {
     "net_revenue": "Net revenue per partner",
@@ -28,9 +28,10 @@ def earned(card) -> str:
     return worth(card, card.points if card.kind == "points" else card.amount)
 
 
-def percent(value: Decimal | None) -> str:
-    """A fraction as a percentage to one place; a dash where there is none."""
-    return "—" if value is None else f"{value * 100:,.1f}%"
+def percent(value: Decimal | float | None) -> str:
+    """A fraction (a ratio a template divided too) as a percentage to one place; a dash where
+    there is none."""
+    return "—" if value is None else readable_percent(value)
 
 
 def metric(key: str) -> str:
@@ -38,17 +39,18 @@ def metric(key: str) -> str:
     return METRICS.get(key, key.replace("_", " ").capitalize())
 
 
-def change(value: Decimal, key: str) -> str:
-    """A change in a lift metric as people read it: money with its sign, a share in points."""
+def change(value: Decimal, key: str, currency: str) -> str:
+    """A change in a lift metric as people read it: money with its sign in the program's
+    currency, a share in points."""
     if key in MONEY_METRICS:
-        return f"{value:+,.2f}"
-    return f"{value * 100:+,.1f} pts"
+        return readable_money(value, currency, signed=True)
+    return f"{round_half_up(value * 100, 1):+,f} pts"
 
 
 def amount(value: Decimal | int | str) -> str:
     """A measure or count with thousands separators, to the cent at most."""
     number = Decimal(value)
-    return f"{number:,.0f}" if number == number.to_integral() else f"{number:,.2f}"
+    return f"{number:,.0f}" if number == number.to_integral() else f"{round_half_up(number, 2):,f}"
 
 
 FILTERS = {

@@ -37,6 +37,7 @@ class CalibrationOut(BaseModel):
     qualifying: int
     qualifying_share: str
     cost: str
+    currency: str
 
 
 class SimulationOut(BaseModel):
@@ -103,6 +104,7 @@ class LiftOut(BaseModel):
     balance: str | None
     incremental_revenue: str
     rebate_cost: str
+    currency: str
     roi: str | None
     effects: list[EffectOut]
     matches: list[MatchOut]
@@ -155,6 +157,7 @@ def calibrate(
             qualifying=s.qualifying,
             qualifying_share=str(s.qualifying_share),
             cost=str(s.cost),
+            currency=c.currency,
         )
         for c in found
         for s in c.suggestions
@@ -235,6 +238,7 @@ def program_lift(
         balance=_text(report.balance),
         incremental_revenue=str(report.incremental_revenue),
         rebate_cost=str(report.rebate_cost),
+        currency=report.currency,
         roi=_text(report.roi),
         effects=[
             EffectOut(**{k: _text(v) if k != "metric" else v for k, v in vars(e).items()})

@@ -71,8 +71,7 @@ def close_job(label: str, context: Caller, asked: CloseIn):
 def import_lines_job(file: UploadFile, context: Caller):
     """A lines file kept now and imported in the background, then recalculated."""
     with received(context.books, file) as sent:
-        files = [(sent.path, sent.name)]
-    return JobOut.model_validate(use.import_lines_later(context.books, files, today(context)))
+        return JobOut.model_validate(use.import_lines_later(context.books, sent, today(context)))
 
 
 @routes.write("/jobs/simulate", "analytics:read", response_model=JobOut, status_code=202)
