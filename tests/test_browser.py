@@ -356,6 +356,7 @@ STAFF_VARIANTS = (
     "/analytics?program=volume-q&other=volume-q&baseline=2026-Q4&period=2026-Q4",
 )
 SHOWING_NO_TEXT = {  # forms, figures, ids and counts: no page of these shows what users wrote
+    "/admin/master",
     "/admin/uploads",
     "/audit/verified",
     "/finance/close",
