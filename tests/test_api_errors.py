@@ -3,15 +3,20 @@ so the API fuzz test and the logs can see it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 
 import pytest
+from apiclient import agreements_csv, csv_bytes, open_api
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from accrue.api import errors
 from accrue.domain.errors import Conflict, NotFound, Refused
 from accrue.domain.ledger import UnbalancedJournal
+from accrue.ingest.claims import MAX_DAYS
+from accrue.settings import Settings
 from accrue.store.close import CloseError
 
 RAISED = {
@@ -61,3 +66,35 @@ def test_anything_else_is_a_logged_server_error(client, name, caplog):
 
 def test_a_refusal_names_its_field(client):
     assert client.get("/refused").json()["error"]["problems"][0]["field"] == "amount"
+
+
+# --- text that looks like a number to `isdigit` reaches no query as one ---------------------
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    api = open_api(Settings(data_dir=tmp_path_factory.mktemp("errors") / "books", actor="t"))
+    yield api
+    api.client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("about", ["settlement", "claim_line"])
+@pytest.mark.parametrize("key", ["\u00b2", "9" * 20, "0"])  # ², beyond any key, none
+def test_a_dispute_about_an_id_no_record_can_have_is_not_found(api, about, key):
+    asked = {"about": about, "key": key, "reason": "an invoice is missing"}
+    answer = api.post("fin", "/api/disputes", json=asked)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]["message"] == f"no {about.replace('_', ' ')} {key}"
+
+
+@pytest.mark.parametrize("days", ["\u00b2", "9" * 30, str(MAX_DAYS + 1)])
+def test_a_claim_window_no_date_can_reach_is_refused_naming_it(api, days):
+    header, *rows = csv.reader(io.StringIO(agreements_csv(["ACME"]).decode()))
+    for row in rows:
+        row[header.index("claim_window_days")] = days
+    sent = {"file": ("spa.csv", csv_bytes(header, rows))}
+    answer = api.post("pam", "/api/agreements", files=sent)
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["error"]["problems"]
+    assert problem["field"] == "claim_window_days"
+    assert problem["message"] == f"not a whole number of days up to {MAX_DAYS}"

@@ -205,6 +205,9 @@ BROKEN_FILES = [
     ("JSON with a syntax error", "lines.json", '[{"source": "erp",]', "not valid JSON"),
     ("JSON that is not a list", "lines.json", '{"rows": []}', "expected a list of objects"),
     ("JSON item not an object", "lines.json", '[["erp", "INV-1"]]', "item 1 is not an object"),
+    # what Python's JSON reader cannot read raises no ValueError or RecursionError of its own
+    ("JSON number of 5000 digits", "lines.json", f'[{{"amount": {"9" * 5000}}}]', "many digits"),
+    ("JSON nested too deeply", "lines.json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ]
 
 

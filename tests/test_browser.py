@@ -16,6 +16,7 @@ import pytest
 from apiclient import (
     PASSWORD,
     PROGRAM,
+    USERS,
     agreements_csv,
     claim_lines,
     csv_bytes,
@@ -24,10 +25,13 @@ from apiclient import (
     open_api,
 )
 from conftest import PARTNERS, PRODUCTS
+from fastapi.responses import HTMLResponse
 from pypdf import PdfReader
 from serving import serving
-from test_portal import PAGES
+from test_jobs import ended
 
+from accrue.api.security import PUBLIC, declared_routes, permission_of
+from accrue.domain.permissions import Role, allows
 from accrue.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -216,8 +220,12 @@ def test_an_upload_with_bad_rows_shows_them_and_the_correction_goes_through(
 
 # --- stored script (issue 17, item 8): a payload in every field a user controls runs nowhere ---
 
-SCRIPT = "</script><script>alert(4)</script><img src=x onerror=alert(5)>\"'><svg onload=alert(6)>"
-KEY_SCRIPT = "</script><script>alert(4)</script>"  # fits an identifier (64 characters at most)
+# each sets the flag `pwned` on the window if it runs, and opens a dialog
+SCRIPT = (
+    "</script><script>pwned=alert(4)</script><img src=x onerror=pwned=alert(5)>"
+    "\"'><svg onload=pwned=alert(6)>"
+)
+KEY_SCRIPT = "</script><script>pwned=alert(4)</script>"  # fits an identifier (64 at most)
 
 
 def _hostile(text: str, payload: str = SCRIPT) -> str:
@@ -233,8 +241,10 @@ def _yaml(text: str) -> str:
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory):
     """Books whose every user-controlled text carries a script: partners (name, segment,
-    region), products, reps, programs (name, description, tier), users, batches, lines,
-    agreements and claims (number, end customer), disputes (reason, resolution), approvals."""
+    region), products, reps, programs (name, description, tier), users, batches (and the
+    file a job imported), lines, agreements and claims (number, end customer), disputes
+    (reason, resolution), approvals (a rejection's reason, a payout batch waiting), and so
+    the notifications that name them."""
     api = open_api(Settings(data_dir=tmp_path_factory.mktemp("hostile") / "books", actor="t"))
     partners = [
         (
@@ -268,6 +278,7 @@ def hostile_site(tmp_path_factory):
         *line_rows("ACME", ["30000.00"], day="2026-11-02"),
         *line_rows("BOLT", ["9000.00"], day="2026-11-03"),
         *line_rows("CORE", ["20000.00"], day="2026-02-04", prefix="Q1"),
+        *line_rows("ACME", ["30000.00"], day="2026-02-05", prefix="Q1"),
     ]
     for row in rows:
         row["document"] = _hostile(row["document"], KEY_SCRIPT)
@@ -292,8 +303,32 @@ def hostile_site(tmp_path_factory):
     for line in claimed:
         line["end_customer"] = customer
     api.ok(api.post("fin", "/api/claims/lines", json={"lines": claimed}), 201)
-    api.settlement = settled["id"]
+    api.ids = {
+        "program_id": "volume-q",
+        "batch_id": _payout_waiting(api, "ACME")["id"],
+        "job_id": _imported_by_a_job(api)["id"],
+    }
     yield from _served(api)
+
+
+def _payout_waiting(api, partner: str) -> dict:
+    """A payout batch of `partner`'s approved settlement, waiting for its own approval."""
+    [settled] = api.ok(api.get("fin", "/api/settlements", params={"partner_id": partner}))["items"]
+    request = api.ok(api.post("fin", f"/api/settlements/{settled['id']}/submit"), 201)
+    api.ok(api.post("abe", f"/api/approvals/{request['id']}/approve", json={}))
+    asked = {"method": "credit_memo", "currency": "USD"}
+    return api.ok(api.post("fin", "/api/payout-batches", json=asked), 201)
+
+
+def _imported_by_a_job(api):
+    """A lines file imported by the server's background job (an upload's name is made safe
+    on arrival, so the job's row shows no text a user chose)."""
+    content = lines_csv(line_rows("BOLT", ["100.00"], day="2026-11-05", prefix="LATE"))
+    sent = {"file": ("late.csv", content)}
+    job = api.ok(api.post("fin", "/api/jobs/import-lines", files=sent), 202)
+    done = ended(lambda i: api.ok(api.get("fin", f"/api/jobs/{i}")), job["id"])
+    assert done["status"] == "done", done["error"]
+    return done
 
 
 def _watched(page) -> list[str]:
@@ -311,27 +346,73 @@ def _watched(page) -> list[str]:
     return seen
 
 
-STAFF_PAGES = ["/partner?show=CORE", "/why/{settlement}", *PAGES["ada"]]  # analytics last
-SHOWING_NO_TEXT = {"/finance", "/admin/uploads", "/finance/close?period=2026-Q4"}  # forms, ids
-
-
-@pytest.mark.parametrize(
-    ("username", "paths"), [("ada", STAFF_PAGES), ("acme", PAGES["acme"]), ("rita", PAGES["rita"])]
+ROLES = ("ada", "pam", "fin", "abe", "aud", "acme", "rita")  # one person of each role
+# the same pages narrowed or filled in, as staff open them
+STAFF_VARIANTS = (
+    "/partner?show=CORE",
+    "/admin/programs?edit=volume-q",
+    "/audit?partner=ACME&who=fin&since=2026-01-01",
+    "/finance/close?period=2026-Q4",
+    "/analytics?program=volume-q&other=volume-q&baseline=2026-Q4&period=2026-Q4",
 )
-def test_a_script_planted_in_any_field_runs_on_no_page(hostile_site, browser, username, paths):
+SHOWING_NO_TEXT = {  # forms, figures, ids and counts: no page of these shows what users wrote
+    "/admin/master",
+    "/admin/uploads",
+    "/audit/verified",
+    "/finance/close",
+    "/jobs",
+    "/jobs/{job_id}/status",
+    "/notifications/preferences",
+}
+
+
+def _html_pages(app, role) -> list[str]:
+    """Every page the portal answers a GET with as HTML that `role` may see, as templates."""
+    return [
+        r.path
+        for r in declared_routes(app)
+        if "GET" in r.methods
+        and r.original_route.response_class is HTMLResponse
+        and permission_of(r.original_route) not in (None, PUBLIC)
+        and allows(role, permission_of(r.original_route))
+    ]
+
+
+def _visited(api, username: str) -> list[tuple[str, str]]:
+    """What `username` visits, as (template, path): every page of their role (ids filled from
+    the books, a settlement they may see), and as staff the same pages narrowed; analytics
+    last, to check its charts."""
+    role = USERS[username][0]
+    seen = api.get(username, "/api/settlements").json().get("items", [])
+    ids = {**api.ids, "settlement_id": seen[0]["id"] if seen else None}
+    paths = [(p, p.format(**ids)) for p in _html_pages(api.client.app, role)]
+    if role is Role.ADMIN:
+        paths += [(p.partition("?")[0], p) for p in STAFF_VARIANTS]
+    return sorted(paths, key=lambda p: p[0] == "/analytics")
+
+
+def test_a_script_planted_in_any_field_runs_on_no_page(hostile_site, browser):
+    """Every page of every role, in one browser: none runs a script, each forbids inline
+    ones, and each (but forms and counts) shows some planted text to someone."""
     base, api = hostile_site
-    page = _sign_in(browser, base, username)
-    problems = _watched(page)
-    for path in paths:
-        response = page.goto(base + path.format(settlement=api.settlement))
-        page.wait_for_load_state("networkidle")
-        assert response.status == 200, path
-        assert "script-src 'self'" in response.headers["content-security-policy"]
-        if path not in SHOWING_NO_TEXT:
-            assert "alert(4)" in page.locator("main").inner_text(), f"{path} shows nothing planted"
-        assert problems == [], path
-    if username == "ada":  # the charts are drawn from data, under the policy
-        assert page.evaluate("Chart.getChart(document.querySelector('canvas.calibration'))")
+    showing: dict[str, bool] = {}
+    for username in ROLES:
+        page = _sign_in(browser, base, username)
+        problems = _watched(page)
+        for template, path in _visited(api, username):
+            response = page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            assert response.status == 200, (username, path)
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            assert problems == [], (username, path)
+            assert page.evaluate("'pwned' in window") is False, (username, path)
+            shown = "alert(4)" in page.locator("body").inner_text()
+            showing[template] = showing.get(template, False) or shown
+        if username == "ada":  # the charts are drawn from data, under the policy
+            assert page.evaluate("Chart.getChart(document.querySelector('canvas.calibration'))")
+        page.close()
+    assert len(showing) >= 20
+    assert {t for t, shown in showing.items() if not shown} == SHOWING_NO_TEXT
 
 
 def test_a_script_in_a_rejected_row_or_a_live_check_runs_nowhere(hostile_site, browser, tmp_path):

@@ -168,6 +168,22 @@ def test_the_same_claim_twice_changes_nothing_and_a_changed_one_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (f'[{{"quantity": {"9" * 5000}}}]', "a number has too many digits"),
+        ("[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_claims_file_json_cannot_read_is_refused_with_its_reason(tmp_path, content, reason):
+    path = tmp_path / "claims.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as refused:
+        read_claims(path, date(2026, 11, 24))
+    [problem] = refused.value.problems
+    assert problem.file == str(path) and problem.message == f"not valid JSON: {reason}"
+
+
+@pytest.mark.parametrize(
     ("invoice", "line"),
     [("9001", "1"), ("09001", "1"), (" 9001 ", "01"), ("INV-9001", "1"), ("inv-0009001", "001")],
 )

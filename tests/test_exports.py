@@ -16,6 +16,7 @@ from conftest import PARTNERS, PRODUCTS
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from test_portal import signed_in
 from typer.testing import CliRunner
 
 from accrue.api.lists import FileFormat, export
@@ -31,6 +32,7 @@ EVIL = "@EVIL"  # a partner id a spreadsheet reads as a function
 CLAIM = "=1+1"  # a claim number
 REASON = "+cmd|' /C calc'!A0"  # a dispute reason
 DOCUMENT = "-2+3+cmd|' /C calc'!A0"  # a line's document
+DUE, DUE_NAME = "-DUE", "=1+2"  # a partner whose settlement waits to be submitted
 LEADS = tuple("=+-@\t\r")
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
@@ -78,16 +80,25 @@ def test_arrow_text_of_every_kind_follows_the_same_rule(kind):
 def _partners() -> bytes:
     rows = [(p.id, p.name, p.parent_id or "", p.segment or "", p.region or "") for p in PARTNERS]
     return csv_bytes(
-        ("id", "name", "parent_id", "segment", "region"), [*rows, (EVIL, LINK, "", "", "")]
+        ("id", "name", "parent_id", "segment", "region"),
+        [*rows, (EVIL, LINK, "", "", ""), (DUE, DUE_NAME, "", "", "")],
     )
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    """Books where a hostile partner is paid by check, claims and disputes."""
+    """Books where a hostile partner is paid by check, claims and disputes, buys this quarter
+    from the rep Rita, and another waits to have its settlement submitted."""
     api = open_api(Settings(data_dir=tmp_path_factory.mktemp("exports") / "books", actor="t"))
     api.ok(api.post("ada", "/api/master/partners", files={"file": ("p.csv", _partners())}))
-    rows = [*line_rows(EVIL, ["30000.00"]), *line_rows("ACME", ["20000.00"])]
+    reps = csv_bytes(("rep_id", "name", "partner_id"), [("R1", "Rita", EVIL)])
+    api.ok(api.post("ada", "/api/master/reps", files={"file": ("reps.csv", reps)}))
+    rows = [
+        *line_rows(EVIL, ["30000.00"]),
+        *line_rows("ACME", ["20000.00"]),
+        *line_rows(DUE, ["15000.00"], prefix="DUE"),
+        *line_rows(EVIL, ["5000.00"], day="2026-11-02", prefix="Q4"),
+    ]
     rows[0]["document"] = DOCUMENT
     api.ok(api.post("fin", "/api/lines", json={"name": "q1", "lines": rows}), 201)
     api.ok(api.post("fin", "/api/periods/2026-Q1/close", json={}))
@@ -153,6 +164,26 @@ def test_rows_to_correct_run_no_formula(api):
     api.ok(api.post("fin", "/api/batches", files=corrected), 201)
     documents = [x["document"] for x in api.ok(api.get("fin", "/api/lines"))["items"]]
     assert DOCUMENT in documents and "'" + DOCUMENT not in documents  # back as it was sent
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "planted"),
+    [
+        ("fin", "/finance/exports/to-submit.csv", (DUE, DUE_NAME)),
+        ("fin", "/finance/exports/to-submit.xlsx", (DUE, DUE_NAME)),
+        ("rita", "/rep/accounts.csv", (LINK,)),
+    ],
+)
+def test_the_portals_exports_run_no_formula(api, username, path, planted):
+    answer = signed_in(api, username).get(path)
+    assert answer.status_code == 200, answer.text
+    if path.endswith(".xlsx"):
+        sheet = load_workbook(io.BytesIO(answer.content)).active
+        cells = [cell for row in sheet.iter_rows() for cell in row]
+        assert [c.coordinate for c in cells if c.data_type == "f"] == []
+        _assert_inert([c.value for c in cells], *planted)
+    else:
+        _assert_inert(_csv_cells(answer.text), *planted)
 
 
 # --- the command line: reports, the journals, the analyses ----------------------------------

@@ -66,6 +66,31 @@ def test_a_file_that_breaks_the_tree_is_refused_whole(books, tmp_path):
         assert session.get(PartnerRow, "A").parent_id is None
 
 
+def test_a_master_file_csv_cannot_read_is_refused_naming_it(books, tmp_path):
+    path = tmp_path / "partners.csv"
+    path.write_text(",".join(HEADER) + "\nX," + "a" * 200_000 + ",,,\n")
+    with pytest.raises(InputError) as refused:
+        import_master(books, "partners", path)
+    [problem] = refused.value.problems
+    assert (problem.file, problem.line) == (str(path), 2)
+    assert problem.message == "not valid CSV: field larger than field limit (131072)"
+
+
+def test_a_row_shorter_than_the_header_has_its_last_cells_empty(books, tmp_path):
+    path = tmp_path / "partners.csv"
+    path.write_text(",".join(HEADER) + "\nACME,Acme\nBOLT\n")
+    with pytest.raises(InputError) as refused:
+        import_master(books, "partners", path)
+    assert [(p.line, p.field, p.message) for p in refused.value.problems] == [
+        (3, "name", "must not be empty")
+    ]
+    path.write_text(",".join(HEADER) + "\nACME,Acme\n")
+    assert import_master(books, "partners", path).accepted == 1
+    with books.session() as session:
+        acme = session.get(PartnerRow, "ACME")
+        assert (acme.name, acme.parent_id, acme.segment, acme.region) == ("Acme", None, None, None)
+
+
 def test_excel_master_files_equal_csv(books, tmp_path):
     book = Workbook()
     for row in (

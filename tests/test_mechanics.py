@@ -185,6 +185,12 @@ tiers: [{from: 0, rate: 1%}, {from: 20000, rate: 2%}]
         (("rate: 4%", "rate: 4%, fixed: -.inf"), r"tiers\.0\.fixed: '-\.inf' is not a number"),
         (("rate: 4%", "rate: 4%, fixed: 1.0e+400"), r"tiers\.0\.fixed: '1\.0e\+400' is too large"),
         (("rate: 4%", "rate: 1e-400"), r"tiers\.0\.rate: '1e-400' has more than 12 decimal"),
+        # what YAML itself cannot read is refused like any other value, not raised from it
+        (("to: 2026-12-31", "to: 2026-02-30"), r"effective\.to: .*day value is outside"),
+        (("to: 2026-12-31", "to: 2026-13-01T10:00:00"), r"effective\.to: .*month value is"),
+        (("{from: 0", "{from: " + "9" * 5000), r"tiers\.0\.from: '9+ has too many digits"),
+        (("{from: 0", "{from: !!int abc"), r"tiers\.0\.from: 'abc' is not a number"),
+        (("period: quarter", "period: !!bool maybe"), "period: Input should be 'month'"),
     ],
 )
 def test_validation_names_the_field(change, message):
@@ -198,6 +204,11 @@ tiers:
 """
     with pytest.raises(ProgramError, match=message):
         program(text.replace(*change))
+
+
+def test_a_program_nested_too_deeply_for_yaml_to_read_is_refused():
+    with pytest.raises(ProgramError, match="document: not valid YAML: nested too deeply"):
+        program("[" * 100_000)
 
 
 def test_what_the_next_tier_pays_is_not_lost_to_a_rounding_hair():

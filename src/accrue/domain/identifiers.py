@@ -35,3 +35,13 @@ def check_text(field: str, value: str) -> None:
     a person means has one, and PostgreSQL cannot store it."""
     if "\x00" in value:
         raise Refused(f"{field}: must not contain a NUL byte")
+
+
+def record_id(text: str) -> int | None:
+    """`text` as a record's id (ASCII digits, 1 to MAX_RECORD_ID), or None when no record can have
+    it: "²" passes `isdigit()` but not `int()`, and a 20-digit number overflows the
+    database's keys, so neither may reach a query."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_RECORD_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_RECORD_ID else None

@@ -478,7 +478,26 @@ def _yaml_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | st
         return text
 
 
+def _text_unless_read(construct):
+    """PyYAML's `construct` for a scalar, leaving text it cannot read as text (a date
+    2026-02-30, an integer of 5,000 digits, `!!bool maybe`) for validation to refuse naming
+    its field, instead of a ValueError or KeyError from inside the parser."""
+
+    def constructed(loader: yaml.SafeLoader, node: yaml.ScalarNode):
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError):
+            return loader.construct_scalar(node)
+
+    return constructed
+
+
 YamlDecimalLoader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
+for _tag in ("int", "bool", "timestamp"):
+    YamlDecimalLoader.add_constructor(
+        f"tag:yaml.org,2002:{_tag}",
+        _text_unless_read(getattr(yaml.SafeLoader, f"construct_yaml_{_tag}")),
+    )
 
 
 class ProgramError(Refused):
@@ -500,6 +519,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
         raise ProgramError(source, [(where, f"not valid YAML: {error}", "")]) from None
+    except RecursionError:  # PyYAML reads nesting by recursion
+        problem = ("document", "not valid YAML: nested too deeply", "")
+        raise ProgramError(source, [problem]) from None
     if not isinstance(document, dict):
         raise ProgramError(source, [("", "a program is a mapping of fields", "start with id:")])
     try:

@@ -4,7 +4,6 @@ claim is answered as sent or not at all."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from accrue.domain.numbers import read_decimal
 from accrue.domain.shipdebit import Agreement, ClaimLine, Pricing
 from accrue.ingest.errors import InputError, Problem
 from accrue.ingest.master import filled, identifiers, table_rows
-from accrue.ingest.tabular import read_json
+from accrue.ingest.tabular import json_document
 
 AGREEMENT_COLUMNS = (
     "agreement_id",
@@ -44,6 +43,7 @@ CLAIM_COLUMNS = (
 )
 CLAIM_IDS = ("claim_number", "partner_id", "agreement_id", "sku", "invoice")
 INVOICE_LINE_LENGTH = 32  # as the records keep it
+MAX_DAYS = 36_500  # a claim window of a century: more is a typo, and overflows date arithmetic
 AGREEMENT_LEVEL = (
     "partner_id",
     "end_customer",
@@ -94,9 +94,12 @@ class Fields:
         return number
 
     def count(self, name: str) -> int:
+        """Whole days, at most MAX_DAYS, in ASCII digits ("²" is a digit to `isdigit`, not
+        to `int`)."""
         value = self.text(name)
-        if not value.isdigit():
-            self._bad(name, "not a whole number of days")
+        short = value.isascii() and value.isdigit() and len(value) <= len(str(MAX_DAYS))
+        if not short or int(value) > MAX_DAYS:
+            self._bad(name, f"not a whole number of days up to {MAX_DAYS}")
             return 0
         return int(value)
 
@@ -179,9 +182,9 @@ def read_claims(path: Path, today: date, name: str | None = None) -> list[ClaimI
 
 def _json_rows(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
     try:
-        document = read_json(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.append(Problem(str(path), None, None, None, f"not valid JSON: {error}"))
+        document = json_document(path)
+    except InputError as refused:
+        problems.extend(refused.problems)
         return
     yield from json_claim_rows(document, str(path), problems)
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Context, Decimal
+from itertools import zip_longest
 from pathlib import Path
 
 import duckdb
@@ -91,7 +92,8 @@ def _excel(path: Path) -> pa.Table:
 
 def records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """A small CSV or Excel file (master data) as (line, row) with stripped text; line 1 is
-    the header, given as {column: column}."""
+    the header, given as {column: column}. A row shorter than the header has its last cells
+    empty (as a spreadsheet that leaves off trailing commas means them)."""
     if path.suffix.lower() == ".xlsx":
         rows = _sheet_rows(path)
     elif path.suffix.lower() in (".csv", ".txt"):
@@ -102,13 +104,16 @@ def records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     yield 1, {h: h for h in header if h}
     for line, row in enumerate(rows, 2):
         if any(cell for cell in row):
-            yield line, {h: (v or "").strip() for h, v in zip(header, row, strict=False) if h}
+            yield line, {h: (v or "").strip() for h, v in zip_longest(header, row) if h}
 
 
 def _csv_rows(path: Path) -> Iterator[tuple]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from csv.reader(handle)
+            reader = csv.reader(handle)
+            yield from reader
+    except csv.Error as error:  # a quote never closed, a field over the reader's limit
+        raise refuse(path, f"not valid CSV: {error}", reader.line_num) from None
     except UnicodeDecodeError as error:
         raise refuse(path, f"not UTF-8 text: {error.reason}") from None
     except FileNotFoundError:
@@ -116,13 +121,22 @@ def _csv_rows(path: Path) -> Iterator[tuple]:
 
 
 def _json(path: Path) -> pa.Table:
+    return json_rows(json_document(path), path)
+
+
+def json_document(path: Path):
+    """A JSON file's document, or an InputError saying why the file holds none: not UTF-8,
+    not JSON, a number of more digits than Python reads, or nesting too deep to read."""
     try:
-        document = read_json(path.read_text(encoding="utf-8"))
+        return read_json(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise refuse(path, f"not UTF-8 text: {error.reason}") from None
     except json.JSONDecodeError as error:
         raise refuse(path, f"not valid JSON: {error.msg}", error.lineno) from None
-    return json_rows(document, path)
+    except ValueError:  # only an integer beyond int()'s digit limit gets here
+        raise refuse(path, "not valid JSON: a number has too many digits") from None
+    except RecursionError:
+        raise refuse(path, "not valid JSON: nested too deeply") from None
 
 
 def json_rows(document, path: Path | str) -> pa.Table:

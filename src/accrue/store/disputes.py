@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accrue.domain import notices
 from accrue.domain.approvals import Status, Subject
 from accrue.domain.errors import Conflict, NotFound, Refused
-from accrue.domain.identifiers import check_text
+from accrue.domain.identifiers import check_text, record_id
 from accrue.domain.ledger import (
     SHIP_AND_DEBIT_EXPENSE,
     SHIP_AND_DEBIT_RECEIVABLE,
@@ -61,11 +61,11 @@ def _subject(session: Session, about: About, key: str) -> tuple[str, str, str, s
             raise NotFound(f"no standing {key} (program/partner/period)")
         return row.partner_id, row.program_id, row.period, row.currency
     if about is About.SETTLEMENT:
-        row = session.get(SettlementRow, int(key)) if key.isdigit() else None
+        row = session.get(SettlementRow, number) if (number := record_id(key)) else None
         if row is None:
             raise NotFound(f"no settlement {key}")
         return row.partner_id, row.program_id, row.period, row.currency
-    line = session.get(ClaimLineRow, int(key)) if key.isdigit() else None
+    line = session.get(ClaimLineRow, number) if (number := record_id(key)) else None
     if line is None:
         raise NotFound(f"no claim line {key}")
     claim = session.get(ClaimRow, line.claim_id)

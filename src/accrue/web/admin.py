@@ -16,7 +16,7 @@ from accrue.api.security import line_store_turn
 from accrue.api.uploads import received
 from accrue.app.books import import_lines, import_master, import_programs
 from accrue.app.jobs import import_lines_later
-from accrue.domain.errors import Refused
+from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import ProgramError, parse_program
 from accrue.explain import summary, worked_example
 from accrue.ingest.errors import InputError
@@ -81,8 +81,8 @@ def _check(text: str) -> dict:
         }
     try:
         example = [f"{s.label}: {s.result}" for s in worked_example(program)]
-    except Exception as error:  # the preview must not hide the summary
-        example = [f"no worked example: {error}"]
+    except (Refused, NotFound) as refused:  # the preview must not hide the summary
+        example = [f"no worked example: {refused}"]
     return {"summary": summary(program), "example": example}
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import String, cast, or_, select
 
 from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
-from accrue.domain.identifiers import MAX_RECORD_ID
+from accrue.domain.identifiers import MAX_RECORD_ID, record_id
 from accrue.store.audit import verify_books
 from accrue.store.tables import (
     ApprovalRow,
@@ -113,7 +113,7 @@ def names_for(viewer: Viewer, session, entries: list[AuditRow]) -> Names:
     """Every name the entries may need, read once: every partner's and rep's (a few
     thousand rows at most), the programs', the people's, and what each numbered record
     the entries name is about."""
-    numbered = [(e.entity, int(e.key)) for e in entries if e.key.isdigit()]
+    numbered = [(e.entity, number) for e in entries if (number := record_id(e.key))]
     about = describe(viewer.books, session, numbered)
     settled = [i for entity, i in numbered if entity == "settlement"]
     currencies = session.execute(

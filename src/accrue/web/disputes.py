@@ -22,7 +22,7 @@ from accrue.domain.numbers import read_decimal
 from accrue.domain.periods import running
 from accrue.domain.shipdebit import Reason
 from accrue.engine.runner import Attribution
-from accrue.store.disputes import OPEN, About, DisputeError
+from accrue.store.disputes import OPEN, About
 from accrue.store.tables import ClaimLineRow, ClaimRow, DisputeRow, SettlementRow, StandingRow
 from accrue.store.trace import trace
 from accrue.web.pages import back, page, pages
@@ -173,7 +173,7 @@ def answer(
     try:
         amount = _adjustment(adjustment)
         done = resolve_dispute(viewer.books, dispute_id, resolution, amount)
-    except (DisputeError, NotFound, Refused) as refused:
+    except (Refused, NotFound) as refused:
         return back(request, "/finance/disputes", f"dispute {dispute_id}: {refused}")
     return back(request, "/finance/disputes", f"dispute {dispute_id}: {done.status}")
 
@@ -188,6 +188,15 @@ def _adjustment(typed: str) -> Decimal | None:
         raise Refused(f"adjustment {typed.strip()!r} {refused}") from None
 
 
+def _chosen(line: str) -> tuple[About, str]:
+    """The form's `about:key` choice, or a refusal: the page offers no other kind."""
+    about, _, key = line.partition(":")
+    try:
+        return About(about), key
+    except ValueError:
+        raise Refused(f"line: {about!r:.40} is not a kind of thing to dispute") from None
+
+
 @pages.write("/claims/disputes", "disputes:open")
 def dispute(
     request: Request,
@@ -197,11 +206,9 @@ def dispute(
     reason: Annotated[str, Form(min_length=3, max_length=2000)],
 ) -> RedirectResponse:
     """A dispute about the chosen statement line, settlement or standing."""
-    about, _, key = line.partition(":")
     try:
-        opened = open_dispute(
-            viewer.books, About(about), key, reason, visible=viewer.user.scope.sees
-        )
-    except (NotFound, DisputeError, ValueError) as refused:
+        about, key = _chosen(line)
+        opened = open_dispute(viewer.books, about, key, reason, visible=viewer.user.scope.sees)
+    except (Refused, NotFound) as refused:
         return back(request, "/claims", str(refused))
     return back(request, "/claims", f"dispute {opened.id} opened: finance will answer it")
