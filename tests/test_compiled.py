@@ -37,7 +37,7 @@ def test_a_kept_statement_reads_the_new_inputs_not_the_ones_it_was_compiled_with
         total,
     )
     assert first["total"].to_pylist() == [30] and again["total"].to_pylist() == [15]
-    assert len(kept._kept) == 1  # the second run compiled nothing
+    assert len(kept) == 1  # the second run compiled nothing
 
 
 def test_a_kept_table_lives_as_long_as_its_expression():
@@ -60,7 +60,7 @@ def test_a_statement_reading_a_table_that_is_not_an_input_is_never_kept():
     found = kept.fetch(
         "side", {"lines": _table(con, "mine", [1])}, lambda t: t["lines"].union(other)
     )
-    assert sorted(found["v"].to_pylist()) == [1, 7] and not kept._kept
+    assert sorted(found["v"].to_pylist()) == [1, 7] and not len(kept)
 
 
 def test_statements_of_other_shapes_are_kept_apart_and_the_oldest_dropped():
@@ -71,7 +71,7 @@ def test_statements_of_other_shapes_are_kept_apart_and_the_oldest_dropped():
             n, {"lines": lines}, lambda t, n=n: t["lines"].mutate(w=t["lines"].v + n)
         )
         assert found["w"].to_pylist() == [1 + n]
-    assert [key for key, _ in kept._kept] == [1, 2]
+    assert [key for key, _ in kept] == [1, 2]
 
 
 def test_the_engine_over_new_lines_from_kept_statements_equals_a_fresh_build():
@@ -87,9 +87,9 @@ def test_the_engine_over_new_lines_from_kept_statements_equals_a_fresh_build():
         return DataSet(lines=lines, **{k: getattr(data, k) for k in MASTER})
 
     Engine(some(partners[::2])).run(programs, as_of)
-    kept = len(STATEMENTS._kept)
+    kept = len(STATEMENTS)
     again = Engine(some(partners[1::2])).run(programs, as_of).standings
-    assert len(STATEMENTS._kept) == kept  # nothing new compiled
+    assert len(STATEMENTS) == kept  # nothing new compiled
     STATEMENTS.clear()
     fresh = Engine(some(partners[1::2])).run(programs, as_of).standings
     assert again == fresh and again

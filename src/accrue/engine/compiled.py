@@ -18,7 +18,7 @@ import contextlib
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -49,13 +49,46 @@ class Statement:
         return sql
 
 
-class Statements:
-    """The statements kept, least recently used dropped first; safe across threads."""
+class Remembered:
+    """Values made once by key, the least recently used dropped first. Safe across threads:
+    two threads may make the same value at once, both right, and one is kept."""
 
-    def __init__(self, size: int = KEPT):
-        self._kept: OrderedDict[Hashable, Statement] = OrderedDict()
+    def __init__(self, size: int):
+        self._kept: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
+
+    def get(self, key: Hashable, make: Callable[[], object]):
+        """The value kept for `key`, or `make()`'s (kept unless it is None)."""
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        value = make()
+        if value is not None:
+            with self._lock:
+                self._kept[key] = value
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        with self._lock:
+            return iter(list(self._kept))
+
+
+class Statements(Remembered):
+    """The statements kept by what shapes them."""
+
+    def __init__(self, size: int = KEPT):
+        super().__init__(size)
 
     def fetch(self, key: Hashable, inputs: Mapping[str, Input], build: Build) -> pa.Table:
         """What `build` over the inputs returns, as Arrow."""
@@ -83,38 +116,28 @@ class Statements:
             backend.con.execute(f'INSERT INTO "{name}" {sql}')
         return table
 
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
     def _statement(self, backend, key, inputs, build) -> Statement | None:
         """The kept statement, compiled now if it is new; None where none can be kept."""
         if backend.name != "duckdb" or not all(map(_fillable, inputs.values())):
             return None
         shapes = {slot: _schema(value) for slot, value in inputs.items()}
         key = (key, tuple(sorted(shapes.items())))
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found
-        slots = {
-            slot: ibis.table(shape, name=SLOT.format(slot)[1:-1]) for slot, shape in shapes.items()
-        }
-        expr = build(slots)
-        if not {op.name for op in expr.op().find(ops.PhysicalTable)} <= {
-            slot.op().name for slot in slots.values()
-        }:
-            return None  # it reads a table that is not an input: never kept
-        found = Statement(backend.compile(expr), expr.schema())
-        with self._lock:
-            self._kept[key] = found
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        return found
+        return self.get(key, lambda: _compiled(backend, build, shapes))
 
 
 STATEMENTS = Statements()
+
+
+def _compiled(backend, build: Build, shapes: Mapping[str, sch.Schema]) -> Statement | None:
+    """What `build` makes over placeholder tables, as SQL; None if it reads anything else."""
+    slots = {
+        slot: ibis.table(shape, name=SLOT.format(slot)[1:-1]) for slot, shape in shapes.items()
+    }
+    expr = build(slots)
+    names = {slot.op().name for slot in slots.values()}
+    if not {op.name for op in expr.op().find(ops.PhysicalTable)} <= names:
+        return None  # it reads a table that is not an input: never kept
+    return Statement(backend.compile(expr), expr.schema())
 
 
 def _backend(inputs: Mapping[str, Input]):

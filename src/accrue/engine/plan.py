@@ -25,7 +25,7 @@ from accrue.domain.errors import NotFound
 from accrue.domain.fx import MissingRate
 from accrue.domain.money import exact
 from accrue.domain.program import Program
-from accrue.engine.compiled import STATEMENTS
+from accrue.engine.compiled import STATEMENTS, Remembered
 from accrue.engine.dataset import AMOUNT_SCALE, QUANTITY_SCALE, DataSet
 
 
@@ -126,22 +126,17 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
     into = {
         currency: conversion(currency, data) for currency in sorted({p.currency for p in programs})
     }
-    roles = [product_roles(program, data.products) for program in programs]
-    products, product_flags = _product_classes(roles, data)
-    days, day_flags = _day_classes(programs, data)
-    inputs = {
-        "lines": data.lines,
-        "products": products,
-        "product_flags": product_flags,
-        "days": days,
-        "day_flags": day_flags,
-    }
+    versions = tuple((p.ref, p.digest) for p in programs)
+    classes = _CLASSES.get(
+        (versions, tuple(data.products), data.date_bounds), lambda: _classes_of(programs, data)
+    )
+    inputs = {"lines": data.lines, **classes.tables}
     rates = _rates_into(into)
     if rates is not None:
         inputs["rates"] = rates
     shape = (
         "monthly",
-        tuple((p.ref, p.digest) for p in programs),
+        versions,
         tuple((c, i.amount_places, i.rate_places, i.rates is None) for c, i in into.items()),
     )
     monthly = STATEMENTS.table(shape, inputs, lambda tables: _monthly(programs, into, tables))
@@ -152,12 +147,36 @@ def build_all(programs: Sequence[Program], data: DataSet) -> list[Plan]:
             monthly,
             _rollup_table(program, data),
             into[program.currency].exponent,
-            unit_weights(roles[k])[1] * 10**QUANTITY_SCALE,
+            classes.divisors[k],
             len(program.multipliers),
             program.shape[1],
         )
         for k, program in enumerate(programs)
     ]
+
+
+@dataclass(frozen=True)
+class _Classes:
+    """What `build_all` derives in Python from the programs, the products and the days the
+    lines span: the class tables the scan joins, and each program's unit divisor."""
+
+    tables: dict[str, pa.Table]
+    divisors: list[int]
+
+
+# The same from one run to the next while programs and products stay the same (a books'
+# recalculation after each line), so remembered by their content.
+_CLASSES = Remembered(8)
+
+
+def _classes_of(programs: Sequence[Program], data: DataSet) -> _Classes:
+    roles = [product_roles(program, data.products) for program in programs]
+    products, product_flags = _product_classes(roles, data)
+    days, day_flags = _day_classes(programs, data)
+    tables = {"products": products, "product_flags": product_flags}
+    tables |= {"days": days, "day_flags": day_flags}
+    divisors = [unit_weights(r)[1] * 10**QUANTITY_SCALE for r in roles]
+    return _Classes(tables, divisors)
 
 
 def _monthly(programs: Sequence[Program], into: dict, tables: Mapping[str, ibis.Table]):
