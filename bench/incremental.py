@@ -39,8 +39,9 @@ def build(books: Path, data: Path, programs: Path) -> str:
     if token.exists():
         return token.read_text().strip()
     accrue(books, "init")
-    for kind in ("partners", "products"):
-        accrue(books, "import", kind, str(data / f"{kind}.csv"))
+    for kind in ("partners", "products", "reps", "fx"):
+        if (data / f"{kind}.csv").exists():  # rates: the bench programs pay in three currencies
+            accrue(books, "import", kind, str(data / f"{kind}.csv"))
     accrue(books, "import", "programs", str(programs))
     accrue(books, "import", "lines", str(data / "lines.csv"), "--as-of", "2026-12-31")
     accrue(books, "user", "add", "bench", "--role", "finance")

@@ -121,8 +121,11 @@ def _apply(books: Books, session: Session, plan: _Plan, as_of: date) -> Recalcul
         return Recalculated("none", 0, 0, 0, 0)
     programs, roots, computed = plan.programs, plan.roots, plan.computed
     stored = _stored(session, programs, roots)
-    changes = _store(books, session, computed, stored)
-    first, last, count = _post(books, session, programs, computed, stored, as_of)
+    changes, written = _store(books, session, computed, stored)
+    # a standing a tree's recalculation left as it was is booked already: only the written
+    # ones need journals (a full recalculation looks at every one, and mends what drifted)
+    keys = written if roots is not None else {*computed, *stored}
+    first, last, count = _post(books, session, programs, computed, stored, keys, as_of)
     scope = "all" if roots is None else ", ".join(sorted(roots))
     after = {
         "as_of": as_of.isoformat(),
@@ -195,9 +198,9 @@ def _brief(detail: dict) -> dict:
     return {k: detail[k] for k in ("program_version", "status", "tier", "amount", "payout")}
 
 
-def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict:
+def _store(books: Books, session: Session, computed: dict, stored: dict) -> tuple[dict, set]:
     """Write the standings that changed and delete those no longer computed, each kind in one
-    statement; what changed, for the audit entry."""
+    statement; what changed, for the audit entry, and the keys written."""
     changed, removed, inserted, updated = [], [], [], []
     refs: dict[tuple[str, int], str] = {}  # a version's digest once, not once a standing
     for key, (standing, program, root) in computed.items():
@@ -215,7 +218,8 @@ def _store(books: Books, session: Session, computed: dict, stored: dict) -> dict
     gone = sorted(set(stored) - set(computed))
     removed = [{"key": "/".join(k), "before": _brief(json.loads(stored[k][1]))} for k in gone]
     _write_standings(session, inserted, updated, gone)
-    return {"changed": changed, "removed": removed}
+    written = {_key(row) for row in (*inserted, *updated)} | set(gone)
+    return {"changed": changed, "removed": removed}, written
 
 
 def _values(key: tuple[str, str, str], standing: Standing, root: str, detail: str) -> dict:
@@ -262,18 +266,20 @@ def _key(row: dict) -> tuple[str, str, str]:
     return (row["program_id"], row["partner_id"], row["period"])
 
 
-def _post(books: Books, session: Session, programs, computed, stored, as_of: date):
-    """Post, for every standing in scope, what brings the ledger to its amount, on the
+def _post(books: Books, session: Session, programs, computed, stored, keys: set, as_of: date):
+    """Post, for the standings of `keys`, what brings the ledger to each one's amount, on the
     accounts and in the currency of the version that computed it (a removed standing: to
     nothing); all the journals in bulk (see `post_all`)."""
     latest = {p.id: p for p in sorted(programs, key=lambda p: p.version)}
-    partners = {key[1] for key in (*computed, *stored)}
-    posted = booked(session, partners)
+    posted = booked(session, {key[1] for key in keys})
     closed = Closed(session.scalars(select(ClosedPeriod.label)))
     targets: dict[tuple[str, str, str], tuple[Program, Decimal, str]] = {
-        key: (latest[key[0]], ZERO, currency) for key, (currency, _) in stored.items()
+        key: (latest[key[0]], ZERO, currency)
+        for key, (currency, _) in stored.items()
+        if key in keys
     }
-    for key, (standing, program, _) in computed.items():
+    for key in keys & computed.keys():
+        standing, program, _ = computed[key]
         targets[key] = (program, _money(standing), standing.currency)
     journals = [
         journal
