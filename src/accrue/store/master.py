@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from collections.abc import Set as KeySet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,16 +196,15 @@ def _compare(
 
 
 def _write(
-    session: Session, spec: Kind, changes: list[Change], stored: Iterable[tuple], batch_id: int
+    session: Session, spec: Kind, changes: list[Change], stored: KeySet[tuple], batch_id: int
 ) -> None:
     """The changed rows and their history, a statement of many rows for each of: new rows,
     changed rows (each as the file last gives it), history rows in file order."""
     if not changes:
         return
     final = {change.key: change.after for change in changes}
-    known = set(stored)
-    new = [values for key, values in final.items() if key not in known]
-    changed = [values for key, values in final.items() if key in known]
+    new = [values for key, values in final.items() if key not in stored]
+    changed = [values for key, values in final.items() if key in stored]
     table = spec.table.__table__
     if new:  # the table, not its class: the ORM would split the rows by which values are None
         session.execute(insert(table), new)
@@ -215,7 +215,8 @@ def _write(
 
 
 def _check_tree(rows: Iterable[dict], path: Path) -> None:
-    """The merged tree must still be a tree: known parents, no cycles."""
+    """The merged tree must still be a tree: known parents, no cycles. Checked on the rows as
+    they will stand, before any is written: a refused file writes nothing to roll back."""
     try:
         PartnerTree(Partner(row["id"], row["name"], row["parent_id"]) for row in rows)
     except PartnerTreeError as error:
