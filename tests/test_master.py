@@ -4,17 +4,20 @@ a partner tree that stays a tree, Excel like CSV, and a move in the tree recalcu
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 from bookkeeping import add_program, books_state, lines_file, receive, sale, with_master, write_csv
 from conftest import BACKENDS
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from test_worked_examples import E8
 
 from accrue.ingest.errors import InputError
+from accrue.settings import Settings
+from accrue.store.books import Books
 from accrue.store.master import import_master
-from accrue.store.tables import FxRateRow, MasterChange, PartnerRow, RepRow
+from accrue.store.tables import FxRateRow, MasterChange, PartnerRow, PendingRecalc, RepRow
 
 HEADER = ("id", "name", "parent_id", "segment", "region")
 
@@ -29,6 +32,76 @@ def _changes(books, key: str) -> list[tuple[dict | None, dict]]:
             select(MasterChange).where(MasterChange.key == key).order_by(MasterChange.id)
         ).all()
     return [(json.loads(r.before) if r.before else None, json.loads(r.after)) for r in rows]
+
+
+def _tree(count: int, renamed: tuple[int, ...] = ()) -> list[tuple]:
+    """`count` partners, every tenth a root with the next nine under it; those at the
+    `renamed` positions with another name and segment."""
+    rows = []
+    for i in range(count):
+        name, segment = (f"Partner {i} renamed", "Gold") if i in renamed else (f"Partner {i}", "")
+        rows.append((f"P{i:04d}", name, "" if i % 10 == 0 else f"P{i - i % 10:04d}", segment, ""))
+    return rows
+
+
+@contextmanager
+def _statements(books):
+    """The SQL statements the books send while inside (an executemany is one), as text."""
+    sent: list[str] = []
+
+    def note(connection, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(books.engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(books.engine, "before_cursor_execute", note)
+
+
+def _writes_to(sent: list[str], table: str) -> list[str]:
+    return [s for s in sent if s.split()[0] in ("INSERT", "UPDATE", "DELETE") and table in s]
+
+
+@BACKENDS
+def test_the_same_file_twice_writes_nothing_and_an_edit_records_just_its_rows(books, tmp_path):
+    path = _partners(tmp_path, *_tree(60))
+    assert import_master(books, "partners", path).accepted == 60
+    with books.session() as session:
+        session.execute(PendingRecalc.__table__.delete())  # as a recalculation leaves them
+    with _statements(books) as sent:
+        again = import_master(books, "partners", path)
+    assert (again.accepted, again.duplicate) == (0, 60)
+    assert not _writes_to(sent, "partners") and not _writes_to(sent, "master_changes")
+    with books.session() as session:
+        assert session.scalar(select(func.count()).select_from(MasterChange)) == 60
+        assert not session.scalars(select(PendingRecalc.root_id)).all()  # nothing to recompute
+    edited = _partners(tmp_path, *_tree(60, renamed=(3, 41)), name="edited.csv")
+    batch = import_master(books, "partners", edited)
+    assert (batch.accepted, batch.duplicate) == (2, 58)
+    with books.session() as session:
+        history = session.scalars(
+            select(MasterChange).where(MasterChange.batch_id == batch.id).order_by(MasterChange.id)
+        ).all()
+        assert session.scalars(select(PendingRecalc.root_id)).all() == ["*"]
+    assert [h.key for h in history] == ["P0003", "P0041"]
+    assert [json.loads(h.before)["name"] for h in history] == ["Partner 3", "Partner 41"]
+    assert [json.loads(h.after)["segment"] for h in history] == ["Gold", "Gold"]
+    assert _changes(books, "P0041")[1][1]["name"] == "Partner 41 renamed"
+
+
+def test_an_import_takes_as_many_statements_for_hundreds_of_rows_as_for_ten(tmp_path):
+    """Stored rows are read once and the changed ones written in bulk: no query per row."""
+    sent = {}
+    for count in (10, 400):  # each size on books of its own, alike but for the rows
+        books = Books.init(Settings(data_dir=tmp_path / f"books{count}", actor="tester"))
+        first = _partners(tmp_path, *_tree(count), name=f"first{count}.csv")
+        edited = _partners(tmp_path, *_tree(count, renamed=(1, 5)), name=f"edited{count}.csv")
+        with _statements(books) as sent[count]:
+            batches = [import_master(books, "partners", path) for path in (first, first, edited)]
+        books.close()
+        assert [b.accepted for b in batches] == [count, 0, 2]
+    assert len(sent[400]) == len(sent[10])
 
 
 @BACKENDS
