@@ -1,6 +1,7 @@
 """Long work the portal and the API hand to the job worker: a period close confirmed on the
 portal is queued (the request returns while the worker is kept busy) and its page shows the
-close's result once the worker ran it."""
+close's result once the worker ran it; a statement run writes every partner's PDF statement,
+served to staff and to each partner only their own."""
 
 from __future__ import annotations
 
@@ -65,3 +66,43 @@ def test_an_early_close_without_a_reason_is_refused_at_once_and_queues_nothing(a
     )
     assert "unless forced with a reason" in refused.text
     assert api.ok(api.get("fin", "/api/jobs"))["total"] == 0
+
+
+def test_a_statement_run_queued_through_the_api_keeps_one_pdf_per_partner_for_its_partner(api):
+    partners = [
+        p["id"] for p in api.ok(api.get("fin", "/api/partners", params={"limit": 500}))["items"]
+    ]
+    queued = api.ok(api.post("fin", "/api/jobs/statements", json={"period": "2026-Q1"}), 202)
+    assert queued["kind"] == "statements" and queued["requested_by"] == "fin"
+    job = ended(lambda i: _job(api, i), queued["id"])
+    assert job["status"] == "done", job
+    assert job["done"] == job["total"] == len(partners)
+    listed = job["result"]["statements"]
+    assert sorted(s["partner_id"] for s in listed) == sorted(partners)
+    own = api.get("acme", f"/api/jobs/{job['id']}/statements/ACME.pdf")
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
+    assert api.get("acme", f"/api/jobs/{job['id']}/statements/BOLT.pdf").status_code == 404
+    staff = api.get("fin", f"/api/jobs/{job['id']}/statements/BOLT.pdf")
+    assert staff.status_code == 200 and staff.content.startswith(b"%PDF")
+    acme = signed_in(api, "acme")
+    assert acme.get(f"/jobs/{job['id']}/statements/ACME.pdf").content == own.content
+    assert acme.get(f"/jobs/{job['id']}/statements/BOLT.pdf").status_code == 404
+    refused = api.post("acme", "/api/jobs/statements", json={"period": "2026-Q1"})
+    assert refused.status_code == 403
+    unknown = api.post(
+        "fin", "/api/jobs/statements", json={"period": "2026-Q1", "partners": ["NOPE"]}
+    )
+    assert unknown.status_code == 404
+
+
+def test_the_finance_page_queues_a_statement_run_whose_page_links_each_statement(api):
+    finance = signed_in(api, "fin")
+    page = finance.get("/finance").text
+    answer = finance.post("/finance/statements", data={"label": "2026-Q1", "csrf": _csrf(page)})
+    assert answer.status_code == 303, answer.text
+    job_id = int(answer.headers["location"].removeprefix("/jobs/"))
+    assert ended(lambda i: _job(api, i), job_id)["status"] == "done"
+    shown = finance.get(f"/jobs/{job_id}").text
+    assert f'href="/jobs/{job_id}/statements/ACME.pdf"' in shown
+    saved = finance.get(f"/jobs/{job_id}/statements/ACME.pdf")
+    assert saved.status_code == 200 and saved.content.startswith(b"%PDF")

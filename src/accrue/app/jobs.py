@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from accrue.analytics.simulation import simulate
+from accrue.app import statements
 from accrue.app.books import Progress, close_period, import_lines, recalculate
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import parse_program
@@ -91,6 +92,9 @@ KINDS: dict[str, Kind] = {
 }
 
 
+KINDS[statements.KIND] = Kind("ledger:read", statements.issue)
+
+
 def start(books: Books, kind: str, params: dict) -> JobRow:
     """Queue a job of `kind` as the books' actor; a worker picks it up."""
     if kind not in KINDS:
@@ -110,6 +114,11 @@ def close_later(books: Books, label: str, as_of: date, force_reason: str | None)
     guard(label, as_of, force_reason)
     params = {"label": label, "as_of": as_of.isoformat(), "force_reason": force_reason}
     return start(books, "close", params)
+
+
+def statements_later(books: Books, label: str, partners: list[str] | None) -> JobRow:
+    """Queue a statement run of `label` for `partners` (every partner when none)."""
+    return start(books, statements.KIND, statements.params(books, label, partners))
 
 
 def worker_name() -> str:

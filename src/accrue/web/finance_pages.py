@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from accrue.api.lists import XLSX, FileFormat, export
 from accrue.api.schemas import PathId
 from accrue.app import money
-from accrue.app.jobs import close_later
+from accrue.app.jobs import close_later, statements_later
+from accrue.app.statements import issued
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import PayoutMethod
@@ -117,6 +118,35 @@ def close(
     except Refused as refused:
         return back(request, f"/finance/close?period={quote(label)}", str(refused))
     return back(request, f"/jobs/{job.id}", f"job {job.id}: closing {label} queued")
+
+
+@pages.write("/finance/statements", "ledger:read")
+def statements(
+    request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]
+):
+    """Every partner's statement of a period, rendered by the job worker; the job's page
+    lists them once written."""
+    try:
+        job = statements_later(viewer.books, label, None)
+    except Refused as refused:
+        return back(request, "/finance", str(refused))
+    return back(request, f"/jobs/{job.id}", f"job {job.id}: statements of {label} queued")
+
+
+@pages.read(
+    "/jobs/{job_id}/statements/{partner_id}.pdf",
+    "settlements:read",
+    **saved_as("application/pdf"),
+)
+def statement_file(job_id: PathId, partner_id: str, viewer: Viewer):
+    """A statement a statement run kept: staff get any, a partner only their own."""
+    try:
+        if not viewer.user.scope.sees(partner_id):
+            raise NotFound(f"no statement of {partner_id}")
+        name, content = issued(viewer.books, job_id, partner_id)
+    except NotFound as missing:
+        raise Missing(str(missing)) from None
+    return download(content, "application/pdf", name)
 
 
 @pages.read("/finance/close", "periods:close", response_class=HTMLResponse)
