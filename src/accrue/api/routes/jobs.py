@@ -9,7 +9,7 @@ from fastapi import Response, UploadFile
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, where_given
+from accrue.api.lists import Listed, Page, files, listing, where_given
 from accrue.api.routes.analytics import SimulateIn
 from accrue.api.routes.books import today
 from accrue.api.schemas import CloseIn, Out, PathId, RecalcIn
@@ -101,7 +101,8 @@ def statements_job(context: Caller, asked: StatementsIn):
     "/jobs/{job_id}/statements/{partner_id}.pdf",
     "settlements:read",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: files("application/pdf")},
+    operation_id="download_statement",
 )
 def statement_file(job_id: PathId, partner_id: str, context: Caller):
     """A statement a statement run kept: staff get any, a partner only their own."""
