@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -219,3 +220,19 @@ def claim_lines(partner: str, number: str = "C-1", units=("200",), claimed_on="2
         }
         for n, quantity in enumerate(units, 1)
     ]
+
+
+# seconds a job gets to end before the test says it never did: only against a hang (a worker
+# that died), never a measure of speed, which a loaded machine does not have
+PATIENCE = 600
+
+
+def ended(read, job_id: int) -> dict:
+    """The job once it is done or failed, asked for again and again until then."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        job = read(job_id)
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job['status']} after {PATIENCE} s: {job}")

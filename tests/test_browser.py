@@ -361,7 +361,9 @@ SHOWING_NO_TEXT = {  # forms, figures, ids and counts: no page of these shows wh
     "/audit/verified",
     "/finance/close",
     "/jobs",
+    "/jobs/{job_id}",
     "/jobs/{job_id}/status",
+    "/jobs/{job_id}/view",
     "/notifications/preferences",
 }
 

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from apiclient import NOW, PROGRAM, line_rows, lines_csv, open_api
+from apiclient import NOW, PATIENCE, PROGRAM, ended, line_rows, lines_csv, open_api
 from bookkeeping import add_program, lines_file, sale, with_master
 from conftest import BACKENDS
 from fastapi.testclient import TestClient
@@ -25,21 +25,6 @@ from accrue.settings import Settings
 from accrue.store import jobs
 from accrue.store.books import Books
 from accrue.store.tables import JobRow
-
-# seconds a job gets to end before the test says it never did: only against a hang (a worker
-# that died), never a measure of speed, which a loaded machine does not have
-PATIENCE = 600
-
-
-def ended(read, job_id: int) -> dict:
-    """The job once it is done or failed, asked for again and again until then."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        job = read(job_id)
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} still {job['status']} after {PATIENCE} s: {job}")
 
 
 def test_a_job_queued_through_the_api_runs_on_the_server_and_shows_in_the_portal(tmp_path):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from apiclient import open_api
+from apiclient import ended, open_api
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from test_api_claims import FUND as API_FUND
@@ -229,12 +229,12 @@ def test_a_period_closes_through_a_confirmation_and_early_only_with_a_reason(api
     )
     assert "unless forced with a reason" in refused.text and "Close 2026-Q4" in refused.text
     reason = "year-end audit needs Q4 settled before the holidays"
-    closed = finance.post(
-        "/finance/close",
-        data={"label": "2026-Q4", "csrf": csrf, "force_reason": reason},
-        follow_redirects=True,
+    queued = finance.post(
+        "/finance/close", data={"label": "2026-Q4", "csrf": csrf, "force_reason": reason}
     )
-    assert "closed 2026-Q4: 3 settlements" in closed.text
+    job_id = int(queued.headers["location"].removeprefix("/jobs/"))
+    closed = ended(lambda i: api.ok(api.get("fin", f"/api/jobs/{i}")), job_id)
+    assert closed["result"]["summary"].startswith("closed 2026-Q4: 3 settlements")
     audit = api.ok(api.get("aud", "/api/audit", params={"entity": "period", "key": "2026-Q4"}))
     [entry] = audit["items"]
     assert entry["actor"] == "fin" and reason in entry["after"]

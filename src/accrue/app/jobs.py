@@ -19,12 +19,14 @@ from datetime import date
 from pathlib import Path
 
 from accrue.analytics.simulation import simulate
+from accrue.app import statements
 from accrue.app.books import Progress, close_period, import_lines, recalculate
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import parse_program
 from accrue.ingest.errors import InputError
 from accrue.store import jobs
 from accrue.store.books import Books
+from accrue.store.close import guard
 from accrue.store.tables import JobRow
 from accrue.store.threads import repeating
 from accrue.store.uploads import Upload, forget
@@ -90,6 +92,9 @@ KINDS: dict[str, Kind] = {
 }
 
 
+KINDS[statements.KIND] = Kind("ledger:read", statements.issue)
+
+
 def start(books: Books, kind: str, params: dict) -> JobRow:
     """Queue a job of `kind` as the books' actor; a worker picks it up."""
     if kind not in KINDS:
@@ -101,6 +106,19 @@ def import_lines_later(books: Books, upload: Upload, as_of: date) -> JobRow:
     """Queue an import of an upload already kept."""
     params = {"files": [(str(upload.path), upload.name)], "brought": upload.brought}
     return start(books, "import_lines", {**params, "as_of": as_of.isoformat()})
+
+
+def close_later(books: Books, label: str, as_of: date, force_reason: str | None) -> JobRow:
+    """Queue a close, refusing at once one before the period's end without a reason: the
+    person asking hears it now, not from a failed job."""
+    guard(label, as_of, force_reason)
+    params = {"label": label, "as_of": as_of.isoformat(), "force_reason": force_reason}
+    return start(books, "close", params)
+
+
+def statements_later(books: Books, label: str, partners: list[str] | None) -> JobRow:
+    """Queue a statement run of `label` for `partners` (every partner when none)."""
+    return start(books, statements.KIND, statements.params(books, label, partners))
 
 
 def worker_name() -> str:

@@ -8,11 +8,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from accrue.domain.money import ZERO, readable_money, round_half_up
 from accrue.domain.program import Kind, Program
 from accrue.explain import in_unit
 from accrue.export.pdf import Document, latin
+from accrue.store.books import Books
 from accrue.store.statements import Statement
+from accrue.store.tables import PartnerRow
 
 FIGURES = {"Earned", "Settled", "Paid", "Still owed", "Measure", "Adjusted", "Carried in"}
 FIGURES |= {"Payout", "Amount", "Lines", "Units"}
@@ -48,6 +52,15 @@ class Names:
         if not value:
             return "-"
         return in_unit(found, Decimal(value)) if found else f"{round_half_up(Decimal(value), 2):,f}"
+
+
+def names_for(books: Books, found: Statement) -> Names:
+    """The names a statement shows: its partners' (the account and its branches) and the
+    programs' latest versions."""
+    partners = {row["partner"] for row in [*found.standings, *found.settlements]}
+    with books.session() as session:
+        query = select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(sorted(partners)))
+        return Names(dict(session.execute(query).tuples().all()), books.latest_programs(session))
 
 
 def render(statement: Statement, names: Names) -> bytes:

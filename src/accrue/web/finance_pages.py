@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accrue.api.lists import XLSX, FileFormat, export
 from accrue.api.schemas import PathId
-from accrue.api.security import line_store_turn
 from accrue.app import money
-from accrue.app.books import close_period
+from accrue.app.jobs import close_later, statements_later
+from accrue.app.statements import issued
 from accrue.domain.approvals import ApprovalError
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.ledger import PayoutMethod
@@ -110,13 +110,43 @@ def close(
     label: Annotated[str, Form(max_length=10)],
     force_reason: Annotated[str, Form(max_length=500)] = "",
 ):
-    """The close, once confirmed; one before the period's end only with a reason."""
+    """The close, once confirmed, queued for the job worker (a close recalculates first and
+    can take long: the request returns at once), then the job's page shows it run and what it
+    settled; one before the period's end only with a reason, refused here at once."""
     try:
-        with line_store_turn(request):
-            closed = close_period(viewer.books, label, viewer.books.clock().date(), force_reason)
+        job = close_later(viewer.books, label, viewer.books.clock().date(), force_reason)
     except Refused as refused:
         return back(request, f"/finance/close?period={quote(label)}", str(refused))
-    return back(request, "/finance", closed.summary)
+    return back(request, f"/jobs/{job.id}", f"job {job.id}: closing {label} queued")
+
+
+@pages.write("/finance/statements", "ledger:read")
+def statements(
+    request: Request, viewer: Viewer, _: Checked, label: Annotated[str, Form(max_length=10)]
+):
+    """Every partner's statement of a period, rendered by the job worker; the job's page
+    lists them once written."""
+    try:
+        job = statements_later(viewer.books, label, None)
+    except Refused as refused:
+        return back(request, "/finance", str(refused))
+    return back(request, f"/jobs/{job.id}", f"job {job.id}: statements of {label} queued")
+
+
+@pages.read(
+    "/jobs/{job_id}/statements/{partner_id}.pdf",
+    "settlements:read",
+    **saved_as("application/pdf"),
+)
+def statement_file(job_id: PathId, partner_id: str, viewer: Viewer):
+    """A statement a statement run kept: staff get any, a partner only their own."""
+    try:
+        if not viewer.user.scope.sees(partner_id):
+            raise NotFound(f"no statement of {partner_id}")
+        name, content = issued(viewer.books, job_id, partner_id)
+    except NotFound as missing:
+        raise Missing(str(missing)) from None
+    return download(content, "application/pdf", name)
 
 
 @pages.read("/finance/close", "periods:close", response_class=HTMLResponse)

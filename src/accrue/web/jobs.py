@@ -1,6 +1,7 @@
 """Background jobs in the browser: the latest jobs with their progress, each row asking for
-its own status every second (HTMX) while it waits or runs; and a recalculation started as a
-job."""
+its own status every second (HTMX) while it waits or runs; one job on its own page, where a
+form that queued it sends the person, with what it made once done; and a recalculation started
+as a job."""
 
 from __future__ import annotations
 
@@ -23,8 +24,19 @@ from accrue.web.session import Checked, Missing, Viewer
 SHOWN = 50
 
 
+def _result(job: JobRow) -> dict:
+    return json.loads(job.result) if job.result else {}
+
+
 def _summary(job: JobRow) -> str:
-    return json.loads(job.result).get("summary", "") if job.result else ""
+    return _result(job).get("summary", "")
+
+
+def _job(viewer: Viewer, job_id: int) -> JobRow:
+    try:
+        return jobs.get(viewer.books, job_id)
+    except NotFound as missing:
+        raise Missing(str(missing)) from None
 
 
 @pages.read("/jobs", "jobs:read", response_class=HTMLResponse)
@@ -40,11 +52,25 @@ def job_list(request: Request, viewer: Viewer):
 @pages.read("/jobs/{job_id}/status", "jobs:read", response_class=HTMLResponse)
 def job_status(request: Request, job_id: PathId, viewer: Viewer):
     """One job's row, as the list polls it."""
-    try:
-        job = jobs.get(viewer.books, job_id)
-    except NotFound as missing:
-        raise Missing(str(missing)) from None
+    job = _job(viewer, job_id)
     return page(request, "_job.html", job=job, summary=_summary(job))
+
+
+@pages.read("/jobs/{job_id}", "jobs:read", response_class=HTMLResponse)
+def job_page(request: Request, job_id: PathId, viewer: Viewer):
+    """One job followed on its own page (where a form that queued it sends the person), with
+    what it made once done."""
+    return page(request, "job.html", user=viewer.user, **_shown(_job(viewer, job_id)))
+
+
+@pages.read("/jobs/{job_id}/view", "jobs:read", response_class=HTMLResponse)
+def job_view(request: Request, job_id: PathId, viewer: Viewer):
+    """The job's part of its page, as the page polls it."""
+    return page(request, "_job_view.html", **_shown(_job(viewer, job_id)))
+
+
+def _shown(job: JobRow) -> dict:
+    return {"job": job, "summary": _summary(job), "result": _result(job)}
 
 
 @pages.write("/jobs/recalculate", "standings:write")

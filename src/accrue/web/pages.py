@@ -19,7 +19,7 @@ from accrue.api.security import PUBLIC, Routes, line_store_turn, records_only
 from accrue.api.throttle import TooManyAttempts, throttled
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.permissions import Role
-from accrue.export.statements import Names, render
+from accrue.export.statements import names_for, render
 from accrue.store import notify, people
 from accrue.store.books import Books
 from accrue.store.statements import statement
@@ -149,9 +149,7 @@ def statement_pdf(request: Request, partner_id: str, period: str, viewer: Viewer
     try:
         with line_store_turn(request):
             found = statement(viewer.books, partner_id, period)
-        with viewer.books.session() as session:
-            partners = {row["partner"] for row in [*found.standings, *found.settlements]}
-            names = Names(views.names_of(session, partners), viewer.books.latest_programs(session))
+        names = names_for(viewer.books, found)
     except (NotFound, Refused) as missing:
         raise Missing(str(missing)) from None
     content = render(found, names)

@@ -1,21 +1,22 @@
-"""Background jobs: recalculation, imports, close and simulations queued to run on the
-server's worker, and their status and progress while they run (GET /jobs/{id})."""
+"""Background jobs: recalculation, imports, close, simulations and statement runs queued to
+run on the server's worker, and their status and progress while they run (GET /jobs/{id})."""
 
 from __future__ import annotations
 
 import json
 
-from fastapi import UploadFile
-from pydantic import field_validator
+from fastapi import Response, UploadFile
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
-from accrue.api.lists import Listed, Page, listing, where_given
+from accrue.api.lists import Listed, Page, files, listing, where_given
 from accrue.api.routes.analytics import SimulateIn
 from accrue.api.routes.books import today
 from accrue.api.schemas import CloseIn, Out, PathId, RecalcIn
 from accrue.api.security import Caller, Context, Routes
 from accrue.api.uploads import received
 from accrue.app import jobs as use
+from accrue.app.statements import issued
 from accrue.domain.program import parse_program
 from accrue.store import jobs
 from accrue.store.tables import JobRow
@@ -80,6 +81,35 @@ def simulate_job(context: Caller, asked: SimulateIn):
     for n, text in enumerate(asked.drafts, 1):
         parse_program(text, f"draft {n}")
     return _queued(context, "simulate", asked.model_dump())
+
+
+class StatementsIn(BaseModel):
+    """A statement run: `period`'s statements for `partners`, or for every partner."""
+
+    period: str = Field(max_length=10, examples=["2026-Q1"])
+    partners: list[str] | None = Field(None, max_length=10_000)
+
+
+@routes.write("/jobs/statements", "ledger:read", response_model=JobOut, status_code=202)
+def statements_job(context: Caller, asked: StatementsIn):
+    """Each partner's PDF statement of a period rendered in the background, progress per
+    partner; the result lists them, each at `/jobs/{id}/statements/{partner_id}.pdf`."""
+    return JobOut.model_validate(use.statements_later(context.books, asked.period, asked.partners))
+
+
+@routes.read(
+    "/jobs/{job_id}/statements/{partner_id}.pdf",
+    "settlements:read",
+    response_class=Response,
+    responses={200: files("application/pdf")},
+    operation_id="download_statement",
+)
+def statement_file(job_id: PathId, partner_id: str, context: Caller):
+    """A statement a statement run kept: staff get any, a partner only their own."""
+    context.check_partner(partner_id, "statement of")
+    name, content = issued(context.books, job_id, partner_id)
+    saved = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type="application/pdf", headers=saved)
 
 
 @routes.read(
