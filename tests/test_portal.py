@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -61,6 +62,34 @@ def signed_in(api, username: str) -> TestClient:
     )
     assert answer.status_code == 303, answer.text
     return browser
+
+
+# seconds an analysis job gets to end before the test says it never did: only against a hang,
+# never a measure of speed
+PATIENCE = 600
+ANALYSIS_JOB = re.compile(r'hx-get="/analytics/jobs/(\d+)"')
+
+
+def analysed(browser: TestClient, params: dict | None = None):
+    """The analytics page once the background job it started (if any) has worked out its
+    answer: its progress polled as the page does, until it stops polling."""
+    answer = browser.get("/analytics", params=params)
+    working = ANALYSIS_JOB.search(answer.text)
+    if working:
+        polled(browser, f"/analytics/jobs/{working.group(1)}")
+        answer = browser.get("/analytics", params=params)
+    return answer
+
+
+def polled(browser: TestClient, path: str):
+    """A job's progress at `path`, asked for again and again until it no longer polls."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        answer = browser.get(path)
+        if "hx-get" not in answer.text:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"{path} still polling after {PATIENCE} s")
 
 
 def _pages(api):
@@ -294,9 +323,9 @@ def _words(html: str) -> str:
 
 
 def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simulation(api):
-    page = signed_in(api, "pam").get(
-        "/analytics",
-        params={
+    page = analysed(
+        signed_in(api, "pam"),
+        {
             "program": "volume-q",
             "baseline": "2026-Q4",
             "period": "2026-Q4",
@@ -327,8 +356,8 @@ def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simula
 
 
 def test_the_analytics_page_shows_lift_and_calibration_money_in_the_programs_currency(api):
-    page = signed_in(api, "pam").get(
-        "/analytics", params={"program": "volume-q", "baseline": "2026-Q1", "after": "2026-Q4"}
+    page = analysed(
+        signed_in(api, "pam"), {"program": "volume-q", "baseline": "2026-Q1", "after": "2026-Q4"}
     )
     assert page.status_code == 200
     words = _words(page.text)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from accrue.analytics.simulation import simulate
 from accrue.app.books import Progress, close_period, import_lines, recalculate
+from accrue.app.insight import Question, answer, answered
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import parse_program
 from accrue.ingest.errors import InputError
@@ -82,11 +83,20 @@ def _simulate(books: Books, params: dict, progress: Progress) -> dict:
     return {"summary": f"{len(found)} draft(s) simulated over {params['period']}", "rows": rows}
 
 
+def _analyse(books: Books, params: dict, progress: Progress) -> dict:
+    """The analytics page's question worked out and kept in this process (see
+    accrue.app.insight); the result names the version of the books it was worked out on."""
+    version = books.version()
+    found = answer(books, Question.of(params), progress)
+    return {"summary": f"{len(found)} analyses worked out", "version": version}
+
+
 KINDS: dict[str, Kind] = {
     "recalculate": Kind("standings:write", _recalculate),
     "import_lines": Kind("lines:write", _import_lines),
     "close": Kind("periods:close", _close),
     "simulate": Kind("analytics:read", _simulate),
+    "analytics": Kind("analytics:read", _analyse),
 }
 
 
@@ -101,6 +111,27 @@ def import_lines_later(books: Books, upload: Upload, as_of: date) -> JobRow:
     """Queue an import of an upload already kept."""
     params = {"files": [(str(upload.path), upload.name)], "brought": upload.brought}
     return start(books, "import_lines", {**params, "as_of": as_of.isoformat()})
+
+
+def analysis(books: Books, question: Question, working_out: Callable[[], dict]) -> dict | JobRow:
+    """The answer to the analytics page's `question` when it is kept, else the job working it
+    out: the one already queued or running, or a new one. When a worker in another process
+    has just worked it out for this version of the books (it is kept there, not here), it is
+    worked out here by `working_out` rather than queued again and again."""
+    found = answered(books, question)
+    if found is not None:
+        return found
+    params = question.params()
+    job = jobs.latest(books, "analytics", params)
+    if job is not None and job.status in (jobs.QUEUED, jobs.RUNNING):
+        return job
+    if job is not None and job.status == jobs.DONE and _worked_out_at(job) == books.version():
+        return working_out()
+    return start(books, "analytics", params)
+
+
+def _worked_out_at(job: JobRow) -> int | None:
+    return json.loads(job.result).get("version")
 
 
 def worker_name() -> str:
