@@ -66,16 +66,16 @@ def analytics(
     return page(request, "analytics.html", user=viewer.user, **shown)
 
 
-@pages.read("/analytics/jobs/{job_id}", "analytics:read", response_class=HTMLResponse)
-def analysis_status(request: Request, job_id: PathId, viewer: Viewer):
+@pages.read("/analytics/jobs/{analysis_id}", "analytics:read", response_class=HTMLResponse)
+def analysis_status(request: Request, analysis_id: PathId, viewer: Viewer):
     """The analysis job's progress, as the page polls it; once it is done, HTMX reloads the
     page, which then shows the answer."""
     try:
-        job = jobs.get(viewer.books, job_id)
+        job = jobs.get(viewer.books, analysis_id)
     except NotFound:
         job = None
-    if job is None or job.kind != "analytics":
-        raise Missing(f"no analysis {job_id}")
+    if job is None or job.kind != "analytics":  # other jobs are for those who may see jobs
+        raise Missing(f"no analysis {analysis_id}")
     answer = page(request, "_analysis.html", job=job)
     if job.status == jobs.DONE:
         answer.headers["HX-Refresh"] = "true"
