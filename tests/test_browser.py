@@ -334,8 +334,8 @@ def _analysed_by_a_job(api) -> int:
 
 def _answered(page) -> None:
     """An analytics page once the answer shows: its background job done, HTMX reloaded it
-    (a page showing no analysis job is left as it is)."""
-    if page.locator("#analysis").count():
+    (a page with no analysis job polling, such as a finished job's status, is left as is)."""
+    if page.locator("#analysis[hx-get]").count():
         page.locator("#answer").wait_for(state="attached", timeout=PATIENCE * 1000)
 
 

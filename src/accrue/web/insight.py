@@ -92,7 +92,7 @@ def _shown(found: dict) -> dict:
     """The answers the page shows, and the first step the books refused as its problem."""
     problems = [value.message for value in found.values() if isinstance(value, Problem)]
     shown = {name: value for name, value in found.items() if not isinstance(value, Problem)}
-    return {**shown, "answered": True, **({"problem": problems[0]} if problems else {})}
+    return {**shown, **({"problem": problems[0]} if problems else {})}
 
 
 def _partners(shown: dict) -> set[str]:
