@@ -15,7 +15,7 @@ from bookkeeping import add_program, lines_file, sale, with_master
 from conftest import BACKENDS
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_portal import _csrf, signed_in
+from test_portal import ANALYSIS_JOB, _csrf, analysed, polled, signed_in
 from typer.testing import CliRunner
 
 from accrue.api import create_app
@@ -105,6 +105,47 @@ def test_the_portal_queues_a_recalculation_and_an_import_and_rows_poll_until_the
         assert imported["kind"] == "import_lines" and imported["requested_by"] == "fin"
         done = ended(lambda i: api.ok(api.get("fin", f"/api/jobs/{i}")), imported["id"])
         assert done["status"] == "done" and "1 accepted" in done["result"]["summary"]
+    finally:
+        api.client.__exit__(None, None, None)
+
+
+ASKED = {"program": "volume-q", "baseline": "2026-Q4", "period": "2026-Q4", "after": "2026"}
+
+
+def _analysis_jobs(books: Books) -> list[JobRow]:
+    with books.session() as session:
+        return session.scalars(select(JobRow).where(JobRow.kind == "analytics")).all()
+
+
+def test_the_analytics_page_answers_at_once_and_a_background_job_works_it_out(tmp_path):
+    """Fresh books: the page shows the job working out the answer (not the answer), then the
+    answer once it is done; after the books change, a page asked for while the job waits for
+    the books joins that job instead of queuing another."""
+    api = open_api(Settings(data_dir=tmp_path / "books", actor="t"))
+    try:
+        rows = [*line_rows("ACME", ["30000.00"], day="2026-11-02")]
+        rows += line_rows("CORE", ["55000.00"], day="2026-11-04")
+        api.ok(api.post("fin", "/api/lines", json={"name": "q4", "lines": rows}), 201)
+        browser = signed_in(api, "pam")
+        first = browser.get("/analytics", params=ASKED)
+        assert first.status_code == 200 and "Working out the analysis" in first.text
+        assert "Simulated over 2026-Q4" not in first.text
+        job_id = ANALYSIS_JOB.search(first.text).group(1)
+        done = polled(browser, f"/analytics/jobs/{job_id}")
+        assert done.headers["hx-refresh"] == "true"  # HTMX reloads the page: it shows the answer
+        shown = browser.get("/analytics", params=ASKED).text
+        assert "Simulated over 2026-Q4" in shown and "Calibration of" in shown
+        assert "Working out the analysis" not in shown
+        [job] = _analysis_jobs(api.books)
+        assert job.requested_by == "pam" and job.status == "done" and job.done == job.total > 1
+        more = line_rows("BOLT", ["9000.00"], day="2026-11-03")
+        api.ok(api.post("fin", "/api/lines", json={"name": "more", "lines": more}), 201)
+        with api.client.app.state.books_lock:  # the worker waits for the books: the job waits
+            again = [browser.get("/analytics", params=ASKED).text for _ in range(2)]
+            assert all("Working out the analysis" in page for page in again)
+            assert len(_analysis_jobs(api.books)) == 2  # one more, joined by the second page
+        assert "Simulated over 2026-Q4" in analysed(browser, ASKED).text
+        assert signed_in(api, "acme").get(f"/analytics/jobs/{job_id}").status_code == 403
     finally:
         api.client.__exit__(None, None, None)
 

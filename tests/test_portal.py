@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from decimal import Decimal
 
 import pytest
 from apiclient import PASSWORD, USERS, agreements_csv, claim_lines, ended, line_rows, open_api
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sqlalchemy import func, select
 
 from accrue.analytics.lift import lift
 from accrue.analytics.simulation import simulate
@@ -19,6 +21,7 @@ from accrue.api.security import PUBLIC, declared_routes, permission_of
 from accrue.domain.money import readable_money
 from accrue.domain.permissions import allows
 from accrue.settings import Settings
+from accrue.store.tables import AuditRow
 from accrue.web.formats import percent
 
 CALLERS = ["ada", "pam", "fin", "abe", "aud", "acme", "acme1", "bolt", "rita"]
@@ -59,6 +62,34 @@ def signed_in(api, username: str) -> TestClient:
     )
     assert answer.status_code == 303, answer.text
     return browser
+
+
+# seconds an analysis job gets to end before the test says it never did: only against a hang,
+# never a measure of speed
+PATIENCE = 600
+ANALYSIS_JOB = re.compile(r'hx-get="/analytics/jobs/(\d+)"')
+
+
+def analysed(browser: TestClient, params: dict | None = None):
+    """The analytics page once the background job it started (if any) has worked out its
+    answer: its progress polled as the page does, until it stops polling."""
+    answer = browser.get("/analytics", params=params)
+    working = ANALYSIS_JOB.search(answer.text)
+    if working:
+        polled(browser, f"/analytics/jobs/{working.group(1)}")
+        answer = browser.get("/analytics", params=params)
+    return answer
+
+
+def polled(browser: TestClient, path: str):
+    """A job's progress at `path`, asked for again and again until it no longer polls."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        answer = browser.get(path)
+        if "hx-get" not in answer.text:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"{path} still polling after {PATIENCE} s")
 
 
 def _pages(api):
@@ -292,9 +323,9 @@ def _words(html: str) -> str:
 
 
 def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simulation(api):
-    page = signed_in(api, "pam").get(
-        "/analytics",
-        params={
+    page = analysed(
+        signed_in(api, "pam"),
+        {
             "program": "volume-q",
             "baseline": "2026-Q4",
             "period": "2026-Q4",
@@ -325,8 +356,8 @@ def test_staff_see_the_analytics_page_with_calibration_and_a_side_by_side_simula
 
 
 def test_the_analytics_page_shows_lift_and_calibration_money_in_the_programs_currency(api):
-    page = signed_in(api, "pam").get(
-        "/analytics", params={"program": "volume-q", "baseline": "2026-Q1", "after": "2026-Q4"}
+    page = analysed(
+        signed_in(api, "pam"), {"program": "volume-q", "baseline": "2026-Q1", "after": "2026-Q4"}
     )
     assert page.status_code == 200
     words = _words(page.text)
@@ -376,3 +407,38 @@ def test_no_page_carries_inline_script_and_every_one_forbids_it(api):
             policy = answer.headers["content-security-policy"]
             assert "script-src 'self';" in policy and "unsafe" not in policy, path
             assert [m.group(0) for m in INLINE_SCRIPT.finditer(answer.text)] == [], path
+
+
+def _trail_since(books, seq: int) -> list[tuple[str, str, str]]:
+    """(actor, action, entity) of every audit entry after `seq`."""
+    with books.session() as session:
+        rows = session.execute(
+            select(AuditRow.actor, AuditRow.action, AuditRow.entity)
+            .where(AuditRow.seq > seq)
+            .order_by(AuditRow.seq)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def _last_seq(books) -> int:
+    with books.session() as session:
+        return session.scalar(select(func.max(AuditRow.seq)))
+
+
+def test_a_sign_in_is_recorded_as_the_person_never_as_the_servers_account(api):
+    """The server runs as `t` (the account a real one would take from the OS): a sign-in's
+    seals name who signed in, a wrong password the name claimed."""
+    server = api.books.settings.actor
+    before = _last_seq(api.books)
+    signed_in(api, "pam")
+    portal = _trail_since(api.books, before)
+    assert portal and {actor for actor, _, _ in portal} == {"pam"}, portal
+    before = _last_seq(api.books)
+    token = api.client.post("/api/auth/login", json={"username": "aud", "password": PASSWORD})
+    assert token.status_code == 200
+    wrong = api.client.post("/api/auth/login", json={"username": "fin", "password": "not it"})
+    assert wrong.status_code == 401
+    through_api = _trail_since(api.books, before)
+    assert "aud" in {actor for actor, _, _ in through_api}, through_api
+    assert {actor for actor, _, _ in through_api} <= {"aud", "sign-in:fin"}, through_api
+    assert server not in {actor for actor, _, _ in portal + through_api}

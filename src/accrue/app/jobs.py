@@ -21,6 +21,7 @@ from pathlib import Path
 from accrue.analytics.simulation import simulate
 from accrue.app import statements
 from accrue.app.books import Progress, close_period, import_lines, recalculate
+from accrue.app.insight import Question, answer, answered
 from accrue.domain.errors import NotFound, Refused
 from accrue.domain.program import parse_program
 from accrue.ingest.errors import InputError
@@ -84,15 +85,22 @@ def _simulate(books: Books, params: dict, progress: Progress) -> dict:
     return {"summary": f"{len(found)} draft(s) simulated over {params['period']}", "rows": rows}
 
 
+def _analyse(books: Books, params: dict, progress: Progress) -> dict:
+    """The analytics page's question worked out and kept in this process (see
+    accrue.app.insight); the result names the version of the books it was worked out on."""
+    version = books.version()
+    found = answer(books, Question.of(params), progress)
+    return {"summary": f"{len(found)} analyses worked out", "version": version}
+
+
 KINDS: dict[str, Kind] = {
     "recalculate": Kind("standings:write", _recalculate),
     "import_lines": Kind("lines:write", _import_lines),
     "close": Kind("periods:close", _close),
     "simulate": Kind("analytics:read", _simulate),
+    "analytics": Kind("analytics:read", _analyse),
+    statements.KIND: Kind("ledger:read", statements.issue),
 }
-
-
-KINDS[statements.KIND] = Kind("ledger:read", statements.issue)
 
 
 def start(books: Books, kind: str, params: dict) -> JobRow:
@@ -119,6 +127,27 @@ def close_later(books: Books, label: str, as_of: date, force_reason: str | None)
 def statements_later(books: Books, label: str, partners: list[str] | None) -> JobRow:
     """Queue a statement run of `label` for `partners` (every partner when none)."""
     return start(books, statements.KIND, statements.params(books, label, partners))
+
+
+def analysis(books: Books, question: Question, working_out: Callable[[], dict]) -> dict | JobRow:
+    """The answer to the analytics page's `question` when it is kept, else the job working it
+    out: the one already queued or running, or a new one. When a worker in another process
+    has just worked it out for this version of the books (it is kept there, not here), it is
+    worked out here by `working_out` rather than queued again and again."""
+    found = answered(books, question)
+    if found is not None:
+        return found
+    params = question.params()
+    job = jobs.latest(books, "analytics", params)
+    if job is not None and job.status in (jobs.QUEUED, jobs.RUNNING):
+        return job
+    if job is not None and job.status == jobs.DONE and _worked_out_at(job) == books.version():
+        return working_out()
+    return start(books, "analytics", params)
+
+
+def _worked_out_at(job: JobRow) -> int | None:
+    return json.loads(job.result).get("version")
 
 
 def worker_name() -> str:

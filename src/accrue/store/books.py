@@ -260,20 +260,33 @@ class Books:
         many people reload read the books once per change, not once per view. The version is
         read in `session` when given: a second connection while holding one could wait for
         a pool that every holder waits for."""
-        version = self._version(session)
-        found = _REMEMBERED.get((self.settings.url, version, *key), _MISSING)
+        kept_as = self._kept_as(key, session)
+        found = _REMEMBERED.get(kept_as, _MISSING)
         if found is _MISSING:
             found = compute()
             with _REMEMBERING:
-                _REMEMBERED[(self.settings.url, version, *key)] = found
+                _REMEMBERED[kept_as] = found
                 while len(_REMEMBERED) > REMEMBER:
                     _REMEMBERED.popitem(last=False)
         return found
 
-    def _version(self, session: Session | None = None) -> int | None:
+    def recall(self, key: tuple, session: Session | None = None):
+        """What `remembered` kept for `key` at this version of the books, without working it
+        out: a page that must answer at once asks for the rest in the background. KeyError
+        when nothing is kept (in this process: each keeps its own)."""
+        found = _REMEMBERED.get(self._kept_as(key, session), _MISSING)
+        if found is _MISSING:
+            raise KeyError(key)
+        return found
+
+    def _kept_as(self, key: tuple, session: Session | None) -> tuple:
+        return (self.settings.url, self.version(session), *key)
+
+    def version(self, session: Session | None = None) -> int | None:
+        """The newest audit entry's number: it changes with every committed change."""
         if session is None:
             with self.reading().session() as reading:
-                return self._version(reading)
+                return self.version(reading)
         return session.scalar(select(func.max(AuditRow.seq)))
 
     def _seal(self, session: Session, written: set[str]) -> None:

@@ -73,6 +73,17 @@ def get(books: Books, job_id: int) -> JobRow:
     return job
 
 
+def latest(books: Books, kind: str, params: dict) -> JobRow | None:
+    """The newest job of `kind` queued with these very parameters, whatever became of it."""
+    with _transaction(books) as session:
+        return session.scalar(
+            select(JobRow)
+            .where(JobRow.kind == kind, JobRow.params == json.dumps(params, sort_keys=True))
+            .order_by(JobRow.id.desc())
+            .limit(1)
+        )
+
+
 @contextmanager
 def claimed(books: Books, worker: str, job_id: int | None = None) -> Iterator[JobRow | None]:
     """The oldest queued job (or `job_id` if it is queued), marked running by `worker` and

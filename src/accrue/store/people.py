@@ -40,6 +40,9 @@ LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 SESSION_FOR = timedelta(hours=12)
 PREFIX = "acr_"  # a bearer token for the API
+# who the trail names for a sign-in's attempt (counted, or locking the account) before the
+# password is checked: the name someone claims, never the account the server runs under
+SIGNING_IN = "sign-in:{username}"
 PORTAL = "acs_"  # a portal session id: opens pages, never the API (nor the reverse)
 NAME_LENGTH, TOKEN_NAME_LENGTH = 200, 100  # their columns' lengths
 STRONG = 3  # zxcvbn's score (0-4): 3 is "safely unguessable", about 10^10 guesses
@@ -121,7 +124,10 @@ def login(books: Books, username: str, password: str, portal: bool = False) -> s
     (committed) before the password is checked, and an unknown username costs the same hash
     check as a known one, so neither parallel guesses nor timing tell anything."""
     now = datetime.fromisoformat(books.now())
-    attempt = None if identifier_problem(username) else _count_attempt(books, username, now)
+    attempt = None
+    if identifier_problem(username) is None:
+        books = books.acting_as(SIGNING_IN.format(username=username))
+        attempt = _count_attempt(books, username, now)
     if attempt is None:  # no such user (no username holds a NUL byte: the database cannot)
         _verify(_decoy(), password)
         raise LoginRefused("wrong username or password")
@@ -133,7 +139,7 @@ def login(books: Books, username: str, password: str, portal: bool = False) -> s
         if attempts >= LOCK_AFTER:
             _lock(books, user_id, now)
         raise LoginRefused("wrong username or password")
-    with books.session() as session:
+    with books.acting_as(username).session() as session:  # the person, proven by now
         user = session.get(UserRow, user_id)
         user.failed_logins, user.locked_until = 0, None
         expires = (now + SESSION_FOR).isoformat()

@@ -1,27 +1,29 @@
 """The analytics page for staff: calibration with the thresholds marked on the distribution,
 two programs simulated side by side, the projected liability, lift with its intervals and the
-matching, and the money left unclaimed — the same services as `accrue analyze`."""
+matching, and the money left unclaimed — the same services as `accrue analyze`, worked out by
+a background job (see accrue.app.insight) while the page shows its progress."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from accrue.analytics.calibration import calibrate_program
-from accrue.analytics.forecasts import forecasts, projected_liability
-from accrue.analytics.lift import lift
-from accrue.analytics.simulation import simulate
-from accrue.analytics.unclaimed import unclaimed
+from accrue.api.schemas import PathId
 from accrue.api.security import line_store_turn
-from accrue.domain.errors import NotFound, Refused
+from accrue.app.insight import Problem, Question, answer
+from accrue.app.jobs import analysis
+from accrue.domain.errors import NotFound
 from accrue.domain.program import Program
-from accrue.store.tables import ProgramVersionRow
+from accrue.store import jobs
+from accrue.store.books import Books
+from accrue.store.tables import JobRow, ProgramVersionRow
 from accrue.web.formats import metric
 from accrue.web.pages import page, pages
-from accrue.web.session import Viewer
+from accrue.web.session import Missing, Viewer
 from accrue.web.views import names_of, program_names
 
 SHOWN = 100  # unclaimed amounts listed, largest first
@@ -47,70 +49,55 @@ def analytics(
     by: Annotated[str, Query(max_length=64)] = "segment",
     forecast: bool = False,
 ):
-    programs = _programs(viewer)
-    chosen, compared = programs.get(program), programs.get(other)
-    today = viewer.books.clock().date()
-    shown: dict = {
-        "programs": sorted(programs),
-        "program": program,
-        "other": other,
-        "baseline": baseline,
-        "period": period,
-        "after": after,
-        "by": by,
-        "forecast": forecast,
-    }
+    """The answer kept for the current books at once, or the background job working it out
+    (its progress polled, the page reloaded when it is done)."""
     books = viewer.books
-
-    def kept(*key, compute):
-        """Worked out once per version of the books and question: the next look is instant."""
-        return books.remembered(("analytics", *key), compute)
-
-    with line_store_turn(request):
-        try:
-            if chosen and baseline:
-                shown["calibration"] = kept(
-                    "calibrate",
-                    program,
-                    baseline,
-                    by,
-                    compute=lambda: calibrate_program(books, chosen, baseline, by),
-                )
-            if chosen and period:
-                drafts = [chosen, *([compared] if compared and compared.id != chosen.id else [])]
-                shown["simulations"] = kept(
-                    "simulate",
-                    *(d.id for d in drafts),
-                    period,
-                    by,
-                    compute=lambda: simulate(books, drafts, period, by),
-                )
-            if chosen and baseline and after:
-                shown["lift"] = kept(
-                    "lift",
-                    program,
-                    baseline,
-                    after,
-                    compute=lambda: lift(books, chosen.id, baseline, after, reps=500),
-                )
-        except (Refused, NotFound) as refused:
-            shown["problem"] = str(refused)
-        if forecast:  # every open standing projected: seconds on a large book, so on request
-            shown["liability"] = kept(
-                "liability",
-                today,
-                compute=lambda: projected_liability(forecasts(books, today)),
-            )
-        shown["unclaimed"] = kept("unclaimed", today, compute=lambda: unclaimed(books, today))
+    today = books.clock().date()
+    question = Question(today, program, other, baseline, period, after, by, forecast)
+    shown: dict = {**asdict(question), "programs": sorted(_programs(viewer))}
+    found = analysis(books, question, lambda: _worked_out_here(request, books, question))
+    if isinstance(found, JobRow):
+        shown["job"] = found
+    else:
+        shown.update(_shown(found))
     with books.session() as session:
         shown["names"] = {**names_of(session, _partners(shown)), **program_names(books, session)}
     shown["charts"] = _charts(shown, shown["names"])
     return page(request, "analytics.html", user=viewer.user, **shown)
 
 
+@pages.read("/analytics/jobs/{analysis_id}", "analytics:read", response_class=HTMLResponse)
+def analysis_status(request: Request, analysis_id: PathId, viewer: Viewer):
+    """The analysis job's progress, as the page polls it; once it is done, HTMX reloads the
+    page, which then shows the answer."""
+    try:
+        job = jobs.get(viewer.books, analysis_id)
+    except NotFound:
+        job = None
+    if job is None or job.kind != "analytics":  # other jobs are for those who may see jobs
+        raise Missing(f"no analysis {analysis_id}")
+    answer = page(request, "_analysis.html", job=job)
+    if job.status == jobs.DONE:
+        answer.headers["HX-Refresh"] = "true"
+    return answer
+
+
+def _worked_out_here(request: Request, books: Books, question: Question) -> dict:
+    """Worked out in this request, holding the line store's turn as a job would."""
+    with line_store_turn(request):
+        return answer(books, question, lambda done, total, doing: None)
+
+
+def _shown(found: dict) -> dict:
+    """The answers the page shows, and the first step the books refused as its problem."""
+    problems = [value.message for value in found.values() if isinstance(value, Problem)]
+    shown = {name: value for name, value in found.items() if not isinstance(value, Problem)}
+    return {**shown, **({"problem": problems[0]} if problems else {})}
+
+
 def _partners(shown: dict) -> set[str]:
     """The partners the page names: those with money unclaimed, and the lift's matching."""
-    found = {u.partner_id for u in shown["unclaimed"][:SHOWN]}
+    found = {u.partner_id for u in shown.get("unclaimed", [])[:SHOWN]}
     if "lift" in shown:
         found |= {m.treated for m in shown["lift"].matches}
         found |= {m.control for m in shown["lift"].matches if m.control}
