@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from apiclient import agreements_csv, claim_lines, csv_bytes, line_rows, open_api
 from test_api_claims import FUND, PDF
-from test_browser import _served, _sign_in, browser  # noqa: F401 (the browser fixture)
+from test_browser import _served, _sign_in, browser, closed  # noqa: F401 (the browser fixture)
 from test_portal_pages import POINTS
 
 from accrue.domain.money import readable_money
@@ -161,13 +161,14 @@ def test_finance_settles_pays_answers_a_dispute_and_closes_through_the_guard(
         api.post("fin", "/api/periods/2026-Q3/close", json={})  # already closed: refused
     fin = _open(browser, base, "fin", width)
     fin.goto(f"{base}/finance")
-    fin.get_by_label("Period").fill(period)
+    fin.get_by_label("Period", exact=True).fill(period)
     fin.get_by_role("button", name="Review the close").click()
     if reason:  # the guard: not ended, so closed only with a reason, which the audit keeps
         assert f"{period} has not ended" in fin.get_by_role("alert").inner_text()
         fin.get_by_label("Reason to close before the end").fill(reason)
     fin.get_by_role("button", name=f"Close {period}").click()
-    assert f"closed {period}" in _said(fin)
+    closed(fin, period)
+    fin.get_by_role("link", name="submit them for approval on the finance page").click()
 
     [settled] = _items(
         api, "fin", "/api/settlements", partner_id="ACME", period=period, program_id="volume-q"
