@@ -167,29 +167,24 @@ def _tables(inputs: Mapping[str, Input]) -> dict[str, ir.Table]:
     }
 
 
-class _filled:
-    """The statement's SQL over these inputs, Arrow inputs registered while it runs."""
-
-    def __init__(self, backend, statement: Statement, inputs: Mapping[str, Input]):
-        self.backend, self.statement, self.inputs = backend, statement, inputs
-        self.registered: list[str] = []
-
-    def __enter__(self) -> str:
-        return self.statement.filled(
-            {slot: self._table(slot, value) for slot, value in self.inputs.items()}
-        )
-
-    def _table(self, slot: str, value: Input) -> str:
-        if isinstance(value, pa.Table):
-            name = ibis.util.gen_name(f"accrue_{slot}")
-            self.backend.con.register(name, value)
-            self.registered.append(name)
-            return f'"{name}"'
-        return f"({self.backend.compile(value)})"
-
-    def __exit__(self, *_) -> None:
-        for name in self.registered:
-            self.backend.con.unregister(name)
+@contextlib.contextmanager
+def _filled(backend, statement: Statement, inputs: Mapping[str, Input]) -> Iterator[str]:
+    """The statement's SQL over these inputs, Arrow inputs registered while it runs (and
+    unregistered whatever happens, even if registering a later one fails)."""
+    registered: list[str] = []
+    try:
+        tables = {}
+        for slot, value in inputs.items():
+            if isinstance(value, pa.Table):
+                registered.append(ibis.util.gen_name(f"accrue_{slot}"))
+                backend.con.register(registered[-1], value)
+                tables[slot] = f'"{registered[-1]}"'
+            else:
+                tables[slot] = f"({backend.compile(value)})"
+        yield statement.filled(tables)
+    finally:
+        for name in registered:
+            backend.con.unregister(name)
 
 
 def _drop(con, name: str) -> None:
